@@ -1,0 +1,157 @@
+/*
+ * The configuration model and its parser.  One option table serves the
+ * config file ("option=value" lines) and the command line ("--option=value"),
+ * so the two cannot drift apart.  Everything lives in the arena given to
+ * conf_init(); uthash tables allocate from it (see conf_hash.h).
+ *
+ * The parser does no I/O: platform/ reads the file and hands over its bytes,
+ * and errors come back through a callback as (file, line, message) -- line 0
+ * for a command-line argument, where file is the argument itself.
+ * Checks that need the OS (Maildir writable, TLS files load, user exists)
+ * are platform/'s, on the finished model.
+ */
+#ifndef MAILNOOK_CONFIG_MODEL_H
+#define MAILNOOK_CONFIG_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The generated build/<triplet>/config.h (CFG_X), found through -I: a
+ * quoted include would find this very file first. */
+#include <config.h>
+#include "arena.h"
+
+#ifndef CFG_MAX_LISTENERS
+#error "config.h: the generated CFG_ header was not found (-I build/<triplet> first)"
+#endif
+
+#define CONF_HOST_MAX 255
+#define CONF_TAG_MAX  64     /* a +tag folder name */
+#define CONF_MAX_ALLOW 32    /* allow-from entries */
+#define CONF_MAX_DOMAINS 64
+#define CONF_FILE_DEFAULT "/etc/mailnook.conf"
+
+struct conf_listen {
+	char addr[64];          /* numeric address, no brackets; "0.0.0.0", "::1" */
+	uint16_t port;
+	uint8_t tls;            /* listen-tls */
+	uint8_t v6;
+};
+
+struct conf_cidr {
+	uint8_t v6;
+	uint8_t bits;
+	uint8_t addr[16];       /* network order; v4 uses the first 4 */
+};
+
+struct conf_mailbox {
+	const char *address;    /* as configured, lower-cased: "user@dom" or "@dom" */
+	const char *maildir;    /* directory, as configured */
+	const char *file;       /* where it was defined, for -t messages */
+	unsigned line;
+};
+
+/* uthash entries, opaque outside config.c / policy.c */
+struct conf_domain;
+struct conf_address;
+
+struct conf_origin {            /* where an option was last set */
+	const char *file;
+	unsigned line;
+};
+
+struct mn_config {
+	struct arena *arena;
+
+	struct conf_listen listen[CFG_MAX_LISTENERS];
+	unsigned n_listen;
+
+	char hostname[CONF_HOST_MAX + 1];   /* "" until set; platform fills the default */
+
+	struct conf_domain *domains;        /* uthash, key: lower-case domain */
+	unsigned n_domains;
+	const char *first_domain;
+
+	struct conf_mailbox mailbox[CFG_MAX_MAILBOXES];
+	unsigned n_mailbox;
+
+	struct conf_address *addresses;     /* uthash, key: lower-case "local@domain" */
+
+	char rcpt_delim[16];
+	uint8_t tag_folders;
+	uint8_t allow_bare_lf;
+	uint8_t postmaster_implicit;         /* some domain's postmaster falls back to mailbox 0 */
+
+	uint64_t max_size;
+	unsigned max_rcpt;
+	unsigned max_sessions;
+	unsigned max_per_ip;
+	unsigned timeout;
+	uint64_t min_free;
+
+	const char *tls_cert, *tls_key;
+	struct conf_origin tls_cert_at, tls_key_at;
+
+	struct conf_cidr allow_from[CONF_MAX_ALLOW];
+	unsigned n_allow;
+
+	const char *user;
+	const char *pid_file;
+	const char *stats_file;
+	const char *conf_file;              /* -c, or the default */
+	uint8_t foreground;                 /* -f */
+	uint8_t test_only;                  /* -t */
+
+	/* parser state, private to config.c */
+	struct conf_domain *domain_list, *domain_last;   /* in order given */
+	struct conf_address *alias_list, *alias_last;
+	uint64_t argv_seen;         /* repeatable options already given as --option */
+	struct conf_origin listen_tls_at, max_per_ip_at;
+	struct conf_origin end_at;  /* the last file parsed and its last line */
+	uint8_t arena_reported;
+};
+
+typedef void conf_error_fn(void *ctx, const char *file, unsigned line,
+                           const char *msg);
+
+/* Empties c and points it at the arena (reset first). */
+void conf_init(struct mn_config *c, struct arena *a);
+
+/* Parses a whole config file's bytes; reports every error.  Returns the
+ * number of errors. */
+unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
+                    size_t len, conf_error_fn *err, void *ctx);
+
+/* One command-line argument of the form "--option[=value]" (the leading
+ * dashes included).  Returns 0 or 1 error.  Command-line values win over the
+ * file: platform parses the file first, then the arguments, and options
+ * that are repeatable (listen, domain, mailbox, ...) given on the command
+ * line replace the file's list of that option. */
+unsigned conf_parse_arg(struct mn_config *c, const char *arg,
+                        conf_error_fn *err, void *ctx);
+
+/* After all input: fills defaults (listen 0.0.0.0:25, max-sessions from
+ * CFG_MAX_SESSIONS, ...), checks contradictions (no domain; alias target
+ * not a mailbox; mailbox outside the local domains; max-sessions above the
+ * compiled-in limit; TLS options without CONFIG_TLS, ...).  Returns the
+ * number of errors. */
+unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx);
+
+/* Warnings -t prints (postmaster not configured, ...). */
+void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx);
+
+/* Is d (any case) a local domain? */
+int conf_is_local_domain(const struct mn_config *c, const char *d);
+
+/* "10M" -> 10485760; k and M suffixes (powers of 1024).  -1 on error. */
+int conf_parse_size(const char *s, uint64_t *out);
+
+/* Matches an address (4 or 16 octets) against the allow-from list; 1 when
+ * allowed (an empty list allows everyone). */
+int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr);
+
+/* The names of all options, for --help. */
+void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),
+                void *ctx);
+
+#endif

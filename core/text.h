@@ -1,0 +1,26 @@
+/* Small text helpers for core/, which may not use the C library's locale or
+ * stdio: ASCII-only case rules, decimal formatting, parsing. */
+#ifndef MAILNOOK_TEXT_H
+#define MAILNOOK_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static inline int text_lower_c(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* 0 when equal ignoring ASCII case. */
+int text_casecmp(const char *a, const char *b);
+/* 0 when a[0..n) equals b[0..n) ignoring ASCII case. */
+int text_ncasecmp(const char *a, const char *b, size_t n);
+void text_lower(char *s);
+/* Writes v in decimal, NUL-terminated; returns the length (buf >= 21). */
+size_t text_u64(char *buf, uint64_t v);
+/* Parses all of s[0..n) as a decimal number; -1 on junk or overflow. */
+int text_parse_u64(const char *s, size_t n, uint64_t *out);
+/* Copies src into dst[size], cut to fit, NUL-terminated; returns the length. */
+size_t text_copy(char *dst, size_t size, const char *src);
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef MAILNOOK_VERSION_H
+#define MAILNOOK_VERSION_H
+#define MAILNOOK_VERSION "0.1.0"
+#endif

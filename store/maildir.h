@@ -1,0 +1,95 @@
+/*
+ * Maildir delivery, knowing nothing of SMTP: "a message for these Maildirs".
+ *
+ * A message is written once, into tmp/ of its first destination, through a
+ * fixed buffer owned by the caller's slot.  Committing is done in batches
+ * (group commit): maildir_commit_batch() makes every pending file durable,
+ * links each into the new/ of every destination (hard link; a copy where the
+ * destination is on another file system), makes each touched new/ durable
+ * once, and only then reports success.  Any failure leaves no file in any
+ * new/ for that message and removes its tmp/ file.
+ *
+ * File names: "SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=SIZE,W=VSIZE" in new/
+ * (no ':' or '/'; SIZE the file's octets, VSIZE with CRLF line ends); in
+ * tmp/ "mailnook.<same unique part>", a pattern that maildir_clean_tmp()
+ * recognises as ours.  Files are mode 0600.
+ */
+#ifndef MAILNOOK_MAILDIR_H
+#define MAILNOOK_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "sink.h"         /* enum sink_result */
+
+#define MAILDIR_PATH_MAX 512
+#define MAILDIR_NAME_MAX 160
+#define MAILDIR_FOLDER_MAX 64
+#define MAILDIR_MAX_DEST CFG_MAX_MAILBOXES
+
+struct maildir_dest {
+	const char *maildir;                   /* the mailbox's Maildir directory */
+	char folder[MAILDIR_FOLDER_MAX + 1];   /* "" or a Maildir++ folder name
+	                                          without its dot; used only when
+	                                          MAILDIR/.folder/ exists */
+};
+
+struct maildir_msg {
+	int fd;                   /* -1 when closed */
+	int error;                /* sticky: the first enum sink_result failure */
+	uint64_t size;            /* octets written */
+	uint64_t lines;           /* LFs written, for W= */
+	struct maildir_dest dest[MAILDIR_MAX_DEST];
+	unsigned n_dest;
+	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
+	char tmp_path[MAILDIR_PATH_MAX];
+	size_t buf_len;
+	unsigned char buf[CFG_BODY_BUFSIZE];
+};
+
+/* Creates dir and its tmp/ new/ cur/ (mode 0700) where missing.
+ * 0, or -1 with errno set. */
+int maildir_prepare(const char *dir);
+
+/* Checks that dir is a usable Maildir: the three subdirectories exist and a
+ * file can be created in tmp/.  0, or -1 with errno set. */
+int maildir_check(const char *dir);
+
+/* Start-up clean-up: removes from dir/tmp/ our own files ("mailnook.*") and
+ * any file not modified for 36 hours; nothing else.  Returns the number
+ * removed, or -1. */
+int maildir_clean_tmp(const char *dir, time_t now);
+
+/* Free space, in bytes, on the file system holding dir; -1 on error. */
+int64_t maildir_free_space(const char *dir);
+
+/* Sets the host part of file names (sanitised: '/' and ':' escaped as in
+ * the Maildir spec).  Called once at start-up and on reload. */
+void maildir_set_host(const char *host);
+
+/* Opens a new message in tmp/ of dest[0] (m->dest and m->n_dest are filled
+ * by the caller first).  SINK_OK, SINK_TEMP, SINK_NOSPACE. */
+int maildir_open(struct maildir_msg *m);
+
+/* Buffers bytes; writes the buffer out when full.  Errors are sticky and
+ * returned by every later call. */
+int maildir_write(struct maildir_msg *m, const void *p, size_t n);
+
+/* Flushes the buffer and closes nothing yet; returns the sticky result.
+ * A message that finished cleanly is then handed to maildir_commit_batch. */
+int maildir_finish(struct maildir_msg *m);
+
+/* Commits msgs[0..n): afterwards results[i] is SINK_OK (in every
+ * destination's new/, durable) or an error (in none).  Every message is
+ * closed and its tmp/ file gone either way. */
+void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
+
+/* Drops an open message: closes and removes its tmp/ file. */
+void maildir_abort(struct maildir_msg *m);
+
+/* errno -> SINK_TEMP / SINK_NOSPACE / SINK_PERM (qmail's error_temp idea). */
+int maildir_errno_result(int err);
+
+#endif
