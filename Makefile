@@ -29,7 +29,8 @@ BIN ?= mailnook
 
 -include .config
 
-CPPFLAGS += -I$(BUILD) -Icore -Istore -Iplatform -D_GNU_SOURCE
+CPPFLAGS += -I$(BUILD) -Icore -Istore -Iplatform -D_GNU_SOURCE \
+            -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
 
 CORE_SRCS := $(sort $(wildcard core/*.c))

@@ -123,34 +123,48 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx);
 
 /* One command-line argument of the form "--option[=value]" (the leading
- * dashes included).  Returns 0 or 1 error.  Command-line values win over the
- * file: platform parses the file first, then the arguments, and options
- * that are repeatable (listen, domain, mailbox, ...) given on the command
- * line replace the file's list of that option. */
+ * dashes included).  Returns 0 or 1 error; an error names the argument as
+ * the file, line 0.  Command-line values win over the file: platform parses
+ * the file first, then the arguments.  A single-value option overwrites; the
+ * first --OPTION of a repeatable one (listen, listen-tls, domain, mailbox,
+ * alias, allow-from) replaces the file's list of that option, and later
+ * ones append.  --conf-file=, --foreground and --test are accepted here and
+ * are errors in a file. */
 unsigned conf_parse_arg(struct mn_config *c, const char *arg,
                         conf_error_fn *err, void *ctx);
 
-/* After all input: fills defaults (listen 0.0.0.0:25, max-sessions from
- * CFG_MAX_SESSIONS, ...), checks contradictions (no domain; alias target
- * not a mailbox; mailbox outside the local domains; max-sessions above the
- * compiled-in limit; TLS options without CONFIG_TLS, ...).  Returns the
- * number of errors. */
+/* After all input: fills defaults (listen 0.0.0.0:25 when no listen nor
+ * listen-tls was given, max-sessions-per-ip = max-sessions), builds the
+ * domain and address tables, checks contradictions (no domain; no mailbox;
+ * alias target not a mailbox; an alias shadowing a mailbox; a mailbox or
+ * alias outside the local domains; a mailbox twice; per-ip above
+ * max-sessions; tls-cert without tls-key, ...) and sets postmaster_implicit.
+ * Each error names the file and line of the option at fault; a missing
+ * option (no domain, no mailbox) names the last file parsed and its last
+ * line.  Range checks against the compiled-in limits, and TLS/stats
+ * options without CONFIG_TLS/CONFIG_STATS, are reported by the parsers at
+ * their line.  Returns the number of errors. */
 unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx);
 
-/* Warnings -t prints (postmaster not configured, ...). */
+/* Warnings -t prints, after a successful conf_finish(): "postmaster@D is
+ * not configured; it goes to ADDRESS (the first mailbox)" at each domain=
+ * line that needs it; tag-folders with an empty recipient-delimiter. */
 void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx);
 
 /* Is d (any case) a local domain? */
 int conf_is_local_domain(const struct mn_config *c, const char *d);
 
-/* "10M" -> 10485760; k and M suffixes (powers of 1024).  -1 on error. */
+/* "10M" -> 10485760; k, M (and G) suffixes, either case, powers of 1024.
+ * -1 on error (empty, junk, overflow). */
 int conf_parse_size(const char *s, uint64_t *out);
 
 /* Matches an address (4 or 16 octets) against the allow-from list; 1 when
- * allowed (an empty list allows everyone). */
+ * allowed (an empty list allows everyone).  An IPv4-mapped IPv6 client
+ * (::ffff:a.b.c.d) matches IPv4 rules, and an IPv4 client matches IPv6
+ * rules as ::ffff:a.b.c.d. */
 int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr);
 
-/* The names of all options, for --help. */
+/* All options, for --help: opt is "name=VALUE" ("name" for a flag). */
 void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),
                 void *ctx);
 

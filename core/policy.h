@@ -25,12 +25,21 @@ struct rcpt_target {
 	                                    no control characters) */
 };
 
-/* Resolves a; fills up to max targets (an alias may give several) and *n.
- * Returns RCPT_OK, RCPT_UNKNOWN or RCPT_RELAY (enum rcpt_result). */
+/* Resolves a; fills up to max targets (an alias may give several; each
+ * mailbox at most once; targets beyond max are dropped) and *n (0 unless
+ * RCPT_OK).  The local part splits at the first character of rcpt_delim
+ * that occurs in it, when something precedes it; the tag becomes the
+ * folder as sent (case kept) with tag-folders when policy_folder_ok(), and
+ * an exact match wins over a split.  A bare <postmaster> (is_postmaster)
+ * resolves as postmaster@first_domain; postmaster and postmaster+tag fall
+ * back to mailbox 0 after the catch-all.  Returns RCPT_OK, RCPT_UNKNOWN or
+ * RCPT_RELAY (enum rcpt_result). */
 int policy_resolve(const struct mn_config *c, const struct smtp_addr *a,
                    struct rcpt_target *out, unsigned max, unsigned *n);
 
-/* Is name a plain folder name that may follow "MAILDIR/." ? */
+/* Is name a plain folder name that may follow "MAILDIR/." ?  1 to
+ * CONF_TAG_MAX printable ASCII characters, no '/' or '\\', no leading or
+ * trailing '.', no "..": inner dots (Maildir++ sub-folders) are fine. */
 int policy_folder_ok(const char *name);
 
 #endif

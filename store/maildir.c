@@ -1,0 +1,396 @@
+/*
+ * Maildir directories and the writing of one message into tmp/.
+ * Names are in maildir_name.c, the commit into new/ in maildir_commit.c.
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "maildir_int.h"
+
+#define CLEAN_AGE (36 * 60 * 60)   /* contract section 5: 36 hours */
+
+static const char *const subdirs[3] = { "tmp", "new", "cur" };
+
+/* see maildir_int.h */
+mode_t maildir_umask(void)
+{
+	static int known;
+	static mode_t mask;
+
+	if (!known) {
+		mask = umask(0);
+		(void)umask(mask);
+		known = 1;
+	}
+	return mask;
+}
+
+/* see maildir_int.h */
+int maildir_path(char out[MAILDIR_PATH_MAX], const char *maildir,
+                 const char *folder, const char *sub, const char *prefix,
+                 const char *name)
+{
+	int n = snprintf(out, MAILDIR_PATH_MAX, "%s%s%s/%s%s%s%s", maildir,
+	                 folder ? "/." : "", folder ? folder : "", sub,
+	                 name ? "/" : "", prefix && name ? prefix : "",
+	                 name ? name : "");
+
+	if (n < 0 || n >= MAILDIR_PATH_MAX) {
+		out[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* see maildir_int.h */
+int maildir_tmp_create(const char *maildir, const char *folder,
+                       const char *unique, char path[MAILDIR_PATH_MAX])
+{
+	int fd, e;
+
+	if (maildir_path(path, maildir, folder, "tmp", MAILDIR_TMP_PREFIX,
+	                 unique) != 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		path[0] = '\0';
+		errno = e;
+		return -1;
+	}
+	if ((maildir_umask() & 0600) && fchmod(fd, 0600) != 0) {
+		e = errno;
+		(void)close(fd);
+		(void)unlink(path);
+		path[0] = '\0';
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* see maildir_int.h */
+int maildir_write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {           /* never for a regular file: no loop */
+			errno = EIO;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Creates one directory with mode (whatever the umask); an existing
+ * directory is fine. */
+static int make_dir(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return (maildir_umask() & mode) ? chmod(path, mode) : 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(path, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+/* see maildir.h */
+int maildir_prepare(const char *dir)
+{
+	char path[MAILDIR_PATH_MAX];
+	size_t i, len = strlen(dir);
+
+	if (len == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (len >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	/* the parents, as mkdir -p does (u+wx whatever the umask); errors
+	 * show at the Maildir itself */
+	for (i = 1; i < len; i++) {
+		mode_t mode = (0755 & ~maildir_umask()) | 0300;
+
+		if (path[i] != '/' || path[i - 1] == '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, mode) == 0 && (maildir_umask() & 0300))
+			(void)chmod(path, mode);
+		path[i] = '/';
+	}
+	if (make_dir(path, 0700) != 0)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		char sub[MAILDIR_PATH_MAX];
+
+		if (maildir_path(sub, path, NULL, subdirs[i], NULL, NULL) != 0
+		    || make_dir(sub, 0700) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* see maildir.h */
+int maildir_check(const char *dir)
+{
+	char path[MAILDIR_PATH_MAX], unique[MAILDIR_NAME_MAX];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	/* room for the longest name in a folder's new/ and tmp/ */
+	if (strlen(dir) + sizeof "/." + MAILDIR_FOLDER_MAX + sizeof "/tmp/"
+	    + sizeof MAILDIR_TMP_PREFIX + MAILDIR_FINAL_MAX > MAILDIR_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		if (maildir_path(path, dir, NULL, subdirs[i], NULL, NULL) != 0
+		    || stat(path, &st) != 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+	}
+	/* new/ must take links; tmp/ is proved by the probe */
+	if (maildir_path(path, dir, NULL, "new", NULL, NULL) != 0
+	    || faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
+		return -1;
+	/* the probe carries our own pattern: a crash leaves nothing that
+	 * maildir_clean_tmp() would not remove */
+	maildir_name_new(unique);
+	fd = maildir_tmp_create(dir, NULL, unique, path);
+	if (fd < 0)
+		return -1;
+	if (close(fd) != 0) {
+		int e = errno;
+
+		(void)unlink(path);
+		errno = e;
+		return -1;
+	}
+	return unlink(path);
+}
+
+/* see maildir.h */
+int maildir_clean_tmp(const char *dir, time_t now)
+{
+	char path[MAILDIR_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int removed = 0, err = 0, fd;
+
+	if (maildir_path(path, dir, NULL, "tmp", NULL, NULL) != 0)
+		return -1;
+	d = opendir(path);
+	if (!d)
+		return -1;
+	fd = dirfd(d);
+	for (;;) {
+		struct stat st;
+		int ours;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				err = errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* a file that vanishes or resists (another user's, in a
+		 * shared tmp/) is skipped: it must not stop the start-up */
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (!S_ISREG(st.st_mode))
+			continue;
+		ours = strncmp(de->d_name, MAILDIR_TMP_PREFIX,
+		               sizeof MAILDIR_TMP_PREFIX - 1) == 0;
+		/* a foreign file (Dovecot's, say) may be mid-delivery: only
+		 * one untouched for 36 hours is abandoned */
+		if (!ours && !(st.st_mtime <= now - CLEAN_AGE))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			removed++;
+	}
+	if (closedir(d) != 0 && !err)
+		err = errno;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return removed;
+}
+
+/* see maildir.h */
+int64_t maildir_free_space(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t bytes;
+
+	if (statvfs(dir, &sv) != 0)
+		return -1;
+	if (sv.f_frsize != 0 && sv.f_bavail > (uint64_t)INT64_MAX / sv.f_frsize)
+		return INT64_MAX;
+	bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return (int64_t)bytes;
+}
+
+/* see maildir.h
+ *
+ * Never SINK_PERM.  A 5xx makes the sender bounce the mail for good, and
+ * every errno the store can meet names a local condition that an
+ * administrator can fix (a full or read-only disk, a quota, permissions, a
+ * missing directory, a file-size limit, too many open files): the sender
+ * should keep the mail queued and try again, as qmail's error_temp()
+ * intends.  Mail that can never be accepted (too big, bad syntax) is refused
+ * by the SMTP engine before it reaches the store.  The contract, too, only
+ * knows 451 4.3.0 and 452 4.3.1 for a failure to store. */
+int maildir_errno_result(int err)
+{
+	switch (err) {
+	case ENOSPC:
+#if defined(EDQUOT)
+	case EDQUOT:
+#endif
+		return SINK_NOSPACE;
+	default:
+		return SINK_TEMP;
+	}
+}
+
+/* see maildir.h */
+int maildir_open(struct maildir_msg *m)
+{
+	int fd = -1, tries;
+
+	assert(m->n_dest >= 1 && m->n_dest <= MAILDIR_MAX_DEST);
+	m->fd = -1;
+	m->error = SINK_OK;
+	m->size = 0;
+	m->lines = 0;
+	m->buf_len = 0;
+	m->tmp_path[0] = '\0';
+	/* a name already in tmp/ (not ours to touch): draw another */
+	for (tries = 0; tries < 3; tries++) {
+		maildir_name_new(m->unique);
+		fd = maildir_tmp_create(m->dest[0].maildir, NULL, m->unique,
+		                        m->tmp_path);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		m->error = maildir_errno_result(errno);
+		return m->error;
+	}
+	m->fd = fd;
+	return SINK_OK;
+}
+
+static int flush(struct maildir_msg *m)
+{
+	if (m->buf_len > 0 && maildir_write_all(m->fd, m->buf, m->buf_len) != 0)
+		m->error = maildir_errno_result(errno);
+	m->buf_len = 0;
+	return m->error;
+}
+
+static uint64_t count_lf(const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n;
+	uint64_t lf = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lf++;
+		p++;
+	}
+	return lf;
+}
+
+/* see maildir.h */
+int maildir_write(struct maildir_msg *m, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	if (m->error)
+		return m->error;
+	assert(m->fd >= 0);
+	m->size += n;
+	m->lines += count_lf(c, n);
+	while (n > 0) {
+		size_t k;
+
+		if (m->buf_len == 0 && n >= sizeof m->buf) {
+			/* a large piece: straight to the file, no copy */
+			if (maildir_write_all(m->fd, c, n) != 0)
+				m->error = maildir_errno_result(errno);
+			return m->error;
+		}
+		k = sizeof m->buf - m->buf_len;
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->buf_len, c, k);
+		m->buf_len += k;
+		c += k;
+		n -= k;
+		if (m->buf_len == sizeof m->buf && flush(m) != SINK_OK)
+			return m->error;
+	}
+	return SINK_OK;
+}
+
+/* see maildir.h */
+int maildir_finish(struct maildir_msg *m)
+{
+	if (m->error)
+		return m->error;
+	assert(m->fd >= 0);
+	return flush(m);
+}
+
+/* see maildir.h */
+void maildir_abort(struct maildir_msg *m)
+{
+	if (m->fd >= 0) {
+		(void)close(m->fd);
+		m->fd = -1;
+	}
+	if (m->tmp_path[0] != '\0') {
+		(void)unlink(m->tmp_path);
+		m->tmp_path[0] = '\0';
+	}
+	m->buf_len = 0;
+}

@@ -1,0 +1,406 @@
+/*
+ * Group commit: maildir_commit_batch().
+ *
+ * Why the order is safe (ext4, and any file system that honours fsync):
+ *
+ *   1. fsync(file), close.  The data and the inode of every message are on
+ *      disk before any name for them exists outside tmp/.
+ *   2. link(tmp/mailnook.X, new/X,S=..,W=..) for each destination (a copy
+ *      written and fsync'ed in that Maildir's own tmp/ first, when new/ is
+ *      on another file system).  link(2) never replaces a file, so a name
+ *      that already exists is an error, not a lost message.  The new name
+ *      points at a complete, durable inode from its first moment: after a
+ *      crash, new/ holds the whole message or nothing, never part of one
+ *      (ext4 in data=ordered mode would even order this by itself; we do
+ *      not rely on it).
+ *   3. fsync(new/) once per directory for the whole batch.  Until this
+ *      returns, the link may be lost in a crash; that is why nothing is
+ *      reported SINK_OK before.  A crash between 2 and 3 may leave the
+ *      message in new/ although the client got no 250: it sends again and
+ *      the recipient sees a duplicate, the Maildir's and SMTP's usual
+ *      at-least-once, never a loss and never a torn file.
+ *   4. unlink(tmp/...).  Only after 3: the tmp/ name goes last, so on any
+ *      file system at least one name of the message survives every crash
+ *      point until it is durable in new/.  A crash before 4 leaves a
+ *      "mailnook." file that maildir_clean_tmp() removes at the next start.
+ *
+ * A message that fails at 2 or 3 is unlinked from every new/ it had reached
+ * and those directories are fsync'ed again, so a failure (451/452) leaves it
+ * in no new/ after a crash either (best effort: when even that fsync fails,
+ * a duplicate is the worst outcome).  A failed fsync is final: the data it
+ * covered may be gone from the page cache, and an fsync that then succeeds
+ * proves nothing.
+ *
+ * Cost per batch: per message fsync, close, one link per distinct
+ * directory, one stat per destination with a folder, unlink; per distinct
+ * new/ directory one open, fsync, close.
+ *
+ * The bookkeeping lives in static tables (single thread; fixed memory).  A
+ * batch larger than the tables is committed in several rounds.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "maildir_int.h"
+
+#define COMMIT_LINKS_MAX (MAILDIR_MAX_DEST > 256 ? MAILDIR_MAX_DEST : 256)
+
+struct commit_dir {                /* a distinct new/ directory */
+	const char *maildir;
+	const char *folder;        /* NULL: the inbox */
+	unsigned char failed;      /* its fsync failed */
+	unsigned char again;       /* links removed after its fsync */
+};
+
+struct commit_link {               /* a message's name in a new/ */
+	uint32_t msg;              /* index into msgs */
+	uint32_t dir;              /* index into dirs */
+};
+
+static struct commit_dir dirs[COMMIT_LINKS_MAX];
+static struct commit_link links[COMMIT_LINKS_MAX];
+static size_t n_dirs, n_links;
+
+/* Phase 1: the file durable and closed.  A message that did not finish
+ * cleanly keeps its error. */
+static int close_durable(struct maildir_msg *m)
+{
+	int r = m->error;
+
+	if (m->fd < 0)
+		return r ? r : SINK_TEMP;
+	if (!r && m->buf_len > 0 && maildir_write_all(m->fd, m->buf,
+	                                              m->buf_len) != 0)
+		r = maildir_errno_result(errno);
+	m->buf_len = 0;
+	/* never retried: contract section 5 */
+	if (!r && fsync(m->fd) != 0)
+		r = SINK_TEMP;
+	if (close(m->fd) != 0 && !r)
+		r = SINK_TEMP;      /* NFS reports write-back errors here */
+	m->fd = -1;
+	return r;
+}
+
+/* A folder name that can only mean MAILDIR/.NAME (policy already sends
+ * anything else to the inbox; this is defence in depth). */
+static int folder_plain(const char *f)
+{
+	const unsigned char *c = (const unsigned char *)f;
+
+	if (*c == '\0' || *c == '.')
+		return 0;
+	for (; *c; c++) {
+		if (*c == '/' || *c < 0x20 || *c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* The folder to use for d: d->folder when MAILDIR/.folder/new is a
+ * directory (one stat), else NULL for the inbox. */
+static const char *resolve_folder(const struct maildir_dest *d)
+{
+	char path[MAILDIR_PATH_MAX];
+	struct stat st;
+
+	if (!folder_plain(d->folder))
+		return NULL;
+	if (maildir_path(path, d->maildir, d->folder, "new", NULL, NULL) != 0
+	    || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return d->folder;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	if (a == b)
+		return 1;
+	return a && b && strcmp(a, b) == 0;
+}
+
+static size_t find_dir(const char *maildir, const char *folder)
+{
+	size_t i;
+
+	for (i = 0; i < n_dirs; i++) {
+		if (same_str(dirs[i].maildir, maildir)
+		    && same_str(dirs[i].folder, folder))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0
+	       && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The EXDEV case: the message copied into tmp/ of the target Maildir,
+ * made durable, then linked to target. */
+static int copy_into(struct maildir_msg *m, const char *maildir,
+                     const char *folder, const char *target)
+{
+	char tmp[MAILDIR_PATH_MAX];
+	uint64_t copied = 0;
+	int in = -1, out = -1, r = SINK_OK;
+
+	out = maildir_tmp_create(maildir, folder, m->unique, tmp);
+	if (out < 0)
+		return maildir_errno_result(errno);
+	in = open(m->tmp_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		r = maildir_errno_result(errno);
+		goto fail;
+	}
+	for (;;) {
+		/* m->buf is free: the message was flushed in phase 1 */
+		ssize_t got = read(in, m->buf, sizeof m->buf);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = maildir_errno_result(errno);
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		if (maildir_write_all(out, m->buf, (size_t)got) != 0) {
+			r = maildir_errno_result(errno);
+			goto fail;
+		}
+		copied += (uint64_t)got;
+	}
+	if (copied != m->size || fsync(out) != 0) {
+		r = SINK_TEMP;
+		goto fail;
+	}
+	(void)close(in);
+	in = -1;
+	if (close(out) != 0) {
+		out = -1;
+		r = SINK_TEMP;
+		goto fail;
+	}
+	out = -1;
+	if (link(tmp, target) != 0) {
+		r = maildir_errno_result(errno);
+		goto fail;
+	}
+	/* the copy's tmp/ name may go now: new/ holds the durable inode */
+	(void)unlink(tmp);
+	return SINK_OK;
+fail:
+	if (in >= 0)
+		(void)close(in);
+	if (out >= 0)
+		(void)close(out);
+	(void)unlink(tmp);
+	return r;
+}
+
+/* Phase 2 for one destination: *made is 1 when a new name was made, 0 when
+ * target turned out to be a name of this message already (two spellings of
+ * one directory).  last_copy: the last copy made for this message, which a
+ * later destination on that other file system links to instead of copying
+ * again. */
+static int link_one(struct maildir_msg *m, const char *maildir,
+                    const char *folder, const char *target,
+                    char last_copy[MAILDIR_PATH_MAX], int *made)
+{
+	int e, r;
+
+	*made = 0;
+	if (link(m->tmp_path, target) == 0) {
+		*made = 1;
+		return SINK_OK;
+	}
+	e = errno;
+	if (e == EEXIST)
+		return same_file(m->tmp_path, target) ? SINK_OK : SINK_TEMP;
+	if (e != EXDEV)
+		return maildir_errno_result(e);
+	if (last_copy[0] != '\0') {
+		if (link(last_copy, target) == 0) {
+			*made = 1;
+			return SINK_OK;
+		}
+		e = errno;
+		if (e == EEXIST)
+			return same_file(last_copy, target) ? SINK_OK : SINK_TEMP;
+		if (e != EXDEV)
+			return maildir_errno_result(e);
+	}
+	r = copy_into(m, maildir, folder, target);
+	if (r == SINK_OK) {
+		*made = 1;
+		memcpy(last_copy, target, MAILDIR_PATH_MAX);
+	}
+	return r;
+}
+
+/* Removes every name message i has in a new/ (links[from..n_links)) and
+ * marks those directories for another fsync when already synced. */
+static void unlink_msg(struct maildir_msg **msgs, size_t i, size_t from,
+                       int synced)
+{
+	char name[MAILDIR_FINAL_MAX], path[MAILDIR_PATH_MAX];
+	size_t k;
+
+	maildir_name_final(msgs[i], name);
+	for (k = from; k < n_links; k++) {
+		struct commit_dir *d = &dirs[links[k].dir];
+
+		if (links[k].msg != i)
+			continue;
+		if (maildir_path(path, d->maildir, d->folder, "new", NULL,
+		                 name) == 0)
+			(void)unlink(path);
+		if (synced)
+			d->again = 1;
+	}
+}
+
+/* Phase 2 for message i: a name in the new/ of each distinct destination
+ * directory.  On failure the names made so far are removed again. */
+static int link_msg(struct maildir_msg **msgs, size_t i)
+{
+	struct maildir_msg *m = msgs[i];
+	char name[MAILDIR_FINAL_MAX], target[MAILDIR_PATH_MAX];
+	char last_copy[MAILDIR_PATH_MAX];
+	size_t first = n_links, j, k;
+	int r = SINK_OK;
+
+	maildir_name_final(m, name);
+	last_copy[0] = '\0';
+	for (j = 0; j < m->n_dest; j++) {
+		const struct maildir_dest *d = &m->dest[j];
+		const char *folder;
+		size_t di;
+		int made, dup = 0;
+
+		/* the same (Maildir, folder) again: no stat, no link */
+		for (k = 0; k < j && !dup; k++) {
+			dup = same_str(m->dest[k].maildir, d->maildir)
+			      && strcmp(m->dest[k].folder, d->folder) == 0;
+		}
+		if (dup)
+			continue;
+		folder = d->folder[0] ? resolve_folder(d) : NULL;
+		di = find_dir(d->maildir, folder);
+		for (k = first; k < n_links && di != SIZE_MAX && !dup; k++)
+			dup = links[k].dir == di;
+		if (dup)
+			continue;       /* a missing folder fell back to an inbox */
+		if (maildir_path(target, d->maildir, folder, "new", NULL,
+		                 name) != 0) {
+			r = maildir_errno_result(errno);
+			break;
+		}
+		r = link_one(m, d->maildir, folder, target, last_copy, &made);
+		if (r != SINK_OK)
+			break;
+		if (!made)
+			continue;
+		if (di == SIZE_MAX) {
+			di = n_dirs++;
+			dirs[di].maildir = d->maildir;
+			dirs[di].folder = folder;
+			dirs[di].failed = 0;
+			dirs[di].again = 0;
+		}
+		links[n_links].msg = (uint32_t)i;
+		links[n_links].dir = (uint32_t)di;
+		n_links++;
+	}
+	if (r != SINK_OK) {
+		/* their directories stay in dirs[]: phase 3 syncs the removal */
+		unlink_msg(msgs, i, first, 0);
+		n_links = first;
+	}
+	return r;
+}
+
+static int sync_dir(const struct commit_dir *d)
+{
+	char path[MAILDIR_PATH_MAX];
+	int fd, r;
+
+	if (maildir_path(path, d->maildir, d->folder, "new", NULL, NULL) != 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	if (close(fd) != 0)
+		r = -1;
+	return r;
+}
+
+/* Commits msgs[lo..hi), whose links fit the tables. */
+static void commit_round(struct maildir_msg **msgs, size_t lo, size_t hi,
+                         int *results)
+{
+	size_t i, k;
+
+	n_dirs = 0;
+	n_links = 0;
+	/* phase 1: every file durable */
+	for (i = lo; i < hi; i++)
+		results[i] = close_durable(msgs[i]);
+	/* phase 2: links */
+	for (i = lo; i < hi; i++) {
+		if (results[i] == SINK_OK)
+			results[i] = link_msg(msgs, i);
+	}
+	/* phase 3: each directory once; a failure fails all its messages */
+	for (k = 0; k < n_dirs; k++)
+		dirs[k].failed = sync_dir(&dirs[k]) != 0;
+	for (k = 0; k < n_links; k++) {
+		i = links[k].msg;
+		if (dirs[links[k].dir].failed && results[i] == SINK_OK) {
+			results[i] = SINK_TEMP;
+			unlink_msg(msgs, i, 0, 1);      /* all its names */
+		}
+	}
+	for (k = 0; k < n_dirs; k++) {
+		if (dirs[k].again)
+			(void)sync_dir(&dirs[k]);       /* best effort */
+	}
+	/* phase 4: the tmp/ names */
+	for (i = lo; i < hi; i++) {
+		struct maildir_msg *m = msgs[i];
+
+		if (m->tmp_path[0] != '\0') {
+			(void)unlink(m->tmp_path);
+			m->tmp_path[0] = '\0';
+		}
+		if (results[i] != SINK_OK && !m->error)
+			m->error = results[i];
+	}
+}
+
+/* see maildir.h */
+void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results)
+{
+	size_t lo = 0;
+
+	while (lo < n) {
+		size_t hi = lo, need = 0;
+
+		while (hi < n && need + msgs[hi]->n_dest <= COMMIT_LINKS_MAX)
+			need += msgs[hi++]->n_dest;
+		assert(hi > lo);        /* n_dest <= MAILDIR_MAX_DEST fits */
+		commit_round(msgs, lo, hi, results);
+		lo = hi;
+	}
+}

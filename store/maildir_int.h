@@ -1,0 +1,49 @@
+/*
+ * Private to store/: what maildir.c (files, messages), maildir_name.c
+ * (unique names) and maildir_commit.c (the batch commit) share.
+ */
+#ifndef MAILNOOK_MAILDIR_INT_H
+#define MAILNOOK_MAILDIR_INT_H
+
+#include <sys/types.h>
+
+#include "maildir.h"
+
+/* Our tmp/ files are "mailnook.<unique>": maildir_clean_tmp() knows them. */
+#define MAILDIR_TMP_PREFIX "mailnook."
+
+/* The host part, escaped, at most this long: with the other fields at their
+ * widest (78 octets) the unique part stays below MAILDIR_NAME_MAX. */
+#define MAILDIR_HOST_MAX 64
+
+/* "<unique>,S=<20 digits>,W=<20 digits>" and its NUL. */
+#define MAILDIR_FINAL_MAX (MAILDIR_NAME_MAX + 46)
+
+/* Writes a new unique part ("SECS.M<usec>P<pid>Q<n>R<hex>.HOST") into out.
+ * Never blocks, never fails. */
+void maildir_name_new(char out[MAILDIR_NAME_MAX]);
+
+/* The name in new/: "<m->unique>,S=<m->size>,W=<m->size + m->lines>". */
+void maildir_name_final(const struct maildir_msg *m,
+                        char out[MAILDIR_FINAL_MAX]);
+
+/* out = MAILDIR[/.FOLDER]/SUB[/PREFIX NAME]; folder and name may be NULL.
+ * 0, or -1 with errno ENAMETOOLONG. */
+int maildir_path(char out[MAILDIR_PATH_MAX], const char *maildir,
+                 const char *folder, const char *sub, const char *prefix,
+                 const char *name);
+
+/* Creates MAILDIR[/.FOLDER]/tmp/mailnook.UNIQUE exclusively, mode 0600
+ * whatever the umask; its path goes to path.  The fd, or -1 with errno set
+ * (nothing left behind). */
+int maildir_tmp_create(const char *maildir, const char *folder,
+                       const char *unique, char path[MAILDIR_PATH_MAX]);
+
+/* write(2)s all n bytes, through short writes and EINTR.  0, or -1 with
+ * errno set. */
+int maildir_write_all(int fd, const void *p, size_t n);
+
+/* The process umask, read once (platform/ sets it before serving). */
+mode_t maildir_umask(void);
+
+#endif
