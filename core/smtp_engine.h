@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include <config.h>   /* the generated CFG_ header (core/config.h is the conf model) */
 #include "sink.h"
 
 #define SMTP_LINE_MAX     1000  /* command line, CRLF included (RFC 5321 4.5.3.1.4) */
@@ -87,6 +87,11 @@ struct smtp_decoder {
 	uint64_t size;         /* octets as RFC 1870 counts them */
 	uint64_t chunk_left;   /* BDAT: octets of this chunk still to read */
 	unsigned received;     /* Received: fields seen */
+	uint8_t store_result;  /* REJECT_STORE: the failing write's sink_result */
+	uint8_t chunk_reply;   /* BDAT: reply to send after a discarded chunk */
+	uint8_t chunk_noerr;   /* ... and it is not a new client error */
+	uint8_t resume_phase;  /* BDAT: the phase to return to after the chunk */
+	uint64_t chunk_size;   /* BDAT: size of the current chunk */
 };
 
 struct smtp_session {

@@ -1,0 +1,378 @@
+/*
+ * DATA and BDAT decoding; see smtp_data.h.
+ *
+ * The DATA machine (RFC 5321 4.1.1.4, 4.5.2, 2.3.8), one octet at a time:
+ *
+ *   BOL      at the start of a line; dec.bol_crlf says whether the line
+ *            began after CRLF (or is the first line) or after a bare LF
+ *   TEXT     inside a line
+ *   CR       a CR was read; LF makes it a line end, anything else a bare CR
+ *   DOT      the line began after CRLF and holds only the stuffing "."
+ *   DOT_CR   ... followed by CR: an LF now is the end of data
+ *
+ *   BOL    "."  -> DOT when bol_crlf, else TEXT (the dot is undone anyway)
+ *   BOL    any  -> as TEXT
+ *   DOT    CR   -> DOT_CR;            DOT any -> as TEXT (dot undone)
+ *   DOT_CR LF   -> end of data;       DOT_CR any -> bare CR, then as TEXT
+ *   TEXT   CR   -> CR;  LF -> bare LF: error, or with allow-bare-lf a line
+ *                 end (written as LF, counted 2) -> BOL, bol_crlf 0;
+ *                 NUL -> error;  other -> written, counted 1
+ *   CR     LF   -> line end: written as LF, counted 2 -> BOL, bol_crlf 1
+ *   CR     any  -> bare CR error, then as TEXT
+ *
+ * So only CRLF "." CRLF ends the data: a line that began after a bare LF
+ * or a bare CR can never be the final ".", and "." followed by anything but
+ * CRLF is text.  Errors never change the framing, so what follows a bad byte
+ * is read as message text up to the real end, never as commands.
+ *
+ * Received: fields are counted on the decoded stream (LF line ends), in the
+ * header section only: "received" at the start of a line, optional blanks,
+ * then ":", case-insensitive.
+ */
+#include "smtp_data.h"
+
+#include <string.h>
+
+#include "smtp_reply.h"
+#include "text.h"
+
+enum { DS_BOL = 0, DS_TEXT, DS_CR, DS_DOT, DS_DOT_CR };
+
+#define HDR_DONE 0xff     /* dec.hdr_pos: this line is not a Received: */
+#define WBUF_SIZE 512
+
+struct wbuf {
+	struct smtp_session *s;
+	size_t n;
+	char b[WBUF_SIZE];
+};
+
+void smtp_data_init(struct smtp_decoder *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = DS_BOL;
+	d->bol_crlf = 1;
+	d->in_headers = 1;
+	d->hdr_bol = 1;
+	d->error = REJECT_NONE;
+}
+
+void smtp_data_error(struct smtp_decoder *d, enum smtp_reject e)
+{
+	if (d->error == REJECT_NONE)
+		d->error = e;
+}
+
+void smtp_data_write(struct smtp_session *s, const void *p, size_t n)
+{
+	int r;
+
+	if (s->dec.error != REJECT_NONE || n == 0)
+		return;
+	r = s->sink->write(s->ctx, p, n);
+	if (r != SINK_OK) {
+		s->dec.store_result = (uint8_t)r;
+		smtp_data_error(&s->dec, REJECT_STORE);
+	}
+}
+
+static void wb_flush(struct wbuf *w)
+{
+	smtp_data_write(w->s, w->b, w->n);
+	w->n = 0;
+}
+
+/* The first error: what was decoded before it is written first, so the
+ * sink sees the same bytes however the input was cut. */
+static void fail(struct wbuf *w, enum smtp_reject e)
+{
+	if (w->s->dec.error == REJECT_NONE)
+		wb_flush(w);
+	smtp_data_error(&w->s->dec, e);
+}
+
+/* Follows the header section and counts Received: fields. */
+static void hdr_scan(struct wbuf *w, unsigned c)
+{
+	struct smtp_decoder *d = &w->s->dec;
+
+	static const char name[] = "received";
+
+	if (!d->in_headers)
+		return;
+	if (d->hdr_bol) {
+		if (c == '\n') {
+			d->in_headers = 0;     /* the empty line ends the headers */
+			return;
+		}
+		d->hdr_bol = 0;
+		d->hdr_pos = 0;
+	}
+	if (c == '\n') {
+		d->hdr_bol = 1;
+		return;
+	}
+	if (d->hdr_pos == HDR_DONE)
+		return;
+	if (d->hdr_pos < sizeof(name) - 1) {
+		d->hdr_pos = text_lower_c((int)c) == name[d->hdr_pos] ?
+		             (uint8_t)(d->hdr_pos + 1) : HDR_DONE;
+	} else if (c == ':') {
+		d->hdr_pos = HDR_DONE;
+		if (++d->received > SMTP_MAX_RECEIVED)
+			fail(w, REJECT_LOOP);
+	} else if (c != ' ' && c != '\t') {
+		d->hdr_pos = HDR_DONE;
+	}
+}
+
+/* One decoded octet; size is counted by the caller. */
+static void emit(struct wbuf *w, unsigned c)
+{
+	struct smtp_decoder *d = &w->s->dec;
+
+	if (d->error != REJECT_NONE)
+		return;
+	hdr_scan(w, c);
+	if (d->error != REJECT_NONE)
+		return;
+	w->b[w->n++] = (char)c;
+	if (w->n == sizeof(w->b))
+		wb_flush(w);
+}
+
+static void count(struct wbuf *w, uint64_t n)
+{
+	struct smtp_session *s = w->s;
+
+	s->dec.size += n;
+	if (s->dec.size > s->p.max_size)
+		fail(w, REJECT_SIZE);
+}
+
+/* A byte in the middle of a line (TEXT), also the fall-through of others. */
+static void data_text(struct smtp_session *s, struct wbuf *w, unsigned c)
+{
+	struct smtp_decoder *d = &s->dec;
+
+	switch (c) {
+	case '\r':
+		d->state = DS_CR;
+		break;
+	case '\n':
+		if (s->p.allow_bare_lf) {
+			count(w, 2);
+			emit(w, '\n');
+		} else {
+			fail(w, REJECT_BARE_LF);
+		}
+		d->state = DS_BOL;
+		d->bol_crlf = 0;
+		break;
+	case '\0':
+		fail(w, REJECT_NUL);
+		d->state = DS_TEXT;
+		break;
+	default:
+		count(w, 1);
+		emit(w, c);
+		d->state = DS_TEXT;
+		break;
+	}
+}
+
+size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
+                      int can_end, int *end)
+{
+	struct smtp_decoder *d = &s->dec;
+	struct wbuf w;
+	size_t i;
+
+	w.s = s;
+	w.n = 0;
+	*end = 0;
+	for (i = 0; i < n; i++) {
+		unsigned c = p[i];
+
+		switch (d->state) {
+		case DS_BOL:
+			if (c == '.') {
+				d->state = d->bol_crlf ? DS_DOT : DS_TEXT;
+				break;
+			}
+			data_text(s, &w, c);
+			break;
+		case DS_DOT:
+			if (c == '\r') {
+				d->state = DS_DOT_CR;
+				break;
+			}
+			data_text(s, &w, c);
+			break;
+		case DS_DOT_CR:
+			if (c == '\n') {
+				if (!can_end)
+					goto out;
+				*end = 1;
+				i++;
+				goto out;
+			}
+			/* the CR was bare */
+			/* FALLTHROUGH */
+		case DS_CR:
+			if (c == '\n') {
+				count(&w, 2);
+				emit(&w, '\n');
+				d->state = DS_BOL;
+				d->bol_crlf = 1;
+				break;
+			}
+			fail(&w, REJECT_BARE_CR);
+			count(&w, 1);
+			emit(&w, '\r');
+			data_text(s, &w, c);
+			break;
+		default:
+			data_text(s, &w, c);
+			break;
+		}
+	}
+out:
+	wb_flush(&w);
+	return i;
+}
+
+size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
+                      int can_end)
+{
+	struct smtp_decoder *d = &s->dec;
+	struct wbuf w;
+	size_t i, take = n;
+
+	if (take > d->chunk_left)
+		take = (size_t)d->chunk_left;
+	if (!can_end && take == d->chunk_left)
+		take--;            /* the last octet waits for reply space */
+	if (take == (size_t)-1)
+		return 0;
+	d->chunk_left -= take;
+	if (d->chunk_reply || d->error != REJECT_NONE)
+		return take;       /* discarded */
+	w.s = s;
+	w.n = 0;
+	for (i = 0; i < take; i++) {
+		unsigned c = p[i];
+
+		if (c == '\n') {
+			d->pending_cr = 0;
+		} else if (d->pending_cr) {
+			emit(&w, '\r');
+			d->pending_cr = 0;
+		}
+		if (c == '\r')
+			d->pending_cr = 1;
+		else
+			emit(&w, c);
+	}
+	wb_flush(&w);
+	return take;
+}
+
+void smtp_bdat_finish(struct smtp_session *s)
+{
+	if (s->dec.pending_cr) {
+		struct wbuf w;
+
+		w.s = s;
+		w.n = 0;
+		s->dec.pending_cr = 0;
+		emit(&w, '\r');
+		wb_flush(&w);
+	}
+}
+
+void smtp_sanitize(char *p, int ascii_only)
+{
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || (ascii_only && c > 0x7e))
+			*p = '?';
+	}
+}
+
+/* Header text with folding: tokens separated by one space, or by "\n\t"
+ * when the token would take the line past 998 octets. */
+struct hdr {
+	char *p;
+	size_t n, cap, col;
+};
+
+static void hdr_raw(struct hdr *h, const char *t, size_t len)
+{
+	if (len > h->cap - h->n)
+		len = h->cap - h->n;
+	memcpy(h->p + h->n, t, len);
+	h->n += len;
+	h->col += len;
+}
+
+/* Appends sp (a separator: "" or " ") and the token pre+t+post, sanitised. */
+static void hdr_tok(struct hdr *h, const char *pre, const char *t,
+                    const char *post)
+{
+	char tok[ADDR_PATH_MAX + SMTP_HOSTNAME_MAX + 16];
+	size_t lp = strlen(pre), lt = strlen(t), lq = strlen(post);
+
+	if (lt > sizeof(tok) - lp - lq - 1)
+		lt = sizeof(tok) - lp - lq - 1;
+	memcpy(tok, pre, lp);
+	memcpy(tok + lp, t, lt);
+	memcpy(tok + lp + lt, post, lq + 1);
+	tok[lp + lt + lq] = '\0';
+	smtp_sanitize(tok, 0);
+	if (h->col > 0) {
+		if (h->col + 1 + lp + lt + lq > 998) {
+			hdr_raw(h, "\n\t", 2);
+			h->col = 1;
+		} else {
+			hdr_raw(h, " ", 1);
+		}
+	}
+	hdr_raw(h, tok, lp + lt + lq);
+}
+
+void smtp_trace_headers(struct smtp_session *s)
+{
+	char buf[2 * (ADDR_PATH_MAX + SMTP_HOSTNAME_MAX) + SMTP_HELO_MAX + 256];
+	char date[32], ip[SMTP_IP_MAX + 16];
+	struct hdr h = { buf, 0, sizeof(buf), 0 };
+	const char *lit = strchr(s->client_ip, ':') ? "[IPv6:" : "[";
+
+	hdr_tok(&h, "Return-Path: <", s->sender, ">");
+	hdr_raw(&h, "\n", 1);
+	h.col = 0;
+	smtp_format_date(date, sizeof(date), s->wall);
+	memcpy(ip, lit, strlen(lit));
+	text_copy(ip + strlen(lit), sizeof(ip) - strlen(lit), s->client_ip);
+	hdr_tok(&h, "Received:", "", "");
+	hdr_tok(&h, "from", "", "");
+	hdr_tok(&h, "", s->helo[0] ? s->helo : "unknown", "");
+	hdr_tok(&h, "(", ip, "])");
+	hdr_tok(&h, "by", "", "");
+	hdr_tok(&h, "", s->hostname, "");
+	hdr_tok(&h, "(mailnook)", "", "");
+	hdr_tok(&h, "with", "", "");
+	hdr_tok(&h, "", smtp_proto(s), "");
+	hdr_tok(&h, "id", "", "");
+	if (s->nrcpt == 1) {
+		hdr_tok(&h, "", s->id, "");
+		hdr_tok(&h, "for", "", "");
+		hdr_tok(&h, "<", s->first_rcpt, ">;");
+	} else {
+		hdr_tok(&h, "", s->id, ";");
+	}
+	hdr_tok(&h, "", date, "");
+	hdr_raw(&h, "\n", 1);
+	smtp_data_write(s, buf, h.n);
+}

@@ -1,0 +1,342 @@
+/* addr_parse_path(): RFC 5321 paths.  Every parse runs on an exact-length
+ * heap copy of the input (no NUL after it), so ASan catches any read past n. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "tap.h"
+
+/* The input, printable, for test names. */
+static const char *show(const char *in)
+{
+	static char out[4][200];
+	static int k;
+	char *o = out[k++ & 3];
+	size_t j = 0;
+
+	for (; *in && j < sizeof(out[0]) - 5; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c >= 0x7f) {
+			static const char hex[] = "0123456789abcdef";
+
+			o[j++] = '\\';
+			o[j++] = 'x';
+			o[j++] = hex[c >> 4];
+			o[j++] = hex[c & 15];
+		} else {
+			o[j++] = (char)c;
+		}
+	}
+	o[j] = '\0';
+	return o;
+}
+
+static enum addr_result parse(const char *in, size_t n, int utf8, int null,
+                              int pm, struct smtp_addr *a, size_t *end)
+{
+	char *copy = malloc(n ? n : 1);
+	enum addr_result r;
+
+	memcpy(copy, in, n);
+	r = addr_parse_path(copy, n, utf8, null, pm, a, end);
+	free(copy);
+	return r;
+}
+
+/* A path that parses: check every field. */
+static void good(const char *in, int utf8, const char *local,
+                 const char *domain, const char *text, size_t end_want)
+{
+	struct smtp_addr a;
+	size_t end = 0;
+	enum addr_result r = parse(in, strlen(in), utf8, 1, 1, &a, &end);
+
+	is_int(r, ADDR_OK, "ok: %s", show(in));
+	if (r != ADDR_OK)
+		return;
+	is_str(a.local, local, "  local of %s", show(in));
+	is_str(a.domain, domain, "  domain of %s", show(in));
+	is_str(a.text, text, "  text of %s", show(in));
+	is_int(end, end_want, "  end of %s", show(in));
+}
+
+static void bad(const char *in, int utf8, enum addr_result want)
+{
+	struct smtp_addr a;
+	size_t end = 0;
+
+	is_int(parse(in, strlen(in), utf8, 1, 1, &a, &end), want, "rejected: %s", show(in));
+}
+
+static char *repeat(char *buf, char c, size_t n)
+{
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Every prefix of in, and every one-octet change of it, on exact-length
+ * copies: the parser must never read past n (ASan), whatever it answers. */
+static void robust(const char *in)
+{
+	size_t n = strlen(in), k, i;
+	struct smtp_addr a;
+	size_t end;
+	int sane = 1;
+	static const unsigned char subst[] = { 0, '<', '>', '@', '"', '\\', '.',
+	                                       ':', ',', '[', ']', ' ', 0x80, 0xc3, 0xff };
+
+	for (k = 0; k <= n; k++) {
+		int utf8;
+
+		for (utf8 = 0; utf8 < 2; utf8++) {
+			if (parse(in, k, utf8, 1, 1, &a, &end) == ADDR_OK &&
+			    (end > k || strlen(a.text) > ADDR_PATH_MAX))
+				sane = 0;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		for (i = 0; i < sizeof(subst); i++) {
+			char buf[1100];
+
+			memcpy(buf, in, n);
+			buf[k] = (char)subst[i];
+			if (parse(buf, n, 1, 1, 1, &a, &end) == ADDR_OK) {
+				if (end > n || memchr(a.text, 0x7f, strlen(a.text)))
+					sane = 0;
+				for (size_t j = 0; a.local[j]; j++)
+					if ((unsigned char)a.local[j] < 0x20)
+						sane = 0;
+			}
+		}
+	}
+	ok(sane, "robust: prefixes and one-octet mutations of %s", show(in));
+}
+
+int main(void)
+{
+	char buf[8192], part[600];
+	struct smtp_addr a;
+	size_t end;
+
+	/* simple */
+	good("<user@example.org>", 0, "user", "example.org", "user@example.org", 18);
+	good("<User.Name+tag@Mail.Example.ORG>", 0, "User.Name+tag", "Mail.Example.ORG",
+	     "User.Name+tag@Mail.Example.ORG", 32);
+	good("<a@b>", 0, "a", "b", "a@b", 5);
+	good("<x_y@my_host.example>", 0, "x_y", "my_host.example", "x_y@my_host.example", 21);
+	good("<!#$%&'*+-/=?^_`{|}~@d.example>", 0, "!#$%&'*+-/=?^_`{|}~", "d.example",
+	     "!#$%&'*+-/=?^_`{|}~@d.example", 31);
+
+	/* trailing text after '>' is left for the ESMTP parameters */
+	good("<a@b.example> SIZE=100 BODY=8BITMIME", 0, "a", "b.example", "a@b.example", 13);
+	good("<a@b.example>junk", 0, "a", "b.example", "a@b.example", 13);
+
+	/* quoted local parts */
+	good("<\"a b\"@x.example>", 0, "a b", "x.example", "\"a b\"@x.example", 17);
+	good("<\"a\\\"b\"@x.example>", 0, "a\"b", "x.example", "\"a\\\"b\"@x.example", 18);
+	good("<\"a\\\\b\"@x>", 0, "a\\b", "x", "\"a\\\\b\"@x", 10);
+	good("<\"\"@x>", 0, "", "x", "\"\"@x", 6);
+	good("<\"a@b\"@x>", 0, "a@b", "x", "\"a@b\"@x", 9);
+	good("<\"a>b\"@x>", 0, "a>b", "x", "\"a>b\"@x", 9);
+	bad("<\"a\tb\"@x>", 0, ADDR_SYNTAX);
+	bad("<\"a\\\tb\"@x>", 0, ADDR_SYNTAX);
+	bad("<\"a\x7f\"@x>", 0, ADDR_SYNTAX);
+	bad("<\"ab@x>", 0, ADDR_SYNTAX);
+	bad("<\"ab\\", 0, ADDR_SYNTAX);
+	bad("<\"a\"b@x>", 0, ADDR_SYNTAX);
+
+	/* traversal-looking local parts are plain text */
+	good("<\"../x\"@d.example>", 0, "../x", "d.example", "\"../x\"@d.example", 18);
+	good("<a/b@d.example>", 0, "a/b", "d.example", "a/b@d.example", 15);
+	good("<\"a/../../b\"@d>", 0, "a/../../b", "d", "\"a/../../b\"@d", 15);
+	bad("<../x@d.example>", 0, ADDR_SYNTAX);
+
+	/* source routes are skipped */
+	good("<@a,@b:u@d>", 0, "u", "d", "u@d", 11);
+	good("<@relay.example:u@d.example>", 0, "u", "d.example", "u@d.example", 28);
+	bad("<@a,b:u@d>", 0, ADDR_SYNTAX);
+	bad("<@a:@b:u@d>", 0, ADDR_SYNTAX);
+	bad("<@a u@d>", 0, ADDR_SYNTAX);
+	bad("<@:u@d>", 0, ADDR_SYNTAX);
+	bad("<@a,@b:postmaster>", 0, ADDR_SYNTAX);
+
+	/* address literals */
+	good("<u@[1.2.3.4]>", 0, "u", "[1.2.3.4]", "u@[1.2.3.4]", 13);
+	good("<u@[IPv6:::1]>", 0, "u", "[IPv6:::1]", "u@[IPv6:::1]", 14);
+	good("<u@[IPv6:2001:db8::1]>", 0, "u", "[IPv6:2001:db8::1]", "u@[IPv6:2001:db8::1]", 22);
+	good("<u@[x-tag:stuff]>", 0, "u", "[x-tag:stuff]", "u@[x-tag:stuff]", 17);
+	bad("<u@[1.2.3]>", 0, ADDR_SYNTAX);
+	bad("<u@[1.2.3.256]>", 0, ADDR_SYNTAX);
+	bad("<u@[1.2.3.4>", 0, ADDR_SYNTAX);
+	bad("<u@[1.2.3.4", 0, ADDR_SYNTAX);
+	bad("<u@[1.2.3.4]x>", 0, ADDR_SYNTAX);
+	bad("<u@[IPv6:zz::1]>", 0, ADDR_SYNTAX);
+	bad("<u@[]>", 0, ADDR_SYNTAX);
+	bad("<u@[a b]>", 0, ADDR_SYNTAX);
+	bad("<u@[1.2.3.4\\]>", 0, ADDR_SYNTAX);
+
+	/* null path and postmaster */
+	is_int(parse("<>", 2, 0, 1, 0, &a, &end), ADDR_OK, "<> with allow_null");
+	ok(a.is_null && a.text[0] == '\0' && end == 2, "  is_null, empty text, end 2");
+	is_int(parse("<> SIZE=1", 9, 0, 1, 0, &a, &end), ADDR_OK, "<> then params");
+	is_int(end, 2, "  end 2");
+	is_int(parse("<>", 2, 0, 0, 1, &a, &end), ADDR_SYNTAX, "<> without allow_null");
+	is_int(parse("<postmaster>", 12, 0, 0, 1, &a, &end), ADDR_OK, "<postmaster> allowed");
+	ok(a.is_postmaster && strcmp(a.local, "postmaster") == 0 && a.domain[0] == 0 &&
+	   strcmp(a.text, "postmaster") == 0 && end == 12, "  is_postmaster, fields");
+	is_int(parse("<PostMaster>", 12, 0, 0, 1, &a, &end), ADDR_OK, "<PostMaster> any case");
+	ok(a.is_postmaster, "  is_postmaster");
+	is_int(parse("<postmaster>", 12, 0, 1, 0, &a, &end), ADDR_SYNTAX,
+	       "<postmaster> not allowed in MAIL");
+	is_int(parse("<\"postmaster\">", 14, 0, 0, 1, &a, &end), ADDR_SYNTAX,
+	       "quoted <\"postmaster\"> is not the bare form");
+	is_int(parse("<postmaster@d.example>", 22, 0, 0, 1, &a, &end), ADDR_OK,
+	       "postmaster@domain is a normal address");
+	ok(!a.is_postmaster, "  not flagged as bare postmaster");
+	bad("<user>", 0, ADDR_SYNTAX);
+
+	/* missing or broken brackets */
+	bad("user@example.org", 0, ADDR_SYNTAX);
+	bad("<user@example.org", 0, ADDR_SYNTAX);
+	bad("user@example.org>", 0, ADDR_SYNTAX);
+	bad(" <user@example.org>", 0, ADDR_SYNTAX);
+	bad("< user@example.org>", 0, ADDR_SYNTAX);
+	bad("<user@example.org >", 0, ADDR_SYNTAX);
+	bad("<", 0, ADDR_SYNTAX);
+	bad("", 0, ADDR_SYNTAX);
+	bad("<<a@b>>", 0, ADDR_SYNTAX);
+
+	/* empty parts */
+	bad("<@d.example>", 0, ADDR_SYNTAX);
+	bad("<user@>", 0, ADDR_SYNTAX);
+	bad("<user@.example>", 0, ADDR_SYNTAX);
+	bad("<user@example.>", 0, ADDR_SYNTAX);
+	bad("<user@exa..mple>", 0, ADDR_SYNTAX);
+	bad("<user@-example.org>", 0, ADDR_SYNTAX);
+	bad("<user@example-.org>", 0, ADDR_SYNTAX);
+	good("<user@ex-ample.org>", 0, "user", "ex-ample.org", "user@ex-ample.org", 19);
+	bad("<a@b@c>", 0, ADDR_SYNTAX);
+
+	/* dot rules in a dot-string */
+	bad("<.user@d>", 0, ADDR_SYNTAX);
+	bad("<user.@d>", 0, ADDR_SYNTAX);
+	bad("<us..er@d>", 0, ADDR_SYNTAX);
+	good("<\".user.\"@d>", 0, ".user.", "d", "\".user.\"@d", 12);
+	good("<\"us..er\"@d>", 0, "us..er", "d", "\"us..er\"@d", 12);
+
+	/* control characters, never */
+	bad("<us\ter@d>", 0, ADDR_SYNTAX);
+	bad("<us\rer@d>", 0, ADDR_SYNTAX);
+	bad("<user@d\nx>", 0, ADDR_SYNTAX);
+	bad("<us\x7f" "er@d>", 0, ADDR_SYNTAX);
+	bad("<\"us\x01" "er\"@d>", 1, ADDR_SYNTAX);
+	{
+		static const char nul[] = "<us\0er@d>";
+
+		is_int(parse(nul, sizeof(nul) - 1, 1, 1, 1, &a, &end), ADDR_SYNTAX,
+		       "NUL in local part");
+	}
+
+	/* non-ASCII: only with utf8, and only well-formed UTF-8 */
+	bad("<j\xc3\xb6rg@d.example>", 0, ADDR_SYNTAX);
+	good("<j\xc3\xb6rg@d.example>", 1, "j\xc3\xb6rg", "d.example", "j\xc3\xb6rg@d.example", 17);
+	parse("<j\xc3\xb6rg@d.example>", 17, 1, 0, 0, &a, &end);
+	ok(a.has_utf8, "  has_utf8 set");
+	good("<user@b\xc3\xbc" "cher.example>", 1, "user", "b\xc3\xbc" "cher.example",
+	     "user@b\xc3\xbc" "cher.example", 22);
+	bad("<user@b\xc3\xbc" "cher.example>", 0, ADDR_SYNTAX);
+	good("<\"j\xc3\xb6 rg\"@d>", 1, "j\xc3\xb6 rg", "d", "\"j\xc3\xb6 rg\"@d", 12);
+	bad("<\"j\xc3\xb6rg\"@d>", 0, ADDR_SYNTAX);
+	good("<\xf0\x9f\x98\x80@d>", 1, "\xf0\x9f\x98\x80", "d", "\xf0\x9f\x98\x80@d", 8);
+	bad("<\xc3@d>", 1, ADDR_SYNTAX);                 /* truncated */
+	bad("<\xc0\xaf@d>", 1, ADDR_SYNTAX);             /* overlong */
+	bad("<\xed\xa0\x80@d>", 1, ADDR_SYNTAX);         /* surrogate */
+	bad("<\xf4\x90\x80\x80@d>", 1, ADDR_SYNTAX);     /* above U+10FFFF */
+	bad("<\xff@d>", 1, ADDR_SYNTAX);
+	bad("<\"\\\xc3\xb6\"@d>", 1, ADDR_SYNTAX);       /* quoted-pair is ASCII only */
+	good("<user@d.example>", 1, "user", "d.example", "user@d.example", 16);
+	parse("<user@d.example>", 16, 1, 0, 0, &a, &end);
+	ok(!a.has_utf8, "  has_utf8 clear for ASCII");
+
+	/* lengths: local 64, domain 255, path 256 with <> */
+	snprintf(buf, sizeof(buf), "<%s@d>", repeat(part, 'a', 64));
+	{
+		char text[700];
+
+		snprintf(text, sizeof(text), "%s@d", part);
+		good(buf, 0, part, "d", text, strlen(buf));
+	}
+	snprintf(buf, sizeof(buf), "<%s@d>", repeat(part, 'a', 65));
+	bad(buf, 0, ADDR_TOO_LONG);
+	snprintf(buf, sizeof(buf), "<\"%s\"@d>", repeat(part, 'a', 62));
+	is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_OK, "quoted local of 64 as sent");
+	snprintf(buf, sizeof(buf), "<\"%s\"@d>", repeat(part, 'a', 63));
+	bad(buf, 0, ADDR_TOO_LONG);
+	snprintf(buf, sizeof(buf), "<\"%s\xf0\x9f\x98\x80\"@d>", repeat(part, 'a', 59));
+	is_int(parse(buf, strlen(buf), 1, 0, 0, &a, &end), ADDR_TOO_LONG,
+	       "quoted local with UTF-8 crossing 64");
+	snprintf(buf, sizeof(buf), "<%s\xf0\x9f\x98\x80@d>", repeat(part, 'a', 61));
+	is_int(parse(buf, strlen(buf), 1, 0, 0, &a, &end), ADDR_TOO_LONG,
+	       "dot-string local with UTF-8 crossing 64");
+	{
+		/* domain of 252: "<u@" + 252 + ">" is the longest path, 256 */
+		char dom[2000];
+
+		repeat(part, 'b', 63);
+		snprintf(dom, sizeof(dom), "%s.%s.%s.%.60s", part, part, part, part);
+		is_int(strlen(dom), 252, "  (test domain of 252)");
+		snprintf(buf, sizeof(buf), "<%s@%s>", "u", dom);
+		is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_OK, "domain 252, path of 256 with <>");
+		is_str(a.domain, dom, "  domain kept whole");
+		snprintf(buf, sizeof(buf), "<%s@%s>", "uu", dom);
+		is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_TOO_LONG,
+		       "path of 257 with <> is too long");
+		snprintf(buf, sizeof(buf), "<u@%s.cccc>", dom);
+		is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_TOO_LONG,
+		       "domain of 257 is too long");
+		snprintf(buf, sizeof(buf), "<u@%s%s%s%s>", dom, dom, dom, dom);
+		is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_TOO_LONG,
+		       "domain of 1000 is too long");
+		snprintf(buf, sizeof(buf), "<u@[%s]>", repeat(part, '1', 300));
+		is_int(parse(buf, strlen(buf), 0, 0, 0, &a, &end), ADDR_TOO_LONG,
+		       "address literal of 300 is too long");
+	}
+
+	/* no reads past n: prefixes and mutations of every shape above */
+	robust("<user@example.org> SIZE=1");
+	robust("<\"a\\\"b c\"@x.example>");
+	robust("<@a.example,@b.example:u@d.example>");
+	robust("<u@[IPv6:2001:db8::1]>");
+	robust("<u@[192.0.2.1]>");
+	robust("<j\xc3\xb6rg@b\xc3\xbc" "cher.example>");
+	robust("<postmaster>");
+	robust("<>");
+
+	/* random octets from a fixed seed */
+	{
+		uint32_t x = 12345;
+		int i, sane = 1;
+
+		for (i = 0; i < 20000; i++) {
+			size_t n = 1, k;
+
+			x = x * 1103515245u + 12345u;
+			n = (x >> 16) % 40;
+			buf[0] = '<';
+			for (k = 1; k < n; k++) {
+				static const char alpha[] = "<>@\".\\:,[]aZ9-_ \x01\x7f\xc3\xb6\xf0";
+
+				x = x * 1103515245u + 12345u;
+				buf[k] = alpha[(x >> 16) % (sizeof(alpha) - 1)];
+			}
+			if (parse(buf, n, (int)(x & 1), 1, 1, &a, &end) == ADDR_OK && end > n)
+				sane = 0;
+		}
+		ok(sane, "20000 random paths: no overread, end within n");
+	}
+
+	return tap_done();
+}
