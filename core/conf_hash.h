@@ -1,15 +1,15 @@
 /*
  * uthash set up for the configuration: every table allocates from the arena
- * being built (conf_hash_arena, set by config.c before each insertion), a
+ * being built (conf_hash_arena, set by conf.c before each insertion), a
  * failed allocation sets conf_hash_oom instead of calling exit(), and
  * nothing is ever freed piecemeal (the arena is reset whole).
- * Private to config.c and policy.c.
+ * Private to conf.c and policy.c.
  */
 #ifndef MAILNOOK_CONF_HASH_H
 #define MAILNOOK_CONF_HASH_H
 
 #include "arena.h"
-#include "config.h"
+#include "conf.h"
 
 extern struct arena *conf_hash_arena;
 extern int conf_hash_oom;

@@ -13,7 +13,7 @@
 #define MAILNOOK_POLICY_H
 
 #include "addr.h"
-#include "config.h"
+#include "conf.h"
 #include "sink.h"
 
 struct rcpt_target {

@@ -876,7 +876,12 @@ void smtp_send_ack(struct smtp_session *s, size_t n)
 		process(s);   /* room for replies again: resume the input */
 }
 
-int64_t smtp_deadline(const struct smtp_session *s)
+/*
+ * Times are whole seconds, so "since" may lie up to a second before the
+ * real start: a limit fires only once more than `timeout` whole seconds
+ * have passed (between timeout and timeout + 1 real seconds), never early.
+ */
+static int64_t deadline_at(const struct smtp_session *s)
 {
 	int64_t t = INT64_MAX, to = s->p.timeout;
 
@@ -900,6 +905,13 @@ int64_t smtp_deadline(const struct smtp_session *s)
 	return t;
 }
 
+int64_t smtp_deadline(const struct smtp_session *s)
+{
+	int64_t t = deadline_at(s);
+
+	return t == INT64_MAX ? t : t + 1;
+}
+
 void smtp_tick(struct smtp_session *s, int64_t now, int64_t wall)
 {
 	s->now = now;
@@ -917,7 +929,7 @@ void smtp_tick(struct smtp_session *s, int64_t now, int64_t wall)
 		return;
 	}
 	if (s->phase == PHASE_REFUSED &&
-	    now >= s->started + SMTP_REFUSED_MAX_SECONDS) {
+	    now > s->started + SMTP_REFUSED_MAX_SECONDS) {
 		close_with(s, R_REFUSED_LIMIT);
 		return;
 	}

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <config.h>   /* the generated CFG_ header (core/config.h is the conf model) */
+#include "config.h"
 #include "sink.h"
 
 #define SMTP_LINE_MAX     1000  /* command line, CRLF included (RFC 5321 4.5.3.1.4) */

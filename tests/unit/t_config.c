@@ -1,13 +1,11 @@
-/* core/config.c and core/arena.c: the option table, the file and
+/* core/conf.c and core/arena.c: the option table, the file and
  * command-line parsers, conf_finish(), the helpers. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tap.h"
-/* The model, not the generated CFG_ header that "config.h" finds first
- * through -I build/<triplet> (core/config.h includes that one itself). */
-#include "../../core/config.h"
+#include "conf.h"
 #include "arena.h"
 
 #define MAX_ERR 64

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "policy.h"     /* pulls in core/config.h, the model */
+#include "policy.h"
 
 static unsigned char mem[CFG_CONF_ARENA_KB * 1024];
 static struct arena A;

@@ -16,14 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The generated build/<triplet>/config.h (CFG_X), found through -I: a
- * quoted include would find this very file first. */
-#include <config.h>
+#include "config.h"   /* the generated CFG_ values */
 #include "arena.h"
-
-#ifndef CFG_MAX_LISTENERS
-#error "config.h: the generated CFG_ header was not found (-I build/<triplet> first)"
-#endif
 
 #define CONF_HOST_MAX 255
 #define CONF_TAG_MAX  64     /* a +tag folder name */
@@ -51,7 +45,7 @@ struct conf_mailbox {
 	unsigned line;
 };
 
-/* uthash entries, opaque outside config.c / policy.c */
+/* uthash entries, opaque outside conf.c / policy.c */
 struct conf_domain;
 struct conf_address;
 
@@ -102,7 +96,7 @@ struct mn_config {
 	uint8_t foreground;                 /* -f */
 	uint8_t test_only;                  /* -t */
 
-	/* parser state, private to config.c */
+	/* parser state, private to conf.c */
 	struct conf_domain *domain_list, *domain_last;   /* in order given */
 	struct conf_address *alias_list, *alias_last;
 	uint64_t argv_seen;         /* repeatable options already given as --option */

@@ -1,5 +1,5 @@
-/* see config.h */
-#include "config.h"
+/* see conf.h */
+#include "conf.h"
 
 #include <stddef.h>
 #include <string.h>

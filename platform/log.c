@@ -1,0 +1,200 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static enum log_target target = LOG_TO_STDERR;
+static int syslog_fd = -1;
+static unsigned long dropped;
+static long pid;
+
+/* One write(2); a short write of a log line is not retried beyond EINTR. */
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void syslog_connect(void)
+{
+	struct sockaddr_un sun;
+
+	if (syslog_fd >= 0)
+		close(syslog_fd);
+	syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (syslog_fd < 0)
+		return;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, "/dev/log", sizeof "/dev/log");
+	if (connect(syslog_fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		close(syslog_fd);
+		syslog_fd = -1;
+	}
+}
+
+void log_open(enum log_target t)
+{
+	pid = (long)getpid();
+	if (t == LOG_TO_SYSLOG && !CFG_SYSLOG)
+		t = LOG_TO_NOWHERE;
+	target = t;
+	if (t == LOG_TO_SYSLOG) {
+		tzset();        /* localtime_r below must not load files later */
+		syslog_connect();
+	}
+}
+
+static int send_syslog(const char *line, size_t n)
+{
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (syslog_fd < 0)
+			syslog_connect();
+		if (syslog_fd < 0)
+			return -1;
+		if (send(syslog_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return -1;
+		/* syslogd restarted (ECONNREFUSED, ENOTCONN): reconnect once */
+		close(syslog_fd);
+		syslog_fd = -1;
+	}
+	return -1;
+}
+
+static void emit(enum log_level lvl, const char *msg)
+{
+	char line[LOG_LINE_MAX + 128];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (target == LOG_TO_NOWHERE)
+		return;
+	if (target == LOG_TO_STDERR) {
+		gmtime_r(&now, &tm);
+		n = snprintf(line, sizeof line,
+		             "%04d-%02d-%02dT%02d:%02d:%02dZ mailnook[%ld]: %s\n",
+		             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		             tm.tm_hour, tm.tm_min, tm.tm_sec, pid, msg);
+		if (n < 0)
+			return;
+		if ((size_t)n >= sizeof line) {
+			n = (int)sizeof line - 1;
+			line[n - 1] = '\n';
+		}
+		write_all(STDERR_FILENO, line, (size_t)n);
+		return;
+	}
+	{
+		static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
+			"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		/* facility mail (2 << 3), severity err 3 / warning 4 / info 6 */
+		int pri = 16 + (lvl == LOG_LVL_ERR ? 3 : lvl == LOG_LVL_WARN ? 4 : 6);
+
+		if (dropped) {
+			char note[96];
+			int m;
+
+			localtime_r(&now, &tm);
+			m = snprintf(note, sizeof note,
+			             "<%d>%s %2d %02d:%02d:%02d mailnook[%ld]: "
+			             "%lu log lines dropped", 16 + 4,
+			             mon[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+			             tm.tm_min, tm.tm_sec, pid, dropped);
+			if (m > 0 && (size_t)m < sizeof note &&
+			    send_syslog(note, (size_t)m) == 0)
+				dropped = 0;
+		}
+		localtime_r(&now, &tm);
+		n = snprintf(line, sizeof line,
+		             "<%d>%s %2d %02d:%02d:%02d mailnook[%ld]: %s", pri,
+		             mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
+		             tm.tm_sec, pid, msg);
+		if (n < 0)
+			return;
+		if ((size_t)n >= sizeof line)
+			n = (int)sizeof line - 1;
+		if (send_syslog(line, (size_t)n) != 0)
+			dropped++;
+	}
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	emit(lvl, msg);
+	errno = saved;
+}
+
+void log_stderr(const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+	int saved = errno;
+
+	memcpy(msg, "mailnook: ", 10);
+	va_start(ap, fmt);
+	n = vsnprintf(msg + 10, sizeof msg - 11, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof msg - 12)
+		n = (int)(sizeof msg - 12);
+	msg[10 + n] = '\n';
+	write_all(STDERR_FILENO, msg, (size_t)(11 + n));
+	errno = saved;
+}
+
+char *log_clean(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (size == 0)
+		return dst;
+	for (; src && *src; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			if (o + 1 >= size)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= size)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}

@@ -1,0 +1,480 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf_load.h"
+#include "log.h"
+#include "maildir.h"
+#include "slot.h"
+
+#define LOOP_ACCEPTS_PER_TURN 16
+#define LOOP_SHUTDOWN_MS      10000   /* DATA/BDAT/commit may finish */
+#define LOOP_ACCEPT_PAUSE_MS  1000    /* after EMFILE and friends */
+#define LOOP_MAX_WAIT_MS      60000
+
+enum { PFD_SIGNAL = 0, PFD_LISTEN = 1 };
+#define LOOP_NFDS (1 + CFG_MAX_LISTENERS + CFG_MAX_SESSIONS)
+
+static int sig_pipe[2] = { -1, -1 };
+static struct pollfd pfd[LOOP_NFDS];
+static struct slot *pfd_slot[LOOP_NFDS];
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* pipe full: a signal of that kind is already waiting */
+	}
+	errno = saved;
+}
+
+int loop_signals_init(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	struct sigaction sa;
+	unsigned i;
+
+	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		log_stderr("pipe: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		if (sigaction(sigs[i], &sa, NULL) != 0) {
+			log_stderr("sigaction: %s", strerror(errno));
+			return -1;
+		}
+	}
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+		log_stderr("sigaction: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+struct loop_state {
+	struct loop_params *lp;
+	int stopping;
+	int64_t stop_deadline_ms;
+	int reload_wanted;
+	int reload_waiting_logged;
+	int64_t accept_paused_until_ms;
+	int64_t now_ms;
+	int64_t now;            /* seconds, monotonic */
+	int64_t wall;
+};
+
+static unsigned active_sessions(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < CFG_MAX_SESSIONS; i++)
+		if (slots[i].fd >= 0)
+			n++;
+	return n;
+}
+
+static void turn_away(int fd, const char *ip, const char *why)
+{
+	char buf[SMTP_HOSTNAME_MAX + 64];
+	size_t n = smtp_busy_reply(buf, sizeof buf, slot_config()->hostname);
+
+	if (n && send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* best effort: the client is being turned away anyway */
+	}
+	close(fd);
+	log_info("session ip=%s helo= msgs=0 result=busy reason=%s duration=0s",
+	         ip, why);
+}
+
+static void accept_on(struct loop_state *ls, int lfd)
+{
+	int k;
+
+	for (k = 0; k < LOOP_ACCEPTS_PER_TURN; k++) {
+		const struct mn_config *c = slot_config();
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		char ip[SMTP_IP_MAX + 1];
+		uint8_t bin[16];
+		struct slot *free_slot = NULL;
+		unsigned i, active = 0, same_ip = 0;
+		int fd, v6;
+
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+		             SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO || errno == EPERM)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_warn("accept: %s; pausing new connections for %d ms",
+			         strerror(errno), LOOP_ACCEPT_PAUSE_MS);
+			ls->accept_paused_until_ms = ls->now_ms +
+			                             LOOP_ACCEPT_PAUSE_MS;
+			return;
+		}
+		listen_peer(&ss, ip, sizeof ip, bin, &v6);
+		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+			if (slots[i].fd < 0) {
+				if (!free_slot)
+					free_slot = &slots[i];
+				continue;
+			}
+			active++;
+			if (slots[i].v6 == v6 &&
+			    memcmp(slots[i].ip, bin, v6 ? 16 : 4) == 0)
+				same_ip++;
+		}
+		if (!free_slot || active >= c->max_sessions) {
+			turn_away(fd, ip, "max-sessions");
+			continue;
+		}
+		if (c->max_per_ip && same_ip >= c->max_per_ip) {
+			turn_away(fd, ip, "max-sessions-per-ip");
+			continue;
+		}
+		slot_start(free_slot, fd, ip, v6, bin,
+		           !conf_allowed(c, v6, bin), ls->now_ms, ls->wall);
+	}
+}
+
+/* ---- shutdown ---------------------------------------------------------------- */
+
+static void shutdown_start(struct loop_state *ls)
+{
+	unsigned i;
+
+	ls->stopping = 1;
+	ls->stop_deadline_ms = ls->now_ms + LOOP_SHUTDOWN_MS;
+	listen_close(ls->lp->listeners, ls->lp->n_listeners);
+	log_info("shutting down: %u sessions open", active_sessions());
+	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->fd < 0 || sl->pending)
+			continue;
+		sl->shut = smtp_shutdown(&sl->s, 0) ? 1 : 2;
+		if (!sl->result)
+			sl->result = "shutdown";
+		if (slot_flush(sl) != 0)
+			slot_close(sl, "shutdown");
+		else
+			slot_check(sl, ls->now_ms);
+	}
+}
+
+/* Sessions that were finishing a message: once it is answered they get
+ * their 421 too. */
+static void shutdown_progress(struct loop_state *ls)
+{
+	unsigned i;
+
+	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->fd < 0 || sl->pending || sl->shut != 1)
+			continue;
+		if (smtp_shutdown(&sl->s, 0))
+			continue;
+		sl->shut = 2;
+		if (slot_flush(sl) != 0)
+			slot_close(sl, "shutdown");
+		else
+			slot_check(sl, ls->now_ms);
+	}
+}
+
+static void shutdown_force(struct loop_state *ls)
+{
+	unsigned i;
+
+	(void)ls;
+	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->fd < 0)
+			continue;
+		smtp_shutdown(&sl->s, 1);
+		if (slot_flush(sl) != 0) {
+			/* closing anyway */
+		}
+		slot_close(sl, "shutdown");
+	}
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+static int same_listeners(const struct mn_config *a, const struct mn_config *b)
+{
+	unsigned i;
+
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].addr, b->listen[i].addr) != 0 ||
+		    a->listen[i].port != b->listen[i].port ||
+		    a->listen[i].tls != b->listen[i].tls)
+			return 0;
+	return 1;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Builds the new configuration in the spare arena and makes it current when
+ * valid.  The spare arena may still hold the configuration before the
+ * current one, referenced by transactions that started under it: then the
+ * reload waits for them (they end within their timeouts). */
+static void reload_try(struct loop_state *ls)
+{
+	struct loop_params *lp = ls->lp;
+	unsigned spare = lp->gen ^ 1u, busy;
+	const struct mn_config *old = conf_gen(lp->gen);
+	struct mn_config *c = conf_gen(spare);
+
+	busy = slot_cfg_in_use(c);
+	if (busy) {
+		if (!ls->reload_waiting_logged)
+			log_info("reload: waiting for %u transactions started "
+			         "under an older configuration", busy);
+		ls->reload_waiting_logged = 1;
+		return;
+	}
+	ls->reload_wanted = 0;
+	ls->reload_waiting_logged = 0;
+	if (conf_load(spare, lp->conf_file, lp->args, lp->nargs, "reload: ") ||
+	    conf_check_maildirs(c, "reload: ")) {
+		log_err("reload: configuration invalid, keeping the old one");
+		return;
+	}
+	conf_print_warnings(c, "reload: ");
+	if (!same_listeners(old, c))
+		log_warn("reload: listener changes take effect after a "
+		         "restart; still listening as before");
+	if (!same_str(old->user, c->user) || !same_str(old->pid_file, c->pid_file))
+		log_warn("reload: user and pid-file changes take effect after "
+		         "a restart");
+	maildir_set_host(c->hostname);
+	slot_set_config(c);
+	lp->gen = spare;
+	log_info("reload: configuration reloaded from %s (%u domains, "
+	         "%u mailboxes)", c->conf_file, c->n_domains, c->n_mailbox);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static void read_signals(struct loop_state *ls)
+{
+	unsigned char buf[32];
+	ssize_t n, i;
+
+	while ((n = read(sig_pipe[0], buf, sizeof buf)) > 0) {
+		for (i = 0; i < n; i++) {
+			switch (buf[i]) {
+			case SIGTERM:
+			case SIGINT:
+				if (!ls->stopping) {
+					log_info("signal %s: stopping",
+					         buf[i] == SIGTERM ? "TERM" : "INT");
+					shutdown_start(ls);
+				} else if (ls->stop_deadline_ms > ls->now_ms) {
+					log_info("second stop signal: closing "
+					         "all sessions now");
+					ls->stop_deadline_ms = ls->now_ms;
+				}
+				break;
+			case SIGHUP:
+				log_info("reload requested");
+				ls->reload_wanted = 1;
+				ls->reload_waiting_logged = 0;
+				break;
+			case SIGUSR1:
+				log_info("SIGUSR1: stats are not implemented yet");
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}
+
+static int poll_wait_ms(struct loop_state *ls)
+{
+	int64_t wait = LOOP_MAX_WAIT_MS;
+	unsigned i;
+
+	if (slot_commit_pending())
+		return 0;
+	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+		const struct slot *sl = &slots[i];
+		int64_t d, w;
+
+		if (sl->fd < 0)
+			continue;
+		d = smtp_deadline(&sl->s);
+		if (d != INT64_MAX) {
+			w = d * 1000 - ls->now_ms;
+			if (w < wait)
+				wait = w;
+		}
+		if (sl->close_by_ms && sl->close_by_ms - ls->now_ms < wait)
+			wait = sl->close_by_ms - ls->now_ms;
+	}
+	if (ls->stopping && ls->stop_deadline_ms - ls->now_ms < wait)
+		wait = ls->stop_deadline_ms - ls->now_ms;
+	if (ls->accept_paused_until_ms > ls->now_ms &&
+	    ls->accept_paused_until_ms - ls->now_ms < wait)
+		wait = ls->accept_paused_until_ms - ls->now_ms;
+	if (ls->reload_wanted && wait > 1000)
+		wait = 1000;    /* waiting for old transactions to end */
+	return wait < 0 ? 0 : (int)wait;
+}
+
+static void set_time(struct loop_state *ls)
+{
+	ls->now_ms = clock_mono_ms();
+	ls->now = ls->now_ms / 1000;
+	ls->wall = clock_wall();
+}
+
+static void session_events(struct loop_state *ls, struct slot *sl,
+                           short revents)
+{
+	unsigned st_before = smtp_state(&sl->s), st;
+	int r;
+
+	smtp_tick(&sl->s, ls->now, ls->wall);
+	st = smtp_state(&sl->s);
+	if (!(st_before & SMTP_CLOSE) && (st & SMTP_CLOSE) && !sl->result)
+		sl->result = sl->s.p.refused ? "refused" : "timeout";
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (st & SMTP_WANT_RECV) {
+			r = slot_read(sl);
+			if (r < 0) {
+				/* send what is left (e.g. 221 after a
+				 * pipelined QUIT and a half-close) */
+				if (slot_flush(sl) != 0) {
+					/* the peer is gone */
+				}
+				slot_check(sl, ls->now_ms);
+				slot_close(sl, r == -1 ? "closed" : "error");
+				return;
+			}
+		} else if ((revents & (POLLHUP | POLLERR)) &&
+		           !(st & SMTP_WANT_SEND)) {
+			slot_close(sl, "closed");
+			return;
+		}
+	}
+	if (slot_flush(sl) != 0) {
+		slot_close(sl, "error");
+		return;
+	}
+	slot_check(sl, ls->now_ms);
+}
+
+int loop_run(struct loop_params *lp)
+{
+	struct loop_state ls;
+	unsigned i;
+
+	memset(&ls, 0, sizeof ls);
+	ls.lp = lp;
+	for (;;) {
+		nfds_t n = 0;
+		int wait, rc;
+
+		set_time(&ls);
+		if (ls.stopping) {
+			if (active_sessions() == 0)
+				break;
+			if (ls.now_ms >= ls.stop_deadline_ms) {
+				shutdown_force(&ls);
+				break;
+			}
+		}
+
+		pfd[n].fd = sig_pipe[0];
+		pfd[n].events = POLLIN;
+		pfd_slot[n++] = NULL;
+		if (!ls.stopping && ls.accept_paused_until_ms <= ls.now_ms) {
+			for (i = 0; i < lp->n_listeners; i++) {
+				if (lp->listeners[i].fd < 0)
+					continue;
+				pfd[n].fd = lp->listeners[i].fd;
+				pfd[n].events = POLLIN;
+				pfd_slot[n++] = NULL;
+			}
+		}
+		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+			struct slot *sl = &slots[i];
+			unsigned st;
+
+			if (sl->fd < 0)
+				continue;
+			st = smtp_state(&sl->s);
+			pfd[n].fd = sl->fd;
+			pfd[n].events = (short)((st & SMTP_WANT_RECV ? POLLIN : 0) |
+			                        (st & SMTP_WANT_SEND ? POLLOUT : 0));
+			pfd_slot[n++] = sl;
+		}
+
+		wait = poll_wait_ms(&ls);
+		rc = poll(pfd, n, wait);
+		if (rc < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			rc = 0;         /* go on: the next turn ticks and retries */
+		}
+		set_time(&ls);
+
+		if (rc > 0 && (pfd[PFD_SIGNAL].revents & POLLIN))
+			read_signals(&ls);
+
+		/* sessions: every one is ticked, the ready ones served */
+		for (i = 0; i < n; i++) {
+			struct slot *sl = pfd_slot[i];
+
+			if (!sl || sl->fd != pfd[i].fd || sl->fd < 0)
+				continue;
+			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
+		}
+		/* listeners */
+		if (rc > 0 && !ls.stopping) {
+			for (i = PFD_LISTEN; i < n && !pfd_slot[i]; i++)
+				if (pfd[i].revents & POLLIN)
+					accept_on(&ls, pfd[i].fd);
+		}
+		/* group commit: everything completed in this turn at once */
+		slot_commit_run(ls.now_ms);
+
+		if (ls.stopping)
+			shutdown_progress(&ls);
+		else if (ls.reload_wanted)
+			reload_try(&ls);
+	}
+	log_info("stopped");
+	return 0;
+}

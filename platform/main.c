@@ -1,0 +1,407 @@
+/*
+ * mailnook: command line, start-up, privileges, daemon, then the loop.
+ *
+ * Order of start-up (each step may still die with a clear message; nothing
+ * after the loop starts does):
+ *   arguments -> configuration (file, then --options) -> -t / -V / -h
+ *   -> pid file opened -> listeners bound -> privileges dropped (user=)
+ *   -> Maildirs prepared, checked and tmp/ cleaned (as that user)
+ *   -> detach (unless -f) -> pid written -> loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf_load.h"
+#include "listen.h"
+#include "log.h"
+#include "loop.h"
+#include "maildir.h"
+#include "slot.h"
+#include "version.h"
+
+static struct listener listeners[CFG_MAX_LISTENERS];
+static char conf_path[PATH_MAX];
+static char pid_path[PATH_MAX];
+
+static void usage_line(void *ctx, const char *opt, const char *help)
+{
+	char buf[512];
+	int n;
+
+	(void)ctx;
+	/* -c, -f and -t are listed above */
+	if (strncmp(opt, "conf-file", 9) == 0 || strcmp(opt, "foreground") == 0 ||
+	    strcmp(opt, "test") == 0)
+		return;
+	n = snprintf(buf, sizeof buf, "  --%-30s %s\n", opt, help ? help : "");
+	if (n > 0 && write(STDOUT_FILENO, buf,
+	                   (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1) < 0) {
+		/* stdout gone */
+	}
+}
+
+static void usage(void)
+{
+	printf("usage: mailnook [-f] [-t] [-c FILE] [--OPTION[=VALUE] ...]\n"
+	       "\n"
+	       "  -c FILE, --conf-file=FILE  configuration file (default "
+	       CONF_FILE_DEFAULT ")\n"
+	       "  -f, --foreground           stay in the foreground, log to "
+	       "stderr\n"
+	       "  -t, --test                 check the configuration and exit\n"
+	       "  -V, --version              version and compiled-in features\n"
+	       "  -h, --help                 this help\n"
+	       "\n"
+	       "Every configuration option may be given as --OPTION=VALUE (or "
+	       "--OPTION\nfor a flag); the command line wins over the file:\n");
+	fflush(stdout);
+	conf_usage(usage_line, NULL);
+}
+
+static void version(void)
+{
+	size_t slots_b = slot_footprint();
+	size_t arenas_b = 2u * (size_t)CFG_CONF_ARENA_KB * 1024u;
+
+	printf("mailnook %s\n", MAILNOOK_VERSION);
+	printf("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
+	       CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
+	       CFG_SYSLOG ? " syslog" : "");
+	printf("limits: sessions=%d listeners=%d mailboxes=%d "
+	       "max-recipients=%d recv-buffer=%d reply-buffer=%d "
+	       "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
+	       CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
+	       CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
+	printf("static footprint: session slots %zu bytes (%d x %zu), "
+	       "configuration arenas %zu bytes (2 x %d KiB), total %zu bytes\n",
+	       slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS, arenas_b,
+	       CFG_CONF_ARENA_KB, slots_b + arenas_b);
+}
+
+/* Drops to user=NAME when root.  Not root: only the user we already are
+ * is accepted.  0, or -1 after a message. */
+static int drop_privileges(const struct mn_config *c)
+{
+	struct passwd *pw;
+
+	if (!c->user) {
+		return 0;
+	}
+	errno = 0;
+	pw = getpwnam(c->user);
+	if (!pw) {
+		log_stderr("user %s: %s", c->user,
+		           errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return 0;
+		log_stderr("user %s: only root can change to another user",
+		           c->user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_stderr("user %s: cannot change user: %s", c->user,
+		           strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		log_stderr("user %s: root privileges could be regained",
+		           c->user);
+		return -1;
+	}
+	return 0;
+}
+
+/* RLIMIT_NOFILE must cover every session (socket and message file), the
+ * listeners and a few more (signal pipe, syslog, stdio, directories). */
+static void raise_fd_limit(const struct mn_config *c)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)c->max_sessions * 2 + c->n_listen + 16;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		log_stderr("warning: open-file limit %llu is below the %llu "
+		           "max-sessions needs", (unsigned long long)rl.rlim_max,
+		           (unsigned long long)need);
+		need = rl.rlim_max;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_stderr("warning: setrlimit: %s", strerror(errno));
+}
+
+static int open_pid_file(const char *path)
+{
+	int fd;
+
+	if (!path)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	          O_NOCTTY, 0644);
+	if (fd < 0) {
+		log_stderr("pid-file %s: %s", path, strerror(errno));
+		return -2;
+	}
+	if (fchmod(fd, 0644) != 0) {
+		/* umask made it 0600: still usable */
+	}
+	return fd;
+}
+
+static void write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+
+	if (fd < 0)
+		return;
+	if (n < 0 || ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n)
+		log_warn("pid-file: cannot write: %s", strerror(errno));
+}
+
+static int daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid < 0) {
+		log_stderr("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0) {
+		log_stderr("setsid: %s", strerror(errno));
+		return -1;
+	}
+	if (chdir("/") != 0) {
+		log_stderr("chdir /: %s", strerror(errno));
+		return -1;
+	}
+	fd = open("/dev/null", O_RDWR | O_NOCTTY);
+	if (fd < 0) {
+		log_stderr("/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0) {
+		log_stderr("dup2: %s", strerror(errno));
+		return -1;
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static int clean_maildirs(const struct mn_config *c)
+{
+	time_t now = time(NULL);
+	unsigned i, j;
+
+	for (i = 0; i < c->n_mailbox; i++) {
+		const char *d = c->mailbox[i].maildir;
+		int n;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(c->mailbox[j].maildir, d) == 0)
+				break;
+		if (j < i)
+			continue;       /* shared Maildir, done already */
+		n = maildir_clean_tmp(d, now);
+		if (n < 0) {
+			log_stderr("%s: cannot clean tmp/: %s", d,
+			           strerror(errno));
+			return -1;
+		}
+		if (n > 0)
+			log_stderr("%s: removed %d stale files from tmp/", d, n);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = CONF_FILE_DEFAULT;
+	int foreground = 0, test = 0, nargs = 0, i, pid_fd = -1;
+	struct loop_params lp;
+	struct mn_config *c;
+	char start[LOG_LINE_MAX];
+	size_t off;
+	unsigned k, n_listen = 0;
+
+	/* Our own options are taken out; every other --option=value moves to
+	 * the front of argv[1..] for conf_parse_arg() after the file. */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			if (i + 1 < argc) {
+				log_stderr("%s: unexpected argument", argv[i + 1]);
+				return 1;
+			}
+			break;
+		}
+		if (strncmp(a, "--", 2) == 0) {
+			if (strcmp(a, "--foreground") == 0)
+				foreground = 1;
+			else if (strcmp(a, "--test") == 0)
+				test = 1;
+			else if (strcmp(a, "--version") == 0) {
+				version();
+				return 0;
+			} else if (strcmp(a, "--help") == 0) {
+				usage();
+				return 0;
+			} else if (strncmp(a, "--conf-file=", 12) == 0)
+				file = a + 12;
+			else if (strcmp(a, "--conf-file") == 0) {
+				if (++i >= argc) {
+					log_stderr("%s: needs a file name", a);
+					return 1;
+				}
+				file = argv[i];
+			} else
+				argv[1 + nargs++] = argv[i];
+			continue;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			log_stderr("%s: unexpected argument (options are "
+			           "--option=value)", a);
+			return 1;
+		}
+		for (a++; *a; a++) {
+			int took_file = 0;
+
+			switch (*a) {
+			case 'f': foreground = 1; break;
+			case 't': test = 1; break;
+			case 'V': version(); return 0;
+			case 'h': usage(); return 0;
+			case 'c':
+				if (a[1]) {
+					file = a + 1;
+				} else if (++i < argc) {
+					file = argv[i];
+				} else {
+					log_stderr("-c: needs a file name");
+					return 1;
+				}
+				took_file = 1;  /* ends the bundle */
+				break;
+			default:
+				log_stderr("-%c: unknown option (try -h)", *a);
+				return 1;
+			}
+			if (took_file)
+				break;
+		}
+	}
+	if (file[0] == '\0') {
+		log_stderr("-c: needs a file name");
+		return 1;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	clock_init();
+	slot_init();
+	if (conf_load_init() != 0)
+		return 1;
+	if (conf_load(0, file, argv + 1, nargs, NULL) != 0)
+		return 1;
+	c = conf_gen(0);
+	c->foreground = (uint8_t)foreground;
+	c->test_only = (uint8_t)test;
+	if (strlen(c->conf_file) >= sizeof conf_path) {
+		log_stderr("%s: path too long", file);
+		return 1;
+	}
+	memcpy(conf_path, c->conf_file, strlen(c->conf_file) + 1);
+
+	if (test) {
+		conf_print_warnings(c, NULL);
+		/* check the Maildirs as the user that will write them */
+		if (drop_privileges(c) != 0)
+			return 1;
+		if (conf_check_maildirs(c, NULL) != 0)
+			return 1;
+		printf("mailnook: configuration OK\n");
+		return 0;
+	}
+
+	raise_fd_limit(c);
+	if (loop_signals_init() != 0)
+		return 1;
+	pid_fd = open_pid_file(c->pid_file);
+	if (pid_fd == -2)
+		return 1;
+	if (c->pid_file && strlen(c->pid_file) < sizeof pid_path)
+		memcpy(pid_path, c->pid_file, strlen(c->pid_file) + 1);
+	for (k = 0; k < CFG_MAX_LISTENERS; k++)
+		listeners[k].fd = -1;
+	if (listen_open(c, listeners, &n_listen) != 0)
+		return 1;
+	if (drop_privileges(c) != 0)
+		return 1;
+	if (conf_check_maildirs(c, NULL) != 0)
+		return 1;
+	if (clean_maildirs(c) != 0)
+		return 1;
+	maildir_set_host(c->hostname);
+	slot_set_config(c);
+
+	if (!foreground) {
+		if (daemonize() != 0)
+			return 1;
+		log_open(LOG_TO_SYSLOG);
+	} else {
+		log_open(LOG_TO_STDERR);
+	}
+	write_pid(pid_fd);
+
+	off = (size_t)snprintf(start, sizeof start,
+	                       "mailnook %s started, listening on",
+	                       MAILNOOK_VERSION);
+	for (k = 0; k < n_listen && off < sizeof start; k++)
+		off += (size_t)snprintf(start + off, sizeof start - off, "%s %s",
+		                        k ? "," : "", listeners[k].name);
+	log_info("%s", start);
+	conf_print_warnings(c, "");
+	if (geteuid() == 0)
+		log_warn("running as root: set user=NAME to drop privileges");
+
+	memset(&lp, 0, sizeof lp);
+	lp.listeners = listeners;
+	lp.n_listeners = n_listen;
+	lp.gen = 0;
+	lp.conf_file = conf_path;
+	lp.args = argv + 1;
+	lp.nargs = nargs;
+	i = loop_run(&lp);
+	listen_close(listeners, n_listen);
+	if (pid_fd >= 0) {
+		if (pid_path[0] && unlink(pid_path) != 0 &&
+		    ftruncate(pid_fd, 0) != 0) {
+			/* cannot remove nor empty it after dropping root */
+		}
+		close(pid_fd);
+	}
+	return i;
+}

@@ -1,0 +1,503 @@
+#include "slot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "text.h"
+
+#define SLOT_CLOSE_GRACE_MS 10000   /* CLOSE set: time to take the last reply */
+#define SLOT_READS_PER_TURN 4
+
+struct slot slots[CFG_MAX_SESSIONS];
+
+static const struct mn_config *current;
+static struct slot *pending[CFG_MAX_SESSIONS];
+static unsigned n_pending;
+
+/* Scratch for policy_resolve() and the commit batch: one thread, so static
+ * instead of several KiB of stack. */
+static struct rcpt_target targets[MAILDIR_MAX_DEST];
+static struct maildir_msg *batch_msgs[CFG_MAX_SESSIONS];
+static struct slot *batch_slots[CFG_MAX_SESSIONS];
+static int batch_results[CFG_MAX_SESSIONS];
+
+void slot_init(void)
+{
+	unsigned i;
+
+	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
+		slots[i].fd = -1;
+		slots[i].msg.fd = -1;
+	}
+}
+
+void slot_set_config(const struct mn_config *c)
+{
+	current = c;
+}
+
+const struct mn_config *slot_config(void)
+{
+	return current;
+}
+
+unsigned slot_cfg_in_use(const struct mn_config *c)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < CFG_MAX_SESSIONS; i++)
+		if (slots[i].fd >= 0 && slots[i].txn && slots[i].txn_cfg == c)
+			n++;
+	return n;
+}
+
+size_t slot_footprint(void)
+{
+	return sizeof slots;
+}
+
+/* ---- log lines ---------------------------------------------------------- */
+
+static const char *reject_name(enum smtp_reject r)
+{
+	switch (r) {
+	case REJECT_BARE_LF: return "bare-lf";
+	case REJECT_BARE_CR: return "bare-cr";
+	case REJECT_NUL:     return "nul";
+	case REJECT_SIZE:    return "size";
+	case REJECT_LOOP:    return "loop";
+	case REJECT_STORE:   return "store-error";
+	case REJECT_ABORTED: return "aborted";
+	case REJECT_NONE:    break;
+	}
+	return "unknown";
+}
+
+static const char *sink_name(int r)
+{
+	switch (r) {
+	case SINK_TEMP:    return "store-error";
+	case SINK_NOSPACE: return "no-space";
+	case SINK_PERM:    return "store-permanent";
+	default:           return "unknown";
+	}
+}
+
+/* "id=… from=<…> to=<…> size=… result=…[ reason=…] nrcpt=… ip=…", once per
+ * message (id[0] is cleared afterwards). */
+static void log_message(struct slot *sl, uint64_t size, const char *result,
+                        const char *reason)
+{
+	char from[ADDR_PATH_MAX * 4 + 1], to[ADDR_PATH_MAX * 4 + 1];
+
+	if (!sl->id[0])
+		return;
+	log_clean(from, sizeof from, sl->from);
+	log_clean(to, sizeof to, sl->to);
+	log_info("id=%s from=<%s> to=<%s> size=%llu result=%s%s%s nrcpt=%u "
+	         "ip=%s", sl->id, from, to, (unsigned long long)size, result,
+	         reason ? " reason=" : "", reason ? reason : "", sl->nrcpt,
+	         sl->s.client_ip);
+	sl->id[0] = '\0';
+}
+
+static void log_session(struct slot *sl, const char *result)
+{
+	char helo[SMTP_HELO_MAX * 4 + 1];
+	int64_t secs = (clock_mono_ms() - sl->started_ms) / 1000;
+
+	log_clean(helo, sizeof helo, sl->s.helo);
+	log_info("session ip=%s helo=%s msgs=%u result=%s duration=%llds",
+	         sl->s.client_ip, helo, sl->delivered, result,
+	         (long long)(secs < 0 ? 0 : secs));
+}
+
+/* ---- the sink ------------------------------------------------------------ */
+
+static int below_min_free(const struct mn_config *c, const char *maildir)
+{
+	int64_t free_bytes;
+
+	if (!c->min_free)
+		return 0;
+	free_bytes = maildir_free_space(maildir);
+	if (free_bytes < 0)
+		return 0;       /* cannot tell: let the write find out */
+	return (uint64_t)free_bytes < c->min_free;
+}
+
+static int sink_mail(void *ctx, const struct smtp_addr *from, int utf8)
+{
+	struct slot *sl = ctx;
+	const struct mn_config *c = current;
+
+	(void)utf8;
+	if (c->n_mailbox && below_min_free(c, c->mailbox[0].maildir))
+		return SINK_NOSPACE;
+	sl->txn_cfg = c;
+	sl->txn = 1;
+	text_copy(sl->from, sizeof sl->from, from->is_null ? "" : from->text);
+	sl->to[0] = '\0';
+	sl->nrcpt = 0;
+	sl->msg.n_dest = 0;
+	return SINK_OK;
+}
+
+/* A +tag folder only counts when MAILDIR/.tag/ exists; otherwise the
+ * message goes to the inbox, and must then be deduplicated as such. */
+static int folder_exists(const char *maildir, const char *folder)
+{
+	char path[MAILDIR_PATH_MAX + MAILDIR_FOLDER_MAX + 4];
+	struct stat st;
+	int n;
+
+	n = snprintf(path, sizeof path, "%s/.%s", maildir, folder);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return 0;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int sink_rcpt(void *ctx, const struct smtp_addr *to)
+{
+	struct slot *sl = ctx;
+	const struct mn_config *c = sl->txn ? sl->txn_cfg : current;
+	struct maildir_msg *m = &sl->msg;
+	unsigned n = 0, i, j, added = 0;
+	int r;
+
+	r = policy_resolve(c, to, targets, MAILDIR_MAX_DEST, &n);
+	if (r != RCPT_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		const char *dir;
+		const char *folder = targets[i].folder;
+
+		if (targets[i].mailbox >= c->n_mailbox)
+			return RCPT_TEMP;       /* cannot happen */
+		dir = c->mailbox[targets[i].mailbox].maildir;
+		if (below_min_free(c, dir))
+			return RCPT_NOSPACE;
+		if (folder[0] && !folder_exists(dir, folder))
+			folder = "";
+		for (j = 0; j < m->n_dest + added; j++)
+			if (strcmp(m->dest[j].maildir, dir) == 0 &&
+			    strcmp(m->dest[j].folder, folder) == 0)
+				break;
+		if (j < m->n_dest + added)
+			continue;               /* already a destination */
+		if (m->n_dest + added >= MAILDIR_MAX_DEST)
+			return RCPT_TEMP;
+		m->dest[m->n_dest + added].maildir = dir;
+		text_copy(m->dest[m->n_dest + added].folder,
+		          sizeof m->dest[0].folder, folder);
+		added++;
+	}
+	/* only now: a refused RCPT leaves the list as it was */
+	m->n_dest += added;
+	if (sl->nrcpt == 0)
+		text_copy(sl->to, sizeof sl->to,
+		          to->text[0] ? to->text : "postmaster");
+	sl->nrcpt++;
+	if (!sl->txn) {
+		sl->txn = 1;
+		sl->txn_cfg = c;
+	}
+	return RCPT_OK;
+}
+
+static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
+{
+	struct slot *sl = ctx;
+	int r;
+
+	clock_make_id(id);
+	text_copy(sl->id, sizeof sl->id, id);
+	if (sl->msg.n_dest == 0) {
+		log_message(sl, 0, "failed", "no-destination");
+		return SINK_TEMP;
+	}
+	r = maildir_open(&sl->msg);
+	if (r != SINK_OK) {
+		log_message(sl, 0, "failed", sink_name(r));
+		return r;
+	}
+	sl->msg_open = 1;
+	return SINK_OK;
+}
+
+static int sink_write(void *ctx, const void *p, size_t n)
+{
+	struct slot *sl = ctx;
+
+	if (!sl->msg_open)
+		return SINK_TEMP;
+	return maildir_write(&sl->msg, p, n);
+}
+
+static int sink_commit(void *ctx)
+{
+	struct slot *sl = ctx;
+	int r;
+
+	if (!sl->msg_open)
+		return SINK_TEMP;
+	r = maildir_finish(&sl->msg);
+	if (r != SINK_OK) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+		sl->txn = 0;
+		log_message(sl, sl->msg.size, "failed", sink_name(r));
+		return r;
+	}
+	sl->pending = 1;
+	pending[n_pending++] = sl;
+	return SINK_PENDING;
+}
+
+static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
+{
+	struct slot *sl = ctx;
+	int policy = reason == REJECT_BARE_LF || reason == REJECT_BARE_CR ||
+	             reason == REJECT_NUL || reason == REJECT_SIZE ||
+	             reason == REJECT_LOOP;
+
+	if (sl->pending)
+		return;         /* the engine promised not to; be safe anyway */
+	if (sl->msg_open) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+	}
+	sl->txn = 0;
+	log_message(sl, size, policy ? "rejected" : "failed",
+	            reject_name(reason));
+}
+
+static void sink_reset(void *ctx)
+{
+	struct slot *sl = ctx;
+
+	if (sl->pending)
+		return;
+	if (sl->msg_open) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+		log_message(sl, sl->msg.size, "failed", "aborted");
+	}
+	sl->from[0] = '\0';
+	sl->to[0] = '\0';
+	sl->nrcpt = 0;
+	sl->msg.n_dest = 0;
+	sl->txn = 0;
+	sl->txn_cfg = NULL;
+	sl->id[0] = '\0';
+}
+
+static const struct smtp_sink slot_sink = {
+	.mail = sink_mail,
+	.rcpt = sink_rcpt,
+	.begin = sink_begin,
+	.write = sink_write,
+	.commit = sink_commit,
+	.abort = sink_abort,
+	.reset = sink_reset,
+};
+
+/* ---- sessions -------------------------------------------------------------- */
+
+void slot_start(struct slot *sl, int fd, const char *ip, int v6,
+                const uint8_t bin[16], int refused, int64_t now_ms,
+                int64_t wall)
+{
+	const struct mn_config *c = current;
+	struct smtp_params p;
+
+	sl->fd = fd;
+	sl->v6 = (uint8_t)v6;
+	memcpy(sl->ip, bin, 16);
+	sl->pending = 0;
+	sl->msg_open = 0;
+	sl->txn = 0;
+	sl->shut = 0;
+	sl->end_after_commit = 0;
+	sl->result = NULL;
+	sl->txn_cfg = NULL;
+	sl->started_ms = now_ms;
+	sl->close_by_ms = 0;
+	sl->delivered = 0;
+	sl->nrcpt = 0;
+	sl->from[0] = sl->to[0] = sl->id[0] = '\0';
+	sl->msg.fd = -1;
+	sl->msg.n_dest = 0;
+
+	memset(&p, 0, sizeof p);
+	p.hostname = c->hostname;
+	p.client_ip = ip;
+	p.max_size = c->max_size;
+	p.max_rcpt = c->max_rcpt;
+	p.timeout = c->timeout;
+	p.allow_bare_lf = c->allow_bare_lf;
+	p.tls_offered = 0;      /* no TLS glue yet */
+	p.tls_active = 0;
+	p.refused = (uint8_t)(refused != 0);
+	smtp_session_start(&sl->s, &p, &slot_sink, sl, now_ms / 1000, wall);
+	if (slot_flush(sl) != 0)
+		slot_close(sl, "error");
+	else
+		slot_check(sl, now_ms);
+}
+
+int slot_read(struct slot *sl)
+{
+	int k;
+
+	for (k = 0; k < SLOT_READS_PER_TURN; k++) {
+		size_t len = 0;
+		uint8_t *p;
+		ssize_t n;
+
+		if (!(smtp_state(&sl->s) & SMTP_WANT_RECV))
+			return 0;
+		p = smtp_recv_buf(&sl->s, &len);
+		if (!p || len == 0)
+			return 0;
+		do
+			n = read(sl->fd, p, len);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+		smtp_recv_ack(&sl->s, (size_t)n);
+		if ((size_t)n < len || sl->pending)
+			return 0;
+	}
+	return 0;
+}
+
+int slot_flush(struct slot *sl)
+{
+	for (;;) {
+		size_t len = 0;
+		const char *p = smtp_send_buf(&sl->s, &len);
+		ssize_t n;
+
+		if (!p || len == 0)
+			return 0;
+		n = send(sl->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		smtp_send_ack(&sl->s, (size_t)n);
+	}
+}
+
+void slot_check(struct slot *sl, int64_t now_ms)
+{
+	unsigned st;
+
+	if (sl->fd < 0 || sl->pending)
+		return;
+	st = smtp_state(&sl->s);
+	if (!(st & (SMTP_CLOSE | SMTP_DEAD)))
+		return;
+	if (!sl->result)
+		sl->result = sl->s.p.refused ? "refused" :
+		             sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";
+	if (!sl->close_by_ms)
+		sl->close_by_ms = now_ms + SLOT_CLOSE_GRACE_MS;
+	if ((st & SMTP_DEAD) || !(st & SMTP_WANT_SEND) ||
+	    now_ms >= sl->close_by_ms)
+		slot_close(sl, sl->result);
+}
+
+/* Reads what the client sent after its last command (pipelined input
+ * after QUIT, say): closing a socket with unread input sends a RST, which
+ * may destroy the final reply still in flight.  Bounded, never blocks. */
+static void drain(int fd)
+{
+	static unsigned char scratch[4096];
+	int k;
+
+	for (k = 0; k < 8; k++)
+		if (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) <= 0)
+			break;
+}
+
+void slot_close(struct slot *sl, const char *result)
+{
+	if (sl->fd < 0)
+		return;
+	if (sl->pending) {
+		sl->end_after_commit = 1;
+		if (!sl->result)
+			sl->result = result;
+		return;
+	}
+	smtp_session_end(&sl->s);
+	if (sl->msg_open) {             /* the engine should have aborted it */
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+		log_message(sl, sl->msg.size, "failed", "aborted");
+	}
+	sink_reset(sl);
+	log_session(sl, sl->result ? sl->result : result);
+	drain(sl->fd);
+	if (close(sl->fd) != 0) {
+		/* the descriptor is gone either way */
+	}
+	sl->fd = -1;
+}
+
+unsigned slot_commit_pending(void)
+{
+	return n_pending;
+}
+
+void slot_commit_run(int64_t now_ms)
+{
+	unsigned i, n;
+
+	n = n_pending;
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		batch_slots[i] = pending[i];
+		batch_msgs[i] = &pending[i]->msg;
+	}
+	n_pending = 0;          /* commit_done below may queue new ones */
+	maildir_commit_batch(batch_msgs, n, batch_results);
+	for (i = 0; i < n; i++) {
+		struct slot *sl = batch_slots[i];
+		int r = batch_results[i];
+
+		sl->pending = 0;
+		sl->msg_open = 0;
+		sl->txn = 0;
+		if (r == SINK_OK) {
+			sl->delivered++;
+			log_message(sl, sl->msg.size, "delivered", NULL);
+		} else {
+			log_message(sl, sl->msg.size, "failed", sink_name(r));
+		}
+		smtp_commit_done(&sl->s, r);
+		if (sl->end_after_commit) {     /* the peer is gone already */
+			sl->end_after_commit = 0;
+			slot_close(sl, sl->result ? sl->result : "closed");
+			continue;
+		}
+		if (slot_flush(sl) != 0)
+			slot_close(sl, "error");
+		else
+			slot_check(sl, now_ms);
+	}
+}

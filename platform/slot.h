@@ -1,0 +1,94 @@
+/*
+ * Session slots: a fixed array of CONFIG_MAX_SESSIONS, each holding the
+ * engine's session, the message being written (struct maildir_msg with its
+ * buffer) and what the log lines need.  slot.c also implements the sink
+ * (core/sink.h) over core/policy.h and store/maildir.h, the socket I/O of a
+ * session, and the group commit list.
+ *
+ * Group commit: the sink's commit() flushes the message (maildir_finish)
+ * and puts the slot on the pending list (SINK_PENDING).  Once per loop turn
+ * slot_commit_run() hands every pending message to maildir_commit_batch()
+ * together, then answers each session (smtp_commit_done) and writes its
+ * reply at once.
+ *
+ * Configuration lifetime: a transaction's destinations point into the
+ * configuration arena that was current at its MAIL (txn_cfg).  A reload
+ * swaps the current configuration for new transactions and only reuses an
+ * arena once no transaction refers to it (slot_cfg_in_use).
+ */
+#ifndef MAILNOOK_SLOT_H
+#define MAILNOOK_SLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "smtp_engine.h"
+#include "maildir.h"
+#include "policy.h"
+
+struct slot {
+	struct smtp_session s;
+	struct maildir_msg msg;
+	int fd;                         /* -1: the slot is free */
+	uint8_t v6;
+	uint8_t ip[16];                 /* client address octets (per-IP limit) */
+	uint8_t pending;                /* on the commit list */
+	uint8_t msg_open;               /* maildir_open done, not committed/aborted */
+	uint8_t txn;                    /* a transaction refers to txn_cfg */
+	uint8_t shut;                   /* shutdown: 1 finishing a message, 2 done */
+	uint8_t end_after_commit;       /* the socket failed while committing */
+	const char *result;             /* for the session log line */
+	const struct mn_config *txn_cfg;
+	int64_t started_ms;             /* monotonic */
+	int64_t close_by_ms;            /* CLOSE seen: force the close by then */
+	unsigned delivered;
+	unsigned nrcpt;
+	char from[ADDR_PATH_MAX + 1];
+	char to[ADDR_PATH_MAX + 1];     /* first recipient */
+	char id[SMTP_ID_MAX];           /* "" once the message is logged */
+};
+
+extern struct slot slots[CFG_MAX_SESSIONS];
+
+/* Marks every slot free.  Once, at start-up. */
+void slot_init(void);
+
+/* The configuration new sessions and transactions use. */
+void slot_set_config(const struct mn_config *c);
+const struct mn_config *slot_config(void);
+/* Number of open transactions that refer to c. */
+unsigned slot_cfg_in_use(const struct mn_config *c);
+
+/* Takes over fd (already non-blocking) and starts the session; writes the
+ * greeting at once.  ip is the text form. */
+void slot_start(struct slot *sl, int fd, const char *ip, int v6,
+                const uint8_t bin[16], int refused, int64_t now_ms,
+                int64_t wall);
+
+/* Reads once from the socket into the engine.  0: fine (data or EAGAIN),
+ * -1: the peer closed, -2: a socket error. */
+int slot_read(struct slot *sl);
+
+/* Writes what the engine has queued until it is empty or the socket would
+ * block.  0, or -1 on a socket error. */
+int slot_flush(struct slot *sl);
+
+/* Closes the slot when the engine says so (SMTP_DEAD, or SMTP_CLOSE with
+ * nothing left to send, or the grace period after CLOSE has passed). */
+void slot_check(struct slot *sl, int64_t now_ms);
+
+/* Ends the session now (peer gone, socket error, forced shutdown): aborts
+ * an open message, logs the session line, closes the socket.  A slot that
+ * is waiting for the commit is closed right after it. */
+void slot_close(struct slot *sl, const char *result);
+
+/* Number of messages waiting for slot_commit_run(). */
+unsigned slot_commit_pending(void);
+/* Group commit of every pending message (see above). */
+void slot_commit_run(int64_t now_ms);
+
+/* Bytes of the static slot table, for -V. */
+size_t slot_footprint(void);
+
+#endif
