@@ -12,6 +12,9 @@
 #include "log.h"
 #include "maildir.h"
 #include "text.h"
+#if CFG_TLS
+#include "tls.h"
+#endif
 
 #define ARENA_BYTES ((size_t)CFG_CONF_ARENA_KB * 1024u)
 
@@ -254,3 +257,38 @@ void conf_print_warnings(const struct mn_config *c, const char *to_log)
 
 	conf_warnings(c, report_fn, &r);
 }
+
+#if CFG_TLS
+struct tls_report {
+	const struct mn_config *c;
+	struct report *r;
+};
+
+static void tls_report_fn(void *ctx, enum tls_key_option which,
+                          const char *msg)
+{
+	struct tls_report *t = ctx;
+	const struct conf_origin *at = which == TLS_OPT_CERT ?
+	                               &t->c->tls_cert_at : &t->c->tls_key_at;
+
+	report_fn(t->r, at->file ? at->file : t->c->conf_file, at->line, msg);
+}
+
+unsigned conf_check_tls(const struct mn_config *c, const char *to_log)
+{
+	struct report r = { to_log, NULL, 0 };
+	struct tls_report t = { c, &r };
+
+	if (!c->tls_cert || !c->tls_key)
+		return 0;
+	tls_keys_load(c->tls_cert, c->tls_key, tls_report_fn, &t);
+	return r.count;
+}
+#else
+unsigned conf_check_tls(const struct mn_config *c, const char *to_log)
+{
+	(void)c;
+	(void)to_log;
+	return 0;
+}
+#endif

@@ -34,6 +34,14 @@ unsigned conf_load(unsigned gen, const char *file, char *const *args,
 unsigned conf_check_maildirs(const struct mn_config *c,
                              const char *to_log);
 
+/* With CONFIG_TLS: loads tls-cert and tls-key (when configured) into the
+ * TLS layer's spare key store and reports every problem as "FILE:LINE:
+ * tls-cert: PATH: message" at the line of the option at fault (a key that
+ * does not match the certificate: at tls-key).  The caller activates the
+ * store (tls_keys_activate) once the whole configuration is accepted.
+ * Without CONFIG_TLS: 0.  Returns the number of errors. */
+unsigned conf_check_tls(const struct mn_config *c, const char *to_log);
+
 /* Prints conf_warnings() as "FILE:LINE: warning: message" (stderr or log). */
 void conf_print_warnings(const struct mn_config *c, const char *to_log);
 

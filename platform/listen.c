@@ -84,8 +84,8 @@ int listen_open(const struct mn_config *c, struct listener *out, unsigned *n)
 		char name[LISTEN_NAME_MAX];
 
 		listen_name(name, sizeof name, l);
-		if (l->tls) {
-			/* the BearSSL glue is not part of this build yet */
+		if (l->tls && !CFG_TLS) {
+			/* the parser refuses it already */
 			log_stderr("listen-tls %s: TLS is not supported by this "
 			           "build", name);
 			goto fail;

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "maildir.h"
 #include "slot.h"
+#include "stats.h"
+#if CFG_TLS
+#include "tls.h"
+#endif
 
 #define LOOP_ACCEPTS_PER_TURN 16
 #define LOOP_SHUTDOWN_MS      10000   /* DATA/BDAT/commit may finish */
@@ -90,10 +94,13 @@ static unsigned active_sessions(void)
 	return n;
 }
 
-static void turn_away(int fd, const char *ip, const char *why)
+/* tls: an implicit-TLS client expects a ServerHello, not plaintext: it is
+ * only closed (RFC 8314 has no way to say "busy" before the handshake). */
+static void turn_away(int fd, const char *ip, const char *why, int tls)
 {
 	char buf[SMTP_HOSTNAME_MAX + 64];
-	size_t n = smtp_busy_reply(buf, sizeof buf, slot_config()->hostname);
+	size_t n = tls ? 0 : smtp_busy_reply(buf, sizeof buf,
+	                                     slot_config()->hostname);
 
 	if (n && send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* best effort: the client is being turned away anyway */
@@ -103,8 +110,20 @@ static void turn_away(int fd, const char *ip, const char *why)
 	         ip, why);
 }
 
-static void accept_on(struct loop_state *ls, int lfd)
+static const struct listener *listener_of(const struct loop_params *lp,
+                                          int fd)
 {
+	unsigned i;
+
+	for (i = 0; i < lp->n_listeners; i++)
+		if (lp->listeners[i].fd == fd)
+			return &lp->listeners[i];
+	return NULL;            /* cannot happen: pfd[] was built from them */
+}
+
+static void accept_on(struct loop_state *ls, const struct listener *l)
+{
+	int lfd = l->fd;
 	int k;
 
 	for (k = 0; k < LOOP_ACCEPTS_PER_TURN; k++) {
@@ -144,15 +163,18 @@ static void accept_on(struct loop_state *ls, int lfd)
 				same_ip++;
 		}
 		if (!free_slot || active >= c->max_sessions) {
-			turn_away(fd, ip, "max-sessions");
+			stats_connection_refused(STATS_REFUSED_BUSY);
+			turn_away(fd, ip, "max-sessions", l->tls);
 			continue;
 		}
 		if (c->max_per_ip && same_ip >= c->max_per_ip) {
-			turn_away(fd, ip, "max-sessions-per-ip");
+			stats_connection_refused(STATS_REFUSED_PER_IP);
+			turn_away(fd, ip, "max-sessions-per-ip", l->tls);
 			continue;
 		}
 		slot_start(free_slot, fd, ip, v6, bin,
-		           !conf_allowed(c, v6, bin), ls->now_ms, ls->wall);
+		           !conf_allowed(c, v6, bin), l->tls, ls->now_ms,
+		           ls->wall);
 	}
 }
 
@@ -255,17 +277,24 @@ static void reload_try(struct loop_state *ls)
 	struct mn_config *c = conf_gen(spare);
 
 	busy = slot_cfg_in_use(c);
+#if CFG_TLS
+	/* the spare key store may still serve a handshake that started
+	 * before the last reload: it ends within its timeout */
+	busy += tls_keys_spare_busy();
+#endif
 	if (busy) {
 		if (!ls->reload_waiting_logged)
-			log_info("reload: waiting for %u transactions started "
-			         "under an older configuration", busy);
+			log_info("reload: waiting for %u transactions or TLS "
+			         "handshakes started under an older "
+			         "configuration", busy);
 		ls->reload_waiting_logged = 1;
 		return;
 	}
 	ls->reload_wanted = 0;
 	ls->reload_waiting_logged = 0;
 	if (conf_load(spare, lp->conf_file, lp->args, lp->nargs, "reload: ") ||
-	    conf_check_maildirs(c, "reload: ")) {
+	    conf_check_maildirs(c, "reload: ") ||
+	    conf_check_tls(c, "reload: ")) {
 		log_err("reload: configuration invalid, keeping the old one");
 		return;
 	}
@@ -277,6 +306,10 @@ static void reload_try(struct loop_state *ls)
 		log_warn("reload: user and pid-file changes take effect after "
 		         "a restart");
 	maildir_set_host(c->hostname);
+#if CFG_TLS
+	if (c->tls_cert)
+		tls_keys_activate();
+#endif
 	slot_set_config(c);
 	lp->gen = spare;
 	log_info("reload: configuration reloaded from %s (%u domains, "
@@ -311,7 +344,8 @@ static void read_signals(struct loop_state *ls)
 				ls->reload_waiting_logged = 0;
 				break;
 			case SIGUSR1:
-				log_info("SIGUSR1: stats are not implemented yet");
+				stats_tick(slot_config()->stats_file, ls->now_ms,
+				           active_sessions(), 1);
 				break;
 			default:
 				break;
@@ -341,6 +375,9 @@ static int poll_wait_ms(struct loop_state *ls)
 		}
 		if (sl->close_by_ms && sl->close_by_ms - ls->now_ms < wait)
 			wait = sl->close_by_ms - ls->now_ms;
+		d = slot_deadline_ms(sl);       /* a TLS handshake's */
+		if (d != INT64_MAX && d - ls->now_ms < wait)
+			wait = d - ls->now_ms;
 	}
 	if (ls->stopping && ls->stop_deadline_ms - ls->now_ms < wait)
 		wait = ls->stop_deadline_ms - ls->now_ms;
@@ -349,6 +386,8 @@ static int poll_wait_ms(struct loop_state *ls)
 		wait = ls->accept_paused_until_ms - ls->now_ms;
 	if (ls->reload_wanted && wait > 1000)
 		wait = 1000;    /* waiting for old transactions to end */
+	if (stats_wait_ms(slot_config()->stats_file, ls->now_ms) < wait)
+		wait = stats_wait_ms(slot_config()->stats_file, ls->now_ms);
 	return wait < 0 ? 0 : (int)wait;
 }
 
@@ -369,6 +408,13 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 	st = smtp_state(&sl->s);
 	if (!(st_before & SMTP_CLOSE) && (st & SMTP_CLOSE) && !sl->result)
 		sl->result = sl->s.p.refused ? "refused" : "timeout";
+#if CFG_TLS
+	if (slot_tls(sl)) {
+		/* the TLS layer reads, writes and closes */
+		slot_tls_io(sl, revents, ls->now_ms);
+		return;
+	}
+#endif
 
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		if (st & SMTP_WANT_RECV) {
@@ -403,6 +449,8 @@ int loop_run(struct loop_params *lp)
 
 	memset(&ls, 0, sizeof ls);
 	ls.lp = lp;
+	set_time(&ls);
+	stats_init(ls.wall);
 	for (;;) {
 		nfds_t n = 0;
 		int wait, rc;
@@ -431,14 +479,11 @@ int loop_run(struct loop_params *lp)
 		}
 		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 			struct slot *sl = &slots[i];
-			unsigned st;
 
 			if (sl->fd < 0)
 				continue;
-			st = smtp_state(&sl->s);
 			pfd[n].fd = sl->fd;
-			pfd[n].events = (short)((st & SMTP_WANT_RECV ? POLLIN : 0) |
-			                        (st & SMTP_WANT_SEND ? POLLOUT : 0));
+			pfd[n].events = slot_events(sl);
 			pfd_slot[n++] = sl;
 		}
 
@@ -463,9 +508,15 @@ int loop_run(struct loop_params *lp)
 		}
 		/* listeners */
 		if (rc > 0 && !ls.stopping) {
-			for (i = PFD_LISTEN; i < n && !pfd_slot[i]; i++)
-				if (pfd[i].revents & POLLIN)
-					accept_on(&ls, pfd[i].fd);
+			for (i = PFD_LISTEN; i < n && !pfd_slot[i]; i++) {
+				const struct listener *l;
+
+				if (!(pfd[i].revents & POLLIN))
+					continue;
+				l = listener_of(lp, pfd[i].fd);
+				if (l)
+					accept_on(&ls, l);
+			}
 		}
 		/* group commit: everything completed in this turn at once */
 		slot_commit_run(ls.now_ms);
@@ -474,7 +525,12 @@ int loop_run(struct loop_params *lp)
 			shutdown_progress(&ls);
 		else if (ls.reload_wanted)
 			reload_try(&ls);
+		/* the stats file: at the start, then every 10 s */
+		stats_tick(slot_config()->stats_file, ls.now_ms,
+		           active_sessions(), 0);
 	}
+	set_time(&ls);
+	stats_tick(slot_config()->stats_file, ls.now_ms, active_sessions(), 1);
 	log_info("stopped");
 	return 0;
 }

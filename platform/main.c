@@ -29,6 +29,9 @@
 #include "maildir.h"
 #include "slot.h"
 #include "version.h"
+#if CFG_TLS
+#include "tls.h"
+#endif
 
 static struct listener listeners[CFG_MAX_LISTENERS];
 static char conf_path[PATH_MAX];
@@ -73,6 +76,7 @@ static void version(void)
 {
 	size_t slots_b = slot_footprint();
 	size_t arenas_b = 2u * (size_t)CFG_CONF_ARENA_KB * 1024u;
+	size_t tls_b = 0;
 
 	printf("mailnook %s\n", MAILNOOK_VERSION);
 	printf("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
@@ -83,10 +87,17 @@ static void version(void)
 	       "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
 	       CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
 	       CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
+#if CFG_TLS
+	tls_b = tls_footprint();
+#endif
 	printf("static footprint: session slots %zu bytes (%d x %zu), "
-	       "configuration arenas %zu bytes (2 x %d KiB), total %zu bytes\n",
+	       "configuration arenas %zu bytes (2 x %d KiB), ",
 	       slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS, arenas_b,
-	       CFG_CONF_ARENA_KB, slots_b + arenas_b);
+	       CFG_CONF_ARENA_KB);
+	if (CFG_TLS)
+		printf("TLS %zu bytes (contexts and record buffers, key "
+		       "stores, session cache), ", tls_b);
+	printf("total %zu bytes\n", slots_b + arenas_b + tls_b);
 }
 
 /* Drops to user=NAME when root.  Not root: only the user we already are
@@ -336,11 +347,17 @@ int main(int argc, char **argv)
 	memcpy(conf_path, c->conf_file, strlen(c->conf_file) + 1);
 
 	if (test) {
+		unsigned errors;
+
 		conf_print_warnings(c, NULL);
+		/* the TLS files are read before privileges are dropped, as at
+		 * start-up */
+		errors = conf_check_tls(c, NULL);
 		/* check the Maildirs as the user that will write them */
 		if (drop_privileges(c) != 0)
 			return 1;
-		if (conf_check_maildirs(c, NULL) != 0)
+		errors += conf_check_maildirs(c, NULL);
+		if (errors)
 			return 1;
 		printf("mailnook: configuration OK\n");
 		return 0;
@@ -358,6 +375,22 @@ int main(int argc, char **argv)
 		listeners[k].fd = -1;
 	if (listen_open(c, listeners, &n_listen) != 0)
 		return 1;
+#if CFG_TLS
+	{
+		const char *why = NULL;
+
+		if (tls_init(&why) != 0) {
+			log_stderr("getrandom: %s", why);
+			return 1;
+		}
+	}
+	/* before dropping privileges: the key may be readable by root only
+	 * (a reload then needs it readable by user=) */
+	if (conf_check_tls(c, NULL) != 0)
+		return 1;
+	if (c->tls_cert)
+		tls_keys_activate();
+#endif
 	if (drop_privileges(c) != 0)
 		return 1;
 	if (conf_check_maildirs(c, NULL) != 0)
@@ -383,6 +416,17 @@ int main(int argc, char **argv)
 		off += (size_t)snprintf(start + off, sizeof start - off, "%s %s",
 		                        k ? "," : "", listeners[k].name);
 	log_info("%s", start);
+#if CFG_TLS
+	if (tls_keys_current()) {
+		char kd[32];
+
+		log_info("TLS: %s key, %zu certificate%s from %s",
+		         tls_keys_describe(tls_keys_current(), kd, sizeof kd),
+		         tls_keys_current()->chain_len,
+		         tls_keys_current()->chain_len == 1 ? "" : "s",
+		         c->tls_cert);
+	}
+#endif
 	conf_print_warnings(c, "");
 	if (geteuid() == 0)
 		log_warn("running as root: set user=NAME to drop privileges");

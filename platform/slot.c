@@ -1,6 +1,7 @@
 #include "slot.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,7 +10,14 @@
 
 #include "clock.h"
 #include "log.h"
+#include "stats.h"
 #include "text.h"
+#if CFG_TLS
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "tls.h"
+#endif
 
 #define SLOT_CLOSE_GRACE_MS 10000   /* CLOSE set: time to take the last reply */
 #define SLOT_READS_PER_TURN 4
@@ -27,13 +35,60 @@ static struct maildir_msg *batch_msgs[CFG_MAX_SESSIONS];
 static struct slot *batch_slots[CFG_MAX_SESSIONS];
 static int batch_results[CFG_MAX_SESSIONS];
 
+#if CFG_BENCH_DISCARD
+/* Kconfig BENCH_DISCARD, benchmark only: the store is replaced by a sink
+ * that accepts and discards, for the protocol-only baseline of `make
+ * bench`.  Normal builds never see these. */
+static int discard_open(struct maildir_msg *m)
+{
+	m->fd = -1;
+	m->error = SINK_OK;
+	m->size = 0;
+	m->lines = 0;
+	m->buf_len = 0;
+	m->tmp_path[0] = '\0';
+	return SINK_OK;
+}
+
+static int discard_write(struct maildir_msg *m, const void *p, size_t n)
+{
+	(void)p;
+	m->size += n;
+	return SINK_OK;
+}
+
+static int discard_finish(struct maildir_msg *m)
+{
+	(void)m;
+	return SINK_OK;
+}
+
+static void discard_commit(struct maildir_msg **msgs, size_t n, int *results)
+{
+	(void)msgs;
+	while (n > 0)
+		results[--n] = SINK_OK;
+}
+
+#define maildir_open discard_open
+#define maildir_write discard_write
+#define maildir_finish discard_finish
+#define maildir_commit_batch discard_commit
+#endif
+
 void slot_init(void)
 {
 	unsigned i;
 
+	if (CFG_BENCH_DISCARD)
+		log_stderr("built with BENCH_DISCARD: every message is "
+		           "answered 250 and discarded (benchmark only)");
 	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 		slots[i].fd = -1;
 		slots[i].msg.fd = -1;
+#if CFG_TLS
+		slots[i].tls = tls_conn_get(i);
+#endif
 	}
 }
 
@@ -104,18 +159,34 @@ static void log_message(struct slot *sl, uint64_t size, const char *result,
 	         "ip=%s", sl->id, from, to, (unsigned long long)size, result,
 	         reason ? " reason=" : "", reason ? reason : "", sl->nrcpt,
 	         sl->s.client_ip);
+	stats_message(result, reason, size);
 	sl->id[0] = '\0';
 }
 
+/* "session ip=… helo=… msgs=… result=…[ reason=…] duration=…s[ tls=…
+ * cipher=…]": once per connection.  A TLS failure gives BearSSL's reason;
+ * a TLS session its protocol version and cipher suite. */
 static void log_session(struct slot *sl, const char *result)
 {
 	char helo[SMTP_HELO_MAX * 4 + 1];
+	char tls[128] = "", reason[64] = "";
 	int64_t secs = (clock_mono_ms() - sl->started_ms) / 1000;
 
+#if CFG_TLS
+	if (tls_conn_established(sl->tls))
+		snprintf(tls, sizeof tls, " tls=%s cipher=%s",
+		         tls_conn_version(sl->tls), tls_conn_suite(sl->tls));
+	if (tls_conn_active(sl->tls) && strcmp(result, "tls-error") == 0) {
+		char err[48];
+
+		snprintf(reason, sizeof reason, " reason=%s",
+		         tls_conn_error(sl->tls, err, sizeof err));
+	}
+#endif
 	log_clean(helo, sizeof helo, sl->s.helo);
-	log_info("session ip=%s helo=%s msgs=%u result=%s duration=%llds",
-	         sl->s.client_ip, helo, sl->delivered, result,
-	         (long long)(secs < 0 ? 0 : secs));
+	log_info("session ip=%s helo=%s msgs=%u result=%s%s duration=%llds%s",
+	         sl->s.client_ip, helo, sl->delivered, result, reason,
+	         (long long)(secs < 0 ? 0 : secs), tls);
 }
 
 /* ---- the sink ------------------------------------------------------------ */
@@ -138,8 +209,10 @@ static int sink_mail(void *ctx, const struct smtp_addr *from, int utf8)
 	const struct mn_config *c = current;
 
 	(void)utf8;
-	if (c->n_mailbox && below_min_free(c, c->mailbox[0].maildir))
+	if (c->n_mailbox && below_min_free(c, c->mailbox[0].maildir)) {
+		stats_mail(SINK_NOSPACE);
 		return SINK_NOSPACE;
+	}
 	sl->txn_cfg = c;
 	sl->txn = 1;
 	text_copy(sl->from, sizeof sl->from, from->is_null ? "" : from->text);
@@ -163,7 +236,7 @@ static int folder_exists(const char *maildir, const char *folder)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int sink_rcpt(void *ctx, const struct smtp_addr *to)
+static int rcpt_add(void *ctx, const struct smtp_addr *to)
 {
 	struct slot *sl = ctx;
 	const struct mn_config *c = sl->txn ? sl->txn_cfg : current;
@@ -211,6 +284,14 @@ static int sink_rcpt(void *ctx, const struct smtp_addr *to)
 	return RCPT_OK;
 }
 
+static int sink_rcpt(void *ctx, const struct smtp_addr *to)
+{
+	int r = rcpt_add(ctx, to);
+
+	stats_rcpt(r);
+	return r;
+}
+
 static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
 {
 	struct slot *sl = ctx;
@@ -240,6 +321,19 @@ static int sink_write(void *ctx, const void *p, size_t n)
 	return maildir_write(&sl->msg, p, n);
 }
 
+/* min-free-space once more before the commit: MAIL and RCPT saw the space
+ * before the message was written (it is in tmp/ now, counted). */
+static int dests_below_min_free(const struct slot *sl)
+{
+	const struct mn_config *c = sl->txn_cfg ? sl->txn_cfg : current;
+	unsigned i;
+
+	for (i = 0; i < sl->msg.n_dest; i++)
+		if (below_min_free(c, sl->msg.dest[i].maildir))
+			return 1;
+	return 0;
+}
+
 static int sink_commit(void *ctx)
 {
 	struct slot *sl = ctx;
@@ -248,11 +342,14 @@ static int sink_commit(void *ctx)
 	if (!sl->msg_open)
 		return SINK_TEMP;
 	r = maildir_finish(&sl->msg);
+	if (r == SINK_OK && dests_below_min_free(sl))
+		r = SINK_NOSPACE;       /* the message itself took the space */
 	if (r != SINK_OK) {
 		maildir_abort(&sl->msg);
 		sl->msg_open = 0;
 		sl->txn = 0;
-		log_message(sl, sl->msg.size, "failed", sink_name(r));
+		log_message(sl, sl->msg.size, "failed",
+		            sl->msg.error ? sink_name(r) : "min-free-space");
 		return r;
 	}
 	sl->pending = 1;
@@ -274,8 +371,10 @@ static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
 		sl->msg_open = 0;
 	}
 	sl->txn = 0;
+	/* a failed write: ENOSPC says no-space, as the 452 the client got */
 	log_message(sl, size, policy ? "rejected" : "failed",
-	            reject_name(reason));
+	            reason == REJECT_STORE && sl->msg.error ?
+	            sink_name(sl->msg.error) : reject_name(reason));
 }
 
 static void sink_reset(void *ctx)
@@ -310,8 +409,22 @@ static const struct smtp_sink slot_sink = {
 
 /* ---- sessions -------------------------------------------------------------- */
 
+#if CFG_TLS
+/* BearSSL writes a handshake flight as several records, and replies as
+ * records of at most 1 KiB: with Nagle's algorithm each record after the
+ * first would wait for the peer's (delayed) ACK, 40 ms a time. */
+static void tls_nodelay(int fd)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+		/* not TCP (a test's socketpair): nothing to tune */
+	}
+}
+#endif
+
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
-                const uint8_t bin[16], int refused, int64_t now_ms,
+                const uint8_t bin[16], int refused, int tls, int64_t now_ms,
                 int64_t wall)
 {
 	const struct mn_config *c = current;
@@ -334,6 +447,11 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	sl->from[0] = sl->to[0] = sl->id[0] = '\0';
 	sl->msg.fd = -1;
 	sl->msg.n_dest = 0;
+#if CFG_TLS
+	sl->tls_want = 0;
+#else
+	tls = 0;                /* listen-tls cannot be configured */
+#endif
 
 	memset(&p, 0, sizeof p);
 	p.hostname = c->hostname;
@@ -342,10 +460,24 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	p.max_rcpt = c->max_rcpt;
 	p.timeout = c->timeout;
 	p.allow_bare_lf = c->allow_bare_lf;
-	p.tls_offered = 0;      /* no TLS glue yet */
-	p.tls_active = 0;
+#if CFG_TLS
+	p.tls_offered = !tls && c->tls_cert && tls_keys_current();
+#endif
+	p.tls_active = (uint8_t)(tls != 0);
 	p.refused = (uint8_t)(refused != 0);
+	stats_session_start(refused);
 	smtp_session_start(&sl->s, &p, &slot_sink, sl, now_ms / 1000, wall);
+#if CFG_TLS
+	/* RFC 8314: the handshake first; the greeting waits in the engine */
+	if (tls) {
+		if (tls_conn_start(sl->tls, 1, now_ms,
+		                   (int64_t)c->timeout * 1000) != 0) {
+			slot_close(sl, "tls-error");
+			return;
+		}
+		tls_nodelay(fd);
+	}
+#endif
 	if (slot_flush(sl) != 0)
 		slot_close(sl, "error");
 	else
@@ -380,15 +512,113 @@ int slot_read(struct slot *sl)
 	return 0;
 }
 
+#if CFG_TLS
+int slot_tls(const struct slot *sl)
+{
+	return sl->fd >= 0 && tls_conn_active(sl->tls);
+}
+
+/* The TLS connection is over: the result for the log line. */
+static const char *tls_result(struct slot *sl)
+{
+	const char *why = tls_conn_why(sl->tls);
+
+	if (strcmp(why, "quit") == 0) {
+		if (sl->result)
+			return sl->result;
+		return sl->s.p.refused ? "refused" :
+		       sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";
+	}
+	if (strcmp(why, "closed") == 0 || strcmp(why, "error") == 0)
+		return sl->result ? sl->result : why;
+	return why;             /* tls-error, tls-timeout */
+}
+
+void slot_tls_io(struct slot *sl, short revents, int64_t now_ms)
+{
+	int r;
+
+	if (sl->fd < 0)
+		return;
+	r = tls_conn_pump(sl->tls, sl->fd, &sl->s, revents, now_ms);
+	if (r == TLS_PUMP_DONE) {
+		/* (while committing, slot_close() waits for the answer) */
+		sl->tls_want = 0;
+		slot_close(sl, tls_result(sl));
+		return;
+	}
+	sl->tls_want = (short)r;
+	slot_check(sl, now_ms);
+}
+
+/* STARTTLS's 220 has gone out: from here on the socket belongs to TLS.
+ * Whatever the client pipelined after STARTTLS was read with it and the
+ * engine dropped it; the next byte read goes to BearSSL. */
+static void start_tls(struct slot *sl)
+{
+	const struct mn_config *c = current;
+	int64_t now_ms = clock_mono_ms();
+
+	if (tls_conn_start(sl->tls, 0, now_ms,
+	                   (int64_t)c->timeout * 1000) != 0) {
+		slot_close(sl, "tls-error");
+		return;
+	}
+	tls_nodelay(sl->fd);
+	slot_tls_io(sl, 0, now_ms);
+}
+#else
+int slot_tls(const struct slot *sl)
+{
+	(void)sl;
+	return 0;
+}
+#endif
+
+short slot_events(const struct slot *sl)
+{
+	unsigned st;
+
+#if CFG_TLS
+	if (slot_tls(sl))
+		return sl->tls_want;
+#endif
+	st = smtp_state(&sl->s);
+	return (short)((st & SMTP_WANT_RECV ? POLLIN : 0) |
+	               (st & SMTP_WANT_SEND ? POLLOUT : 0));
+}
+
+int64_t slot_deadline_ms(const struct slot *sl)
+{
+#if CFG_TLS
+	if (slot_tls(sl))
+		return tls_conn_deadline(sl->tls);
+#else
+	(void)sl;
+#endif
+	return INT64_MAX;
+}
+
 int slot_flush(struct slot *sl)
 {
+#if CFG_TLS
+	if (slot_tls(sl)) {
+		slot_tls_io(sl, 0, clock_mono_ms());
+		return 0;
+	}
+#endif
 	for (;;) {
 		size_t len = 0;
 		const char *p = smtp_send_buf(&sl->s, &len);
 		ssize_t n;
 
-		if (!p || len == 0)
+		if (!p || len == 0) {
+#if CFG_TLS
+			if (smtp_state(&sl->s) & SMTP_START_TLS)
+				start_tls(sl);
+#endif
 			return 0;
+		}
 		n = send(sl->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -415,6 +645,13 @@ void slot_check(struct slot *sl, int64_t now_ms)
 		             sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";
 	if (!sl->close_by_ms)
 		sl->close_by_ms = now_ms + SLOT_CLOSE_GRACE_MS;
+	/* TLS: the last replies are in records, not yet on the wire; the
+	 * pump closes once they and the close_notify are written */
+	if (slot_tls(sl)) {
+		if (now_ms >= sl->close_by_ms)
+			slot_close(sl, sl->result);
+		return;
+	}
 	if ((st & SMTP_DEAD) || !(st & SMTP_WANT_SEND) ||
 	    now_ms >= sl->close_by_ms)
 		slot_close(sl, sl->result);
@@ -451,6 +688,10 @@ void slot_close(struct slot *sl, const char *result)
 	}
 	sink_reset(sl);
 	log_session(sl, sl->result ? sl->result : result);
+#if CFG_TLS
+	tls_conn_stop(sl->tls);
+	sl->tls_want = 0;
+#endif
 	drain(sl->fd);
 	if (close(sl->fd) != 0) {
 		/* the descriptor is gone either way */
@@ -476,6 +717,7 @@ void slot_commit_run(int64_t now_ms)
 	}
 	n_pending = 0;          /* commit_done below may queue new ones */
 	maildir_commit_batch(batch_msgs, n, batch_results);
+	stats_commit_batch(n);
 	for (i = 0; i < n; i++) {
 		struct slot *sl = batch_slots[i];
 		int r = batch_results[i];

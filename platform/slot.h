@@ -27,6 +27,8 @@
 #include "maildir.h"
 #include "policy.h"
 
+struct tls_conn;                        /* tls.h, with CONFIG_TLS */
+
 struct slot {
 	struct smtp_session s;
 	struct maildir_msg msg;
@@ -47,6 +49,10 @@ struct slot {
 	char from[ADDR_PATH_MAX + 1];
 	char to[ADDR_PATH_MAX + 1];     /* first recipient */
 	char id[SMTP_ID_MAX];           /* "" once the message is logged */
+#if CFG_TLS
+	struct tls_conn *tls;           /* this slot's TLS state (tls.h) */
+	short tls_want;                 /* poll events the TLS pump asked for */
+#endif
 };
 
 extern struct slot slots[CFG_MAX_SESSIONS];
@@ -61,17 +67,37 @@ const struct mn_config *slot_config(void);
 unsigned slot_cfg_in_use(const struct mn_config *c);
 
 /* Takes over fd (already non-blocking) and starts the session; writes the
- * greeting at once.  ip is the text form. */
+ * greeting at once.  ip is the text form.  tls: the connection came in on
+ * a listen-tls socket (implicit TLS: the handshake first, then the greeting
+ * through it). */
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
-                const uint8_t bin[16], int refused, int64_t now_ms,
+                const uint8_t bin[16], int refused, int tls, int64_t now_ms,
                 int64_t wall);
+
+/* TLS runs on this slot's connection (implicit, or after STARTTLS): its
+ * socket I/O is slot_tls_io()'s, and what to poll for is slot_events(). */
+int slot_tls(const struct slot *sl);
+
+/* A TLS slot's turn: moves bytes through the TLS layer as far as they go
+ * (reading only when revents says readable), closes the slot when the TLS
+ * connection is over, and otherwise applies slot_check(). */
+void slot_tls_io(struct slot *sl, short revents, int64_t now_ms);
+
+/* The poll events a session waits for. */
+short slot_events(const struct slot *sl);
+
+/* The earliest time (monotonic ms) the slot needs a turn without any
+ * event: the TLS handshake deadline, or INT64_MAX. */
+int64_t slot_deadline_ms(const struct slot *sl);
 
 /* Reads once from the socket into the engine.  0: fine (data or EAGAIN),
  * -1: the peer closed, -2: a socket error. */
 int slot_read(struct slot *sl);
 
 /* Writes what the engine has queued until it is empty or the socket would
- * block.  0, or -1 on a socket error. */
+ * block.  0, or -1 on a socket error.  After STARTTLS's 220 has gone out
+ * it starts the handshake.  On a TLS slot it runs the TLS layer (without
+ * reading), which may close the slot (then fd is -1 and it returns 0). */
 int slot_flush(struct slot *sl);
 
 /* Closes the slot when the engine says so (SMTP_DEAD, or SMTP_CLOSE with

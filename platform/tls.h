@@ -1,0 +1,184 @@
+/*
+ * The TLS layer (CONFIG_TLS only): BearSSL between the socket and the SMTP
+ * engine.  The engine never knows whether its bytes were encrypted.  Include
+ * this header, and call into it, only under `#if CFG_TLS`: without
+ * CONFIG_TLS neither these files nor BearSSL are built or linked.
+ *
+ * Two parts:
+ *
+ * tls_keys.c  The server's certificate chain and private key, read from PEM
+ *             files into one of two fixed stores (TLS_KEY_POOL bytes each,
+ *             no malloc).  Loading always fills the spare store; activating
+ *             it makes it current, so a reload (SIGHUP) never rewrites a key
+ *             that a handshake in progress still uses.  Errors come back as
+ *             messages tagged with the option they belong to (tls-cert or
+ *             tls-key), for "FILE:LINE: message" at that option's line.
+ *
+ * tls_conn.c  One struct tls_conn per session slot, in a static array of
+ *             CFG_MAX_SESSIONS: a br_ssl_server_context and its record
+ *             buffers.  tls_conn_pump() is run_ssl_engine() from BearSSL's
+ *             tools/sslio.c turned inside out for a shared poll() loop: it
+ *             moves bytes in all four directions (socket -> recvrec,
+ *             sendrec -> socket, recvapp -> smtp_recv_buf/ack,
+ *             smtp_send_buf/ack -> sendapp + flush) without blocking, and
+ *             says what to poll for next.
+ *
+ * Entropy: tls_init() reads 48 bytes from getrandom() once, at start-up, and
+ * seeds a process-wide HMAC-DRBG (SHA-256) with them.  Every
+ * tls_conn_start() draws 32 fresh bytes from it and injects them into that
+ * connection's engine (br_ssl_engine_inject_entropy), so no two handshakes
+ * share a seed and nothing needs /dev/urandom later (after a chroot or a
+ * privilege drop).  BearSSL itself also mixes in the OS source once per
+ * context when it can.
+ */
+#ifndef MAILNOOK_TLS_H
+#define MAILNOOK_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bearssl.h>
+
+#include <config.h>
+#include "smtp_engine.h"
+
+#if !CFG_TLS
+#error "platform/tls.h is for CONFIG_TLS=y builds only"
+#endif
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* Bytes for the DER certificate chain plus the private key's elements in
+ * one store.  A chain of three 2048-bit RSA certificates is about 4 KiB, an
+ * RSA-4096 private key under 1.5 KiB.  Two stores are static (current and
+ * spare). */
+#define TLS_KEY_POOL   16384
+#define TLS_MAX_CHAIN  8       /* certificates in the chain */
+
+enum tls_key_option { TLS_OPT_CERT = 0, TLS_OPT_KEY = 1 };
+
+/* msg names its file, e.g. "tls-key: /etc/k.pem: encrypted keys are not
+ * supported" */
+typedef void tls_error_fn(void *ctx, enum tls_key_option which,
+                          const char *msg);
+
+struct tls_keys {
+	unsigned char pool[TLS_KEY_POOL];
+	size_t used;
+	br_x509_certificate chain[TLS_MAX_CHAIN];
+	size_t chain_len;
+	int key_type;                   /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+	unsigned issuer_key_type;       /* who signed the leaf: RSA or EC */
+	br_x509_pkey pub;               /* the leaf's public key (in pool) */
+	union {
+		br_rsa_private_key rsa;
+		br_ec_private_key ec;
+	} sk;                           /* elements in pool */
+	uint8_t loaded;
+};
+
+/* Reads cert_file (PEM: one or more CERTIFICATE objects, the server's own
+ * first) and key_file (PEM: RSA PRIVATE KEY, EC PRIVATE KEY or an
+ * unencrypted PKCS#8 PRIVATE KEY; RSA or EC on P-256, P-384, P-521) into
+ * the spare store and checks that the key is the certificate's.  Every
+ * problem is reported through err; returns the number of errors (0: the
+ * spare store is loaded).  Refused: no certificate, a malformed PEM or DER
+ * object, an encrypted key, an unsupported key type or curve, a chain over
+ * TLS_MAX_CHAIN or TLS_KEY_POOL, a key that does not match the
+ * certificate. */
+unsigned tls_keys_load(const char *cert_file, const char *key_file,
+                       tls_error_fn *err, void *ctx);
+
+/* Number of handshakes in progress that use the spare store: loading into
+ * it must wait until this is 0 (after a reload, a handshake may still use
+ * the keys from before the one before). */
+unsigned tls_keys_spare_busy(void);
+
+/* The spare store (just loaded) becomes current for new handshakes. */
+void tls_keys_activate(void);
+
+/* The current store, or NULL when none was activated. */
+const struct tls_keys *tls_keys_current(void);
+/* The spare store (what tls_keys_load() filled). */
+const struct tls_keys *tls_keys_spare(void);
+
+/* "RSA-2048", "EC-P256": for the start-up log. */
+const char *tls_keys_describe(const struct tls_keys *k, char *buf, size_t len);
+
+/* ---- connections ---------------------------------------------------------- */
+
+struct tls_conn;
+
+/* Once at start-up, before any tls_conn_start(): seeds the DRBG from
+ * getrandom().  0, or -1 with a reason in *why. */
+int tls_init(const char **why);
+
+/* The connection state of session slot i (0 <= i < CFG_MAX_SESSIONS). */
+struct tls_conn *tls_conn_get(unsigned i);
+
+/* Starts a server handshake on this connection with the current keys;
+ * implicit: RFC 8314 implicit TLS (listen-tls), the SMTP greeting is
+ * already queued in the engine and goes out once the handshake is done;
+ * otherwise STARTTLS: smtp_tls_started() is called when it is done.  The
+ * handshake must finish by now_ms + timeout_ms.  0, or -1 when there are
+ * no keys or BearSSL refuses (the session then closes). */
+int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
+                   int64_t timeout_ms);
+
+/* Forgets the connection (socket closed).  Safe to call twice. */
+void tls_conn_stop(struct tls_conn *c);
+
+/* TLS runs on this connection (between tls_conn_start and tls_conn_stop). */
+int tls_conn_active(const struct tls_conn *c);
+
+/* The handshake is complete: application data flows. */
+int tls_conn_established(const struct tls_conn *c);
+
+/* Return value of tls_conn_pump() when the connection is over. */
+#define TLS_PUMP_DONE (-1)
+
+/* Moves bytes between the non-blocking socket fd, BearSSL and session s
+ * until nothing more can move without waiting.  revents: what poll()
+ * reported for fd (0 when called outside poll's answer, e.g. after a
+ * commit); the socket is read only when it says readable, at most
+ * TLS_READS_PER_PUMP times.  now_ms is for the handshake deadline.
+ *
+ * Returns the poll events to wait for (POLLIN, POLLOUT, or 0 when only the
+ * SMTP engine can unblock it, e.g. a pending commit), or TLS_PUMP_DONE:
+ * the connection is finished -- the SMTP engine said SMTP_DEAD and the
+ * close_notify (after every queued reply) has been written, or the peer
+ * closed, or TLS failed; tls_conn_why() says which.  The caller then
+ * closes the socket. */
+int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
+                  short revents, int64_t now_ms);
+
+/* Why the pump said TLS_PUMP_DONE: "quit" (the SMTP engine ended the
+ * session), "closed" (the peer closed), "error" (socket error),
+ * "tls-error", "tls-timeout" (handshake not finished in time). */
+const char *tls_conn_why(const struct tls_conn *c);
+
+/* For "tls-error": BearSSL's reason, e.g. "unsupported-version",
+ * "alert-sent-40", "alert-received-70"; "" otherwise. */
+const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len);
+
+/* The handshake deadline (monotonic ms) while it is in progress, else
+ * INT64_MAX: for the poll timeout. */
+int64_t tls_conn_deadline(const struct tls_conn *c);
+
+/* After the handshake: "TLSv1.2", and an OpenSSL-style suite name such as
+ * "ECDHE-ECDSA-AES128-GCM-SHA256"; "" before. */
+const char *tls_conn_version(const struct tls_conn *c);
+const char *tls_conn_suite(const struct tls_conn *c);
+
+/* Names for a protocol version and a suite (the same as above). */
+const char *tls_version_name(unsigned version);
+const char *tls_suite_name(unsigned suite);
+
+/* Bytes of the static TLS state (connections and key stores), for -V. */
+size_t tls_footprint(void);
+
+/* Reads at most this many times from one socket per pump (fairness: a
+ * record takes two reads, its header and its body). */
+#define TLS_READS_PER_PUMP 8
+
+#endif

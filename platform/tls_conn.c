@@ -1,0 +1,526 @@
+/*
+ * TLS connections: BearSSL's server engine between the socket and the SMTP
+ * engine, driven by the shared poll() loop.  See tls.h for the interface.
+ *
+ * Profile.  TLS 1.2 only; ECDHE key exchange only (the key signs, it never
+ * decrypts a premaster secret); AES-128-GCM, AES-256-GCM and
+ * ChaCha20-Poly1305 only, nothing weaker offered.  The server's preference
+ * order is enforced: AES-128-GCM first when the CPU has AES instructions
+ * (BearSSL uses AES-NI / POWER8 then), ChaCha20-Poly1305 first otherwise,
+ * as on most router CPUs, where constant-time software AES is several times
+ * slower.  Renegotiation is refused.  ECDHE groups are BearSSL's defaults
+ * (X25519, P-256, P-384, P-521).
+ *
+ * Buffers.  Each connection has its br_ssl_server_context (about 4 KiB),
+ * an input buffer of BR_SSL_BUFSIZE_INPUT (16 KiB + 325) and a separate
+ * output buffer of TLS_OBUF_SIZE (1 KiB + 85): 21.9 KiB in all, static,
+ * CFG_MAX_SESSIONS of them.  The pages are touched only when a slot first
+ * does TLS.
+ *
+ * Why not one shared (MONO, half-duplex) buffer.  BR_SSL_BUFSIZE_MONO would
+ * save those 1109 bytes, and for most of SMTP half-duplex is harmless: in
+ * MONO mode, once any byte of a client record has been received, the
+ * engine accepts no application data to send until that record's
+ * plaintext has been read out (recvapp), and while a record of ours waits
+ * to be written it takes no input.  SMTP answers complete commands, so the
+ * server rarely has anything to say while a client record is
+ * half-received; when it does (the client pipelined the next record while
+ * we were answering the last), the reply waits until the client's record
+ * is complete, which it will be without any help from us, because a TLS
+ * stack writes whole records; and the client's next record waits in the
+ * kernel while ours is written.  Those are brief stalls, not locks.
+ *
+ * The exception is PIPELINING (RFC 2920) meeting the SMTP engine's
+ * back-pressure.  One record may carry 16 KiB of plaintext, the engine's
+ * input buffer takes CFG_RECV_BUFSIZE (4 KiB by default), and the engine
+ * stops consuming input when its reply buffer (CFG_REPLY_BUFSIZE, 2 KiB)
+ * cannot take another reply, until those replies have been sent.  A client
+ * that pipelines more than about 4 KiB of commands in one record whose
+ * replies overflow 2 KiB (200 RCPTs in a batch, say, or a flood of NOOPs)
+ * would then hold the engine waiting for its replies to leave, the replies
+ * waiting for the shared buffer, and the buffer holding the rest of the
+ * record that the engine will not take: a deadlock until the timeout.
+ * (The server cannot make clients send smaller records: the maximum
+ * fragment length extension is the client's choice.)  A separate small
+ * output buffer removes it: replies always have somewhere to go, BearSSL
+ * fragments our records (handshake messages included) to 1 KiB of
+ * plaintext, and incoming records of any legal size still fit.
+ * tests/unit/t_tls.c pipelines 16 KiB of NOOPs in one record to prove it.
+ *
+ * Session cache.  One br_ssl_session_cache_lru shared by every connection,
+ * TLS_CACHE_ENTRIES entries of 100 bytes in a static buffer: a device that
+ * delivers every few minutes resumes its session and skips the ECDHE and
+ * signature work, which is what costs on a small CPU.
+ */
+#include "tls.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#define TLS_OBUF_FRAG      1024
+#define TLS_OBUF_SIZE      (TLS_OBUF_FRAG + 85)   /* + BearSSL's max overhead */
+#define TLS_CACHE_ENTRIES  16
+#define TLS_SEED_LEN       48
+#define TLS_CONN_SEED_LEN  32
+
+struct tls_conn {
+	br_ssl_server_context sc;
+	const struct tls_keys *keys;    /* the handshake in progress uses them */
+	int64_t hs_deadline;            /* monotonic ms */
+	const char *why;                /* set when done */
+	int err;                        /* BearSSL's error when it failed */
+	unsigned version, suite;        /* after the handshake */
+	uint8_t configured;             /* algorithms and buffers are set */
+	uint8_t active;
+	uint8_t implicit;
+	uint8_t established;
+	uint8_t closing;                /* close_notify queued */
+	uint8_t done;
+	unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
+	unsigned char obuf[TLS_OBUF_SIZE];
+};
+
+static struct tls_conn conns[CFG_MAX_SESSIONS];
+static br_ssl_session_cache_lru cache;
+static unsigned char cache_store[TLS_CACHE_ENTRIES * 100];
+static br_hmac_drbg_context drbg;
+static uint8_t drbg_ready;
+
+int tls_init(const char **why)
+{
+	unsigned char seed[TLS_SEED_LEN];
+	size_t got = 0;
+
+	while (got < sizeof seed) {
+		ssize_t n = getrandom(seed + got, sizeof seed - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*why = strerror(errno);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	br_hmac_drbg_init(&drbg, &br_sha256_vtable, seed, sizeof seed);
+	memset(seed, 0, sizeof seed);
+	br_ssl_session_cache_lru_init(&cache, cache_store, sizeof cache_store);
+	drbg_ready = 1;
+	return 0;
+}
+
+struct tls_conn *tls_conn_get(unsigned i)
+{
+	return i < CFG_MAX_SESSIONS ? &conns[i] : NULL;
+}
+
+size_t tls_footprint(void)
+{
+	return sizeof conns + 2 * sizeof(struct tls_keys) + sizeof cache_store;
+}
+
+static int hw_aes(void)
+{
+	return br_aes_x86ni_ctr_get_vtable() != NULL ||
+	       br_aes_pwr8_ctr_get_vtable() != NULL;
+}
+
+/* Once per context: everything but the keys. */
+static void configure(struct tls_conn *c)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+
+	br_ssl_server_zero(&c->sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	/* SHA-256/384 for the PRFs; all SHA-2 and SHA-1 for the signature
+	 * over the ServerKeyExchange, in whatever hash the client lists */
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+	br_ssl_engine_set_buffers_bidi(eng, c->ibuf, sizeof c->ibuf,
+	                               c->obuf, sizeof c->obuf);
+	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES |
+	                             BR_OPT_NO_RENEGOTIATION);
+	br_ssl_server_set_cache(&c->sc, &cache.vtable);
+	c->configured = 1;
+}
+
+static void set_keys(struct tls_conn *c, const struct tls_keys *k)
+{
+	static const uint16_t ec_aes[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	}, ec_chacha[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	}, rsa_aes[] = {
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	}, rsa_chacha[] = {
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	};
+	br_ssl_engine_context *eng = &c->sc.eng;
+	int aes = hw_aes();
+
+	if (k->key_type == BR_KEYTYPE_RSA) {
+		br_ssl_engine_set_suites(eng, aes ? rsa_aes : rsa_chacha, 3);
+		br_ssl_server_set_single_rsa(&c->sc, k->chain, k->chain_len,
+		                             &k->sk.rsa, BR_KEYTYPE_SIGN,
+		                             br_rsa_private_get_default(),
+		                             br_rsa_pkcs1_sign_get_default());
+	} else {
+		br_ssl_engine_set_suites(eng, aes ? ec_aes : ec_chacha, 3);
+		br_ssl_server_set_single_ec(&c->sc, k->chain, k->chain_len,
+		                            &k->sk.ec, BR_KEYTYPE_SIGN,
+		                            k->issuer_key_type,
+		                            br_ec_get_default(),
+		                            br_ecdsa_sign_asn1_get_default());
+	}
+}
+
+int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
+                   int64_t timeout_ms)
+{
+	const struct tls_keys *k = tls_keys_current();
+	unsigned char seed[TLS_CONN_SEED_LEN];
+
+	c->active = 1;
+	c->implicit = (uint8_t)(implicit != 0);
+	c->established = 0;
+	c->closing = 0;
+	c->done = 0;
+	c->why = NULL;
+	c->err = 0;
+	c->version = c->suite = 0;
+	c->hs_deadline = now_ms + timeout_ms;
+	c->keys = k;
+	if (!k || !drbg_ready) {
+		c->done = 1;
+		c->why = "tls-error";
+		return -1;
+	}
+	if (!c->configured)
+		configure(c);
+	set_keys(c, k);
+	br_hmac_drbg_generate(&drbg, seed, sizeof seed);
+	br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof seed);
+	memset(seed, 0, sizeof seed);
+	if (!br_ssl_server_reset(&c->sc)) {
+		c->err = br_ssl_engine_last_error(&c->sc.eng);
+		c->done = 1;
+		c->why = "tls-error";
+		return -1;
+	}
+	return 0;
+}
+
+void tls_conn_stop(struct tls_conn *c)
+{
+	c->active = 0;
+	c->keys = NULL;
+	c->established = 0;
+}
+
+int tls_conn_active(const struct tls_conn *c)
+{
+	return c->active;
+}
+
+int tls_conn_established(const struct tls_conn *c)
+{
+	return c->active && c->established;
+}
+
+unsigned tls_keys_spare_busy(void)
+{
+	const struct tls_keys *spare = tls_keys_spare();
+	unsigned i, n = 0;
+
+	for (i = 0; i < CFG_MAX_SESSIONS; i++)
+		if (conns[i].active && !conns[i].established &&
+		    conns[i].keys == spare)
+			n++;
+	return n;
+}
+
+int64_t tls_conn_deadline(const struct tls_conn *c)
+{
+	if (!c->active || c->established || c->done)
+		return INT64_MAX;
+	return c->hs_deadline;
+}
+
+static int finish(struct tls_conn *c, const char *why)
+{
+	if (!c->done) {
+		c->done = 1;
+		c->why = why;
+		/* a handshake that never finished, by error or by time */
+		if (!c->established && strcmp(why, "quit") != 0 &&
+		    strcmp(why, "closed") != 0)
+			stats_tls_handshake(0);
+	}
+	return TLS_PUMP_DONE;
+}
+
+static void handshake_done(struct tls_conn *c, struct smtp_session *s)
+{
+	br_ssl_session_parameters sp;
+
+	c->established = 1;
+	stats_tls_handshake(1);
+	c->keys = NULL;         /* no renegotiation: the keys are not needed */
+	c->version = br_ssl_engine_get_version(&c->sc.eng);
+	br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
+	c->suite = sp.cipher_suite;
+	memset(&sp, 0, sizeof sp);      /* it holds the master secret */
+	if (!c->implicit)
+		smtp_tls_started(s);
+}
+
+/* The four channels, as run_ssl_engine() in BearSSL's tools/sslio.c moves
+ * them, but without blocking and with the SMTP engine instead of stdio.
+ * Each step either moves bytes (then the state is read again) or cannot
+ * (then the next step is tried); the loop ends when nothing moved. */
+int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
+                  short revents, int64_t now_ms)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+	int reads = (revents & (POLLIN | POLLHUP | POLLERR)) ?
+	            TLS_READS_PER_PUMP : 0;
+	int write_blocked = 0;
+	unsigned st;
+	int want = 0;
+
+	if (c->done || !c->active)
+		return TLS_PUMP_DONE;
+	if (!c->established && now_ms >= c->hs_deadline)
+		return finish(c, "tls-timeout");
+	/* the session ended (a timeout, a shutdown) before the handshake
+	 * did: no reply can reach the client any more */
+	if (!c->established && (smtp_state(s) & SMTP_CLOSE))
+		return finish(c, "quit");
+	for (;;) {
+		unsigned ss;
+
+		st = br_ssl_engine_current_state(eng);
+		if (st & BR_SSL_CLOSED) {
+			c->err = br_ssl_engine_last_error(eng);
+			if (c->err != BR_ERR_OK)
+				return finish(c, "tls-error");
+			/* the peer's close_notify, answered */
+			return finish(c, c->closing ? "quit" : "closed");
+		}
+		if (!c->established && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+			handshake_done(c, s);
+
+		/* client plaintext -> SMTP engine */
+		ss = smtp_state(s);
+		if ((st & BR_SSL_RECVAPP) && (ss & SMTP_WANT_RECV)) {
+			size_t alen = 0, room = 0, n;
+			unsigned char *a = br_ssl_engine_recvapp_buf(eng, &alen);
+			uint8_t *p = smtp_recv_buf(s, &room);
+
+			if (a && alen && p && room) {
+				n = alen < room ? alen : room;
+				memcpy(p, a, n);
+				br_ssl_engine_recvapp_ack(eng, n);
+				smtp_recv_ack(s, n);
+				continue;
+			}
+		}
+
+		/* SMTP replies -> records */
+		ss = smtp_state(s);
+		if (c->established && (ss & SMTP_WANT_SEND) &&
+		    (st & BR_SSL_SENDAPP)) {
+			size_t rlen = 0, blen = 0, n;
+			const char *r = smtp_send_buf(s, &rlen);
+			unsigned char *b = br_ssl_engine_sendapp_buf(eng, &blen);
+
+			if (r && rlen && b && blen) {
+				n = rlen < blen ? rlen : blen;
+				memcpy(b, r, n);
+				br_ssl_engine_sendapp_ack(eng, n);
+				smtp_send_ack(s, n);
+				br_ssl_engine_flush(eng, 0);
+				continue;
+			}
+		}
+
+		/* the session is over and every reply is in a record:
+		 * close_notify goes after them */
+		if ((ss & SMTP_DEAD) && !c->closing) {
+			c->closing = 1;
+			if (c->established)
+				br_ssl_engine_close(eng);
+			continue;
+		}
+
+		/* records -> socket */
+		if ((st & BR_SSL_SENDREC) && !write_blocked) {
+			size_t len = 0;
+			unsigned char *b = br_ssl_engine_sendrec_buf(eng, &len);
+			ssize_t n = send(fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				write_blocked = 1;
+			else
+				return finish(c, "error");
+		}
+		if (c->closing && !(st & BR_SSL_SENDREC))
+			return finish(c, "quit");
+
+		/* socket -> records */
+		if ((st & BR_SSL_RECVREC) && reads > 0) {
+			size_t len = 0;
+			unsigned char *b = br_ssl_engine_recvrec_buf(eng, &len);
+			ssize_t n = recv(fd, b, len, MSG_DONTWAIT);
+
+			reads--;
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				continue;
+			}
+			if (n == 0)
+				return finish(c, "closed");
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return finish(c, "error");
+			reads = 0;
+		}
+		break;
+	}
+	if (st & BR_SSL_SENDREC)
+		want |= POLLOUT;
+	if (st & BR_SSL_RECVREC)
+		want |= POLLIN;
+	return want;
+}
+
+const char *tls_conn_why(const struct tls_conn *c)
+{
+	return c->why ? c->why : "";
+}
+
+static const char *err_name(int e)
+{
+	switch (e) {
+	case BR_ERR_BAD_PARAM:           return "bad-param";
+	case BR_ERR_BAD_STATE:           return "bad-state";
+	case BR_ERR_UNSUPPORTED_VERSION: return "unsupported-version";
+	case BR_ERR_BAD_VERSION:         return "bad-version";
+	case BR_ERR_BAD_LENGTH:          return "bad-length";
+	case BR_ERR_TOO_LARGE:           return "too-large";
+	case BR_ERR_BAD_MAC:             return "bad-mac";
+	case BR_ERR_NO_RANDOM:           return "no-random";
+	case BR_ERR_UNKNOWN_TYPE:        return "unknown-type";
+	case BR_ERR_UNEXPECTED:          return "unexpected";
+	case BR_ERR_BAD_CCS:             return "bad-ccs";
+	case BR_ERR_BAD_ALERT:           return "bad-alert";
+	case BR_ERR_BAD_HANDSHAKE:       return "bad-handshake";
+	case BR_ERR_OVERSIZED_ID:        return "oversized-id";
+	case BR_ERR_BAD_CIPHER_SUITE:    return "bad-cipher-suite";
+	case BR_ERR_BAD_COMPRESSION:     return "bad-compression";
+	case BR_ERR_BAD_FRAGLEN:         return "bad-fraglen";
+	case BR_ERR_BAD_SECRENEG:        return "bad-secreneg";
+	case BR_ERR_EXTRA_EXTENSION:     return "extra-extension";
+	case BR_ERR_BAD_SNI:             return "bad-sni";
+	case BR_ERR_BAD_HELLO_DONE:      return "bad-hello-done";
+	case BR_ERR_LIMIT_EXCEEDED:      return "limit-exceeded";
+	case BR_ERR_BAD_FINISHED:        return "bad-finished";
+	case BR_ERR_RESUME_MISMATCH:     return "resume-mismatch";
+	case BR_ERR_INVALID_ALGORITHM:   return "invalid-algorithm";
+	case BR_ERR_BAD_SIGNATURE:       return "bad-signature";
+	case BR_ERR_WRONG_KEY_USAGE:     return "wrong-key-usage";
+	case BR_ERR_NO_CLIENT_AUTH:      return "no-client-auth";
+	case BR_ERR_IO:                  return "io";
+	default:                         return NULL;
+	}
+}
+
+const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len)
+{
+	const char *name;
+
+	if (len == 0)
+		return "";
+	buf[0] = '\0';
+	if (c->err == BR_ERR_OK)
+		return buf;
+	if (c->err >= BR_ERR_SEND_FATAL_ALERT)
+		snprintf(buf, len, "alert-sent-%d",
+		         c->err - BR_ERR_SEND_FATAL_ALERT);
+	else if (c->err >= BR_ERR_RECV_FATAL_ALERT)
+		snprintf(buf, len, "alert-received-%d",
+		         c->err - BR_ERR_RECV_FATAL_ALERT);
+	else if ((name = err_name(c->err)) != NULL)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "error-%d", c->err);
+	return buf;
+}
+
+const char *tls_version_name(unsigned version)
+{
+	switch (version) {
+	case BR_TLS10: return "TLSv1.0";
+	case BR_TLS11: return "TLSv1.1";
+	case BR_TLS12: return "TLSv1.2";
+	default:       return "";
+	}
+}
+
+const char *tls_suite_name(unsigned suite)
+{
+	switch (suite) {
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-ECDSA-AES128-GCM-SHA256";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-ECDSA-AES256-GCM-SHA384";
+	case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-ECDSA-CHACHA20-POLY1305";
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-RSA-AES128-GCM-SHA256";
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-RSA-AES256-GCM-SHA384";
+	case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-RSA-CHACHA20-POLY1305";
+	default:
+		return "";
+	}
+}
+
+const char *tls_conn_version(const struct tls_conn *c)
+{
+	return c->established ? tls_version_name(c->version) : "";
+}
+
+const char *tls_conn_suite(const struct tls_conn *c)
+{
+	return c->established ? tls_suite_name(c->suite) : "";
+}

@@ -1,0 +1,179 @@
+"""Helpers for the operations tests (t71-t74): the stats file in Prometheus
+text format, /proc figures of a running server, and short SMTP exchanges on
+a raw socket.  Every wait is bounded."""
+import os
+import re
+import signal
+import time
+
+from mntest import Raw
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"'
+SAMPLE_RE = re.compile(r"^(%s)(\{(?:%s)(?:,%s)*\})? (-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?|[+-]Inf|NaN)$"
+                       % (NAME, LABEL, LABEL))
+HELP_RE = re.compile(r"^# HELP (%s) (.*)$" % NAME)
+TYPE_RE = re.compile(r"^# TYPE (%s) (counter|gauge|histogram|summary|untyped)$" % NAME)
+
+
+def parse_prom(text):
+    """Checks text line by line against the Prometheus text exposition
+    format (0.0.4) and returns (samples, errors): samples maps
+    'name{labels}' (labels as written) to a float; errors lists what is
+    wrong, empty when the file is valid."""
+    errors, samples, types, helps = [], {}, {}, {}
+    if not text.endswith("\n"):
+        errors.append("does not end with a newline")
+    for n, line in enumerate(text.split("\n")[:-1], 1):
+        if line.startswith("#"):
+            m = HELP_RE.match(line)
+            if m:
+                if m.group(1) in helps:
+                    errors.append("line %d: second HELP for %s" % (n, m.group(1)))
+                helps[m.group(1)] = m.group(2)
+                continue
+            m = TYPE_RE.match(line)
+            if m:
+                if m.group(1) in types:
+                    errors.append("line %d: second TYPE for %s" % (n, m.group(1)))
+                types[m.group(1)] = m.group(2)
+                continue
+            errors.append("line %d: bad comment %r" % (n, line))
+            continue
+        m = SAMPLE_RE.match(line)
+        if not m:
+            errors.append("line %d: bad sample %r" % (n, line))
+            continue
+        name, labels, value = m.group(1), m.group(2) or "", m.group(3)
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        family = name if name in types else base
+        if family not in types:
+            errors.append("line %d: %s has no TYPE before it" % (n, name))
+        elif family not in helps:
+            errors.append("line %d: %s has no HELP" % (n, name))
+        elif types[family] == "counter" and not name.endswith("_total"):
+            errors.append("line %d: counter %s does not end in _total" % (n, name))
+        key = name + labels
+        if key in samples:
+            errors.append("line %d: duplicate series %s" % (n, key))
+        samples[key] = float(value)
+    return samples, errors
+
+
+def read_text(path):
+    try:
+        with open(path, "r") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def usr1_until(srv, path, cond, timeout=10):
+    """Sends SIGUSR1 and reads the stats file until cond(samples) holds (or
+    timeout); returns (samples, errors, text) of the last read."""
+    deadline = time.time() + timeout
+    samples, errors, text = {}, ["no file"], None
+    while True:
+        srv.signal(signal.SIGUSR1)
+        time.sleep(0.1)
+        text = read_text(path)
+        if text is not None:
+            samples, errors = parse_prom(text)
+            if cond(samples):
+                break
+        if time.time() > deadline:
+            break
+    return samples, errors, text
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def vm_kb(pid, key):
+    """VmHWM, VmRSS, ... in KiB."""
+    return int(proc_status(pid)[key].split()[0])
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def code(r):
+    """'250 2.0.0' of a reply (its last line)."""
+    return r.split("\n")[-1][:9]
+
+
+def transaction(port, rcpts, body, sender="a@remote.example", helo="ops.test"):
+    """One whole session: EHLO, MAIL, RCPTs, DATA with body (bytes, sent as
+    is; it must end with CRLF), QUIT.  Returns the list of reply codes:
+    MAIL, each RCPT, then DATA's 354 and the final reply when DATA was
+    accepted."""
+    c = Raw(port)
+    try:
+        c.reply()
+        c.cmd("EHLO " + helo)
+        out = [code(c.cmd("MAIL FROM:<%s>" % sender))]
+        for r in rcpts:
+            out.append(code(c.cmd("RCPT TO:<%s>" % r)))
+        if any(x.startswith("250") for x in out[1:]):
+            r = code(c.cmd("DATA"))
+            out.append(r)
+            if r.startswith("354"):
+                if isinstance(body, str):
+                    body = body.encode()
+                c.send(body + b".\r\n")
+                out.append(code(c.reply(timeout=30)))
+        c.cmd("QUIT")
+    finally:
+        c.close()
+    return out
+
+
+def write_conf(srv, lines):
+    """Rewrites srv's configuration file as Server() first wrote it (for a
+    SIGHUP), atomically."""
+    tmp = srv.conf + ".new"
+    with open(tmp, "w") as f:
+        f.write("listen=127.0.0.1:%d\nhostname=mx.test\n" % srv.port)
+        for line in lines:
+            f.write(line.replace("@DIR@", srv.dir) + "\n")
+    os.rename(tmp, srv.conf)
+
+
+def wait_log(srv, text, count=1, timeout=10):
+    """Waits until text appears count times in the server's log."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if srv.log().count(text) >= count:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def reload(srv, lines, timeout=10):
+    """New configuration lines, SIGHUP, and wait until it is in use."""
+    n = srv.log().count("reload: configuration reloaded")
+    write_conf(srv, lines)
+    srv.signal(signal.SIGHUP)
+    return wait_log(srv, "reload: configuration reloaded", n + 1, timeout)
+
+
+def features(binary):
+    """The compiled-in features `mailnook -V` lists (tls, ipv6, stats, ...)."""
+    import subprocess
+    try:
+        out = subprocess.run([binary, "-V"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    for line in out.splitlines():
+        if line.startswith("features:"):
+            return set(line.split(":", 1)[1].split())
+    return set()
