@@ -27,17 +27,27 @@ TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null || echo unknown)
 BUILD ?= build/$(TRIPLET)$(if $(SANITIZE),-san)
 BIN ?= mailnook
 
--include .config
+# KCONFIG_CONFIG names another configuration, as in Linux:
+# `make KCONFIG_CONFIG=configs/tiny_defconfig BUILD=build/tiny`.
+KCONFIG_CONFIG ?= .config
+-include $(KCONFIG_CONFIG)
 
-CPPFLAGS += -I$(BUILD) -Icore -Istore -Iplatform -D_GNU_SOURCE \
-            -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
+# BEARSSL_DIR: a BearSSL source tree built for the target (headers in inc/,
+# libbearssl.a in build/), for toolchains without a packaged BearSSL; its
+# headers are system headers, as a packaged BearSSL's are (-Wundef).
+# The project's own flags are kept apart so that CPPFLAGS, CFLAGS and
+# LDFLAGS given on the command line add to them instead of replacing them.
+BEARSSL_DIR ?=
+MN_CPPFLAGS = -I$(BUILD) -Icore -Istore -Iplatform -D_GNU_SOURCE \
+              -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
+              $(if $(BEARSSL_DIR),-isystem $(BEARSSL_DIR)/inc)
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(MN_CPPFLAGS) $(CPPFLAGS)
 
 CORE_SRCS := $(sort $(wildcard core/*.c))
 STORE_SRCS := $(sort $(wildcard store/*.c))
 PLATFORM_SRCS-y := $(filter-out platform/tls%.c,$(sort $(wildcard platform/*.c)))
 PLATFORM_SRCS-$(CONFIG_TLS) += $(sort $(wildcard platform/tls*.c))
-LIBS-$(CONFIG_TLS) += -lbearssl
+LIBS-$(CONFIG_TLS) += $(if $(BEARSSL_DIR),-L$(BEARSSL_DIR)/build) -lbearssl
 
 LIB_SRCS := $(CORE_SRCS) $(STORE_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -54,9 +64,9 @@ all: $(BIN)
 .config:
 	cp configs/defconfig .config
 
-$(BUILD)/config.h: .config Kconfig scripts/genconfig.sh
+$(BUILD)/config.h: $(KCONFIG_CONFIG) Kconfig scripts/genconfig.sh
 	@mkdir -p $(@D)
-	sh scripts/genconfig.sh Kconfig .config > $@.tmp && mv $@.tmp $@
+	sh scripts/genconfig.sh Kconfig $(KCONFIG_CONFIG) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: %.c $(BUILD)/config.h
 	@mkdir -p $(@D)
@@ -68,6 +78,16 @@ $(BIN): $(PLATFORM_OBJS) $(LIB_OBJS)
 $(BUILD)/tests/%.t: tests/unit/%.c $(LIB_OBJS) tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
+# objects and BearSSL; without, it builds alone and reports a skip.
+# (tls_conn.c counts handshakes in stats.c, which logs through log.c)
+TLS_OBJS-$(CONFIG_TLS) := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
+                          platform/stats.c platform/log.c)
+$(BUILD)/tests/t_tls.t: tests/unit/t_tls.c $(LIB_OBJS) $(TLS_OBJS-y) tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(TLS_OBJS-y) \
+	  $(LIBS-y) $(LDLIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -98,17 +118,115 @@ test:
 	$(MAKE) check-layering
 	MAILNOOK_BIN=$(CURDIR)/$(BIN) MAILNOOK_SAN_BIN=$(CURDIR)/$(BUILD)-san/mailnook \
 	MAILNOOK_UNIT_DIRS="$(BUILD)/tests $(BUILD)-san/tests" \
-	  prove -j2 $(BUILD)/tests/*.t $(BUILD)-san/tests/*.t tests/integration/*.t
+	  prove -j2 $(BUILD)/tests/*.t $(BUILD)-san/tests/*.t tests/integration/*.t \
+	    tests/fuzz/t_fuzz.t
 
 # core/ is sans-I/O: its objects may only use string and memory functions.
 check-layering: $(CORE_SRCS:%.c=$(BUILD)/%.o)
 	@sh scripts/check-layering.sh $^
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over core/, built with clang into
+# build/fuzz/ apart from the gcc builds.  `make fuzz` runs each for
+# FUZZ_SECONDS; new inputs go to build/fuzz/corpus/<target>, crashes to
+# build/fuzz/crash-<target>-*.  `make test` runs each briefly (tests/fuzz/t_fuzz.t).
+FUZZ_CC ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := engine addr conf
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 -fno-omit-frame-pointer \
+               $(FUZZ_SAN) -I$(FUZZ_BUILD) -Icore -D_GNU_SOURCE
+FUZZ_OBJS := $(CORE_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+.PHONY: fuzz fuzz-build
+
+$(FUZZ_BUILD)/config.h: .config Kconfig scripts/genconfig.sh
+	@mkdir -p $(@D)
+	sh scripts/genconfig.sh Kconfig .config > $@.tmp && mv $@.tmp $@
+
+$(FUZZ_BUILD)/core/%.o: core/%.c $(FUZZ_BUILD)/config.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
+
+-include $(wildcard $(FUZZ_BUILD)/core/*.d)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t || exit 1; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- -dict=tests/fuzz/$$t.dict \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+# `make bench` (never part of `make test`): bench/run.py, against two builds
+# of their own in build/bench/ -- store/: configs/defconfig with 64 session
+# slots; discard/: the same with BENCH_DISCARD=y, the protocol-only
+# baseline -- and the tools bench/loadgen.c and bench/fsync_limit.c.
+# BENCH_SECONDS per run (default 10); the table goes to bench/RESULTS.md.
+BENCH_BUILD := build/bench
+BENCH_SECONDS ?= 10
+.PHONY: bench bench-build
+
+$(BENCH_BUILD)/store.config: configs/defconfig
+	@mkdir -p $(@D)
+	sed '/^CONFIG_MAX_SESSIONS=/d' configs/defconfig > $@.tmp
+	echo CONFIG_MAX_SESSIONS=64 >> $@.tmp && mv $@.tmp $@
+
+$(BENCH_BUILD)/discard.config: $(BENCH_BUILD)/store.config
+	cp $(BENCH_BUILD)/store.config $@.tmp
+	echo CONFIG_BENCH_DISCARD=y >> $@.tmp && mv $@.tmp $@
+
+$(BENCH_BUILD)/loadgen: bench/loadgen.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
+
+$(BENCH_BUILD)/fsync_limit: bench/fsync_limit.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
+
+bench-build: $(BENCH_BUILD)/loadgen $(BENCH_BUILD)/fsync_limit \
+             $(BENCH_BUILD)/store.config $(BENCH_BUILD)/discard.config
+	@sh scripts/deps.sh build
+	$(MAKE) BUILD=$(BENCH_BUILD)/store KCONFIG_CONFIG=$(BENCH_BUILD)/store.config \
+	  BIN=$(BENCH_BUILD)/store/mailnook $(BENCH_BUILD)/store/mailnook
+	$(MAKE) BUILD=$(BENCH_BUILD)/discard KCONFIG_CONFIG=$(BENCH_BUILD)/discard.config \
+	  BIN=$(BENCH_BUILD)/discard/mailnook $(BENCH_BUILD)/discard/mailnook
+
+bench: bench-build
+	BENCH_SECONDS=$(BENCH_SECONDS) python3 bench/run.py --build $(BENCH_BUILD)
+
+# Firmware (README "In firmware").  `make static`: a fully static musl
+# binary, STATIC_BUILD/mailnook (BearSSL built with musl-gcc and cached
+# outside the tree when TLS is on).  `make size`: footprint and memory
+# against the budgets (scripts/size.sh).  `make test-cross`: the unit tests
+# and a delivery under qemu-user for every CROSS_ARCHS toolchain.
+STATIC_BUILD ?= build/static
+CROSS_ARCHS ?= armhf arm64 mipsel mips
+.PHONY: static size
+
+static: $(KCONFIG_CONFIG)
+	+@KCONFIG_CONFIG=$(KCONFIG_CONFIG) STATIC_BUILD=$(STATIC_BUILD) sh scripts/static.sh
+
+size:
+	+@sh scripts/size.sh
+
+test-cross:
+	@sh scripts/deps.sh cross
+	MAILNOOK_CROSS_ARCHS="$(CROSS_ARCHS)" prove -v tests/integration/t50-cross.t
+
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/doc/mailnook
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/mailnook
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/mailnook
 	install -m 0644 doc/mailnook.8 $(DESTDIR)$(PREFIX)/share/man/man8/mailnook.8
+	install -m 0644 doc/mailnook.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mailnook.conf.5
 	install -m 0644 examples/mailnook.conf \
 	  $(DESTDIR)$(PREFIX)/share/doc/mailnook/mailnook.conf.example
 

@@ -992,7 +992,10 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		delim_set(p, o, val);
 		break;
 	}
-	arena_check(p, p->file, p->line);
+	/* an argument reports one error at most: conf_parse_arg() checks
+	 * the arena after a good one, conf_finish() in any case */
+	if (!p->argv)
+		arena_check(p, p->file, p->line);
 }
 
 /* One line or argument, NUL-terminated in buf: "name[=value]". */

@@ -55,10 +55,11 @@ void log_open(enum log_target t)
 	if (t == LOG_TO_SYSLOG && !CFG_SYSLOG)
 		t = LOG_TO_NOWHERE;
 	target = t;
-	if (t == LOG_TO_SYSLOG) {
-		tzset();        /* localtime_r below must not load files later */
+	/* glibc reads the time zone file (malloc, fopen) on the first
+	 * gmtime_r/localtime_r: do it now, not in the loop */
+	tzset();
+	if (t == LOG_TO_SYSLOG)
 		syslog_connect();
-	}
 }
 
 static int send_syslog(const char *line, size_t n)

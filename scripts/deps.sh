@@ -4,17 +4,55 @@
 # prints the exact apt-get line and fails.  Not Debian: says so and goes on.
 #   scripts/deps.sh build   compiler-side needs (uthash, BearSSL with TLS)
 #   scripts/deps.sh test    the above plus the test clients and cross tools
+#                           (armhf and mipsel, with their BearSSL by multiarch)
+#   scripts/deps.sh static  `make static`: musl-tools (BearSSL for musl is
+#                           built from Debian's source by scripts/bearssl.sh)
+#   scripts/deps.sh cross   `make test-cross`: armhf, arm64, mipsel and
+#                           big-endian mips toolchains, qemu-user
 set -eu
 group=${1:-build}
 
+# The configuration `make` will use: $KCONFIG_CONFIG or .config, or the
+# defconfig .config is made from when there is none yet.
+dotconfig=${KCONFIG_CONFIG:-.config}
+[ -f "$dotconfig" ] || dotconfig=configs/defconfig
+tls=
+if grep -q '^CONFIG_TLS=y' "$dotconfig" 2>/dev/null; then
+	tls=y
+fi
+
 pkgs="uthash-dev"
-if grep -q '^CONFIG_TLS=y' .config 2>/dev/null; then
+if [ -n "$tls" ]; then
 	pkgs="$pkgs libbearssl-dev"
 fi
 if [ "$group" = test ]; then
-	# prove (perl), the real clients the integration tests drive, and the
-	# armhf cross compiler with qemu-user for the cross test.
-	pkgs="$pkgs perl python3 swaks curl mutt gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user"
+	# prove (perl), the real clients the integration tests drive (swaks
+	# needs Net::SSLeay and IO::Socket::SSL for --tls; openssl makes the
+	# test certificates), and the armhf cross compiler with qemu-user for
+	# the cross test, which links the armhf BearSSL when TLS is on.
+	pkgs="$pkgs perl python3 swaks curl mutt openssl libnet-ssleay-perl libio-socket-ssl-perl gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user"
+	if [ -n "$tls" ]; then
+		pkgs="$pkgs libbearssl-dev:armhf"
+	fi
+	# tests/integration/t50-cross.t also runs mipsel (MIPS, as in most
+	# routers); t90-packaging.t lints the man pages with mandoc.
+	pkgs="$pkgs gcc-mipsel-linux-gnu libc6-dev-mipsel-cross mandoc"
+	if [ -n "$tls" ]; then
+		pkgs="$pkgs libbearssl-dev:mipsel"
+	fi
+	# tests/fuzz/t_fuzz.t and `make fuzz`: clang with libFuzzer
+	pkgs="$pkgs clang libclang-rt-14-dev"
+fi
+if [ "$group" = static ]; then
+	pkgs="$pkgs musl-tools"
+fi
+if [ "$group" = cross ]; then
+	# big-endian mips has no Debian port: its BearSSL is built from source
+	# (scripts/bearssl.sh), the others come by multiarch.
+	pkgs="$pkgs qemu-user gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mipsel-linux-gnu libc6-dev-mipsel-cross gcc-mips-linux-gnu libc6-dev-mips-cross"
+	if [ -n "$tls" ]; then
+		pkgs="$pkgs libbearssl-dev:armhf libbearssl-dev:arm64 libbearssl-dev:mipsel"
+	fi
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -32,11 +70,28 @@ done
 
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages; as root run:" >&2
-	echo "  apt-get install -y$missing" >&2
+	for p in $missing; do
+		case "$p" in
+		*:*) echo "  dpkg --add-architecture ${p#*:}" >&2 ;;
+		esac
+	done
+	echo "  apt-get update && apt-get install -y$missing" >&2
 	exit 1
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+for p in $missing; do
+	case "$p" in
+	*:*)
+		# multiarch: the target's BearSSL for a cross build
+		if ! dpkg --print-foreign-architectures | grep -qx "${p#*:}"; then
+			dpkg --add-architecture "${p#*:}"
+		fi
+		;;
+	esac
+done
+# A mirror in mid-sync fails one index now and then; the install that
+# follows says whether anything needed is really missing.
+apt-get update -qq || echo "deps: apt-get update reported errors; installing anyway" >&2
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -4,7 +4,9 @@
  * Why the order is safe (ext4, and any file system that honours fsync):
  *
  *   1. fsync(file), close.  The data and the inode of every message are on
- *      disk before any name for them exists outside tmp/.
+ *      disk before any name for them exists outside tmp/.  When a batch
+ *      holds COMMIT_SYNCFS_MIN or more messages on one file system, one
+ *      syncfs(2) on it replaces their fsyncs (see "syncfs" below).
  *   2. link(tmp/mailnook.X, new/X,S=..,W=..) for each destination (a copy
  *      written and fsync'ed in that Maildir's own tmp/ first, when new/ is
  *      on another file system).  link(2) never replaces a file, so a name
@@ -33,7 +35,41 @@
  *
  * Cost per batch: per message fsync, close, one link per distinct
  * directory, one stat per destination with a folder, unlink; per distinct
- * new/ directory one open, fsync, close.
+ * new/ directory one open, fsync, close.  On a disk with a volatile write
+ * cache every fsync(2) is a cache flush (ext4 sends one even when the
+ * journal has already committed the file), so the fsyncs of the files are
+ * most of the cost: 0.1 to 3 ms each on the virtual disk of
+ * bench/RESULTS.md.
+ *
+ * syncfs: with COMMIT_SYNCFS_MIN or more messages of the batch on one file
+ * system, phase 1 is one syncfs(2) there, then one fsync(2) of one of those
+ * files, instead of an fsync each.  syncfs writes back every dirty page and
+ * inode of the file system and waits; with a journal it commits it (and the
+ * commit reaches stable storage), but without one (ext2, ext4 -O
+ * ^has_journal) its last step writes the inode tables after its cache
+ * flush, so an inode -- with dioread_nolock, its extents still "unwritten"
+ * -- could sit in the disk's cache while the link reaches the platter.  The
+ * fsync that follows flushes the cache on every file system (ext4 sends a
+ * flush even when there is nothing left to write).  Then every file of the
+ * group is as durable as its own fsync would have made it, for two flushes
+ * instead of one per message, before any link exists.  Phases 2 to 4 are
+ * as above.
+ *
+ * It is used only where failures are reported: from Linux 5.8 on, syncfs(2)
+ * returns the file system's writeback errors since its descriptor was
+ * opened (before, it returns 0 after a failed writeback, so older kernels
+ * keep the fsyncs).  Each file's own errors since it was opened -- what its
+ * fsync would have returned, including a background writeback that failed
+ * before the syncfs -- are read with sync_file_range(SYNC_FILE_RANGE_WAIT_
+ * BEFORE), which waits for nothing by then and writes nothing.  A failed
+ * syncfs, or the fsync after it, fails every message of the group (the
+ * error cannot be pinned to one file; they are answered 451 and sent
+ * again); a file's own error fails that message.
+ * Its price on a file system shared with other programs: it writes back
+ * their dirty data too, and the loop waits for that.  Small batches (the
+ * common case on an appliance) therefore keep their own fsyncs, and with
+ * them per-message failures and isolation from other writers; syncfs is
+ * taken under load, where it turns K flushes into two (bench/RESULTS.md).
  *
  * The bookkeeping lives in static tables (single thread; fixed memory).  A
  * batch larger than the tables is committed in several rounds.
@@ -42,14 +78,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "maildir.h"
 #include "maildir_int.h"
 
 #define COMMIT_LINKS_MAX (MAILDIR_MAX_DEST > 256 ? MAILDIR_MAX_DEST : 256)
+
+/* Messages on one file system from which a batch is made durable by one
+ * syncfs(2) instead of their fsyncs (see "syncfs" above). */
+#define COMMIT_SYNCFS_MIN 4
 
 struct commit_dir {                /* a distinct new/ directory */
 	const char *maildir;
@@ -63,13 +105,21 @@ struct commit_link {               /* a message's name in a new/ */
 	uint32_t dir;              /* index into dirs */
 };
 
+struct commit_file {               /* a message of the round, phase 1 */
+	dev_t dev;                 /* its file system */
+	unsigned char open;        /* written, not yet synced: a candidate */
+	unsigned char synced;      /* made durable by syncfs */
+};
+
 static struct commit_dir dirs[COMMIT_LINKS_MAX];
 static struct commit_link links[COMMIT_LINKS_MAX];
+static struct commit_file files[COMMIT_LINKS_MAX];
 static size_t n_dirs, n_links;
 
-/* Phase 1: the file durable and closed.  A message that did not finish
- * cleanly keeps its error. */
-static int close_durable(struct maildir_msg *m)
+/* Phase 1, first: the rest of the buffer written (maildir_finish() has
+ * normally done it).  A message that did not finish cleanly keeps its
+ * error. */
+static int write_rest(struct maildir_msg *m)
 {
 	int r = m->error;
 
@@ -79,8 +129,81 @@ static int close_durable(struct maildir_msg *m)
 	                                              m->buf_len) != 0)
 		r = maildir_errno_result(errno);
 	m->buf_len = 0;
+	return r;
+}
+
+/* Linux 5.8 and later: syncfs(2) reports writeback errors. */
+static int syncfs_reports_errors(void)
+{
+	static int known, yes;
+	struct utsname u;
+	unsigned major, minor;
+
+	if (!known) {
+		known = 1;
+		if (uname(&u) == 0
+		    && sscanf(u.release, "%u.%u", &major, &minor) == 2)
+			yes = major > 5 || (major == 5 && minor >= 8);
+	}
+	return yes;
+}
+
+/* Phase 1, then: one syncfs(2) and one fsync(2) for each file system that
+ * holds at least COMMIT_SYNCFS_MIN of msgs[lo..hi), and a check of each of
+ * those files' own writeback errors; they are marked synced and get the
+ * result. */
+static void sync_file_systems(struct maildir_msg **msgs, size_t lo,
+                              size_t hi, int *results)
+{
+	struct stat st;
+	size_t i, j, n;
+	int r;
+
+	for (i = lo; i < hi; i++)
+		files[i - lo].synced = 0;
+	if (hi - lo < COMMIT_SYNCFS_MIN || !syncfs_reports_errors())
+		return;
+	for (i = lo; i < hi; i++) {
+		files[i - lo].open = results[i] == SINK_OK
+		                     && fstat(msgs[i]->fd, &st) == 0;
+		files[i - lo].dev = files[i - lo].open ? st.st_dev : 0;
+	}
+	for (i = lo; i < hi; i++) {
+		if (!files[i - lo].open)
+			continue;
+		for (n = 0, j = i; j < hi; j++)
+			n += files[j - lo].open
+			     && files[j - lo].dev == files[i - lo].dev;
+		if (n < COMMIT_SYNCFS_MIN) {
+			files[i - lo].open = 0;         /* fsync'ed alone */
+			continue;
+		}
+		/* never retried: contract section 5.  The fsync is for its
+		 * cache flush: see "syncfs" above. */
+		r = syncfs(msgs[i]->fd) == 0 && fsync(msgs[i]->fd) == 0 ?
+		    SINK_OK : SINK_TEMP;
+		/* backwards: i's own entry, the one compared with, goes last */
+		for (j = hi; j-- > i;) {
+			if (!files[j - lo].open
+			    || files[j - lo].dev != files[i - lo].dev)
+				continue;
+			files[j - lo].open = 0;
+			files[j - lo].synced = 1;
+			results[j] = r;
+			if (r == SINK_OK && sync_file_range(msgs[j]->fd, 0, 0,
+			                        SYNC_FILE_RANGE_WAIT_BEFORE) != 0)
+				results[j] = SINK_TEMP;     /* its own error */
+		}
+	}
+}
+
+/* Phase 1, last: the file durable (unless syncfs made it so) and closed. */
+static int close_durable(struct maildir_msg *m, int r, int synced)
+{
+	if (m->fd < 0)
+		return r;
 	/* never retried: contract section 5 */
-	if (!r && fsync(m->fd) != 0)
+	if (!r && !synced && fsync(m->fd) != 0)
 		r = SINK_TEMP;
 	if (close(m->fd) != 0 && !r)
 		r = SINK_TEMP;      /* NFS reports write-back errors here */
@@ -352,11 +475,16 @@ static void commit_round(struct maildir_msg **msgs, size_t lo, size_t hi,
 {
 	size_t i, k;
 
+	assert(hi - lo <= COMMIT_LINKS_MAX);
 	n_dirs = 0;
 	n_links = 0;
 	/* phase 1: every file durable */
 	for (i = lo; i < hi; i++)
-		results[i] = close_durable(msgs[i]);
+		results[i] = write_rest(msgs[i]);
+	sync_file_systems(msgs, lo, hi, results);
+	for (i = lo; i < hi; i++)
+		results[i] = close_durable(msgs[i], results[i],
+		                           files[i - lo].synced);
 	/* phase 2: links */
 	for (i = lo; i < hi; i++) {
 		if (results[i] == SINK_OK)
@@ -397,7 +525,8 @@ void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results)
 	while (lo < n) {
 		size_t hi = lo, need = 0;
 
-		while (hi < n && need + msgs[hi]->n_dest <= COMMIT_LINKS_MAX)
+		while (hi < n && hi - lo < COMMIT_LINKS_MAX
+		       && need + msgs[hi]->n_dest <= COMMIT_LINKS_MAX)
 			need += msgs[hi++]->n_dest;
 		assert(hi > lo);        /* n_dest <= MAILDIR_MAX_DEST fits */
 		commit_round(msgs, lo, hi, results);

@@ -851,6 +851,17 @@ static void test_arena(void)
 	n = conf_parse_arg(&C, "--mailbox=someone@example.org,/a/rather/long/maildir/path/to/overflow/it",
 	                   collect, &E);
 	ok(n == 1 && find_err("too large") >= 0, "tiny arena from an argument: one error");
+
+	/* found by fuzz_conf: a bad argument that also fills the arena is still
+	 * one error (conf.h); the arena's turn comes in conf_finish() */
+	arena_init(&a, small, 16);
+	conf_init(&C, &a);
+	memset(&E, 0, sizeof(E));
+	n = conf_parse_arg(&C, "--mailbox=someone.with.a.long.name@example.org", collect, &E);
+	ok(n == 1 && E.n == 1 && find_err("missing MAILDIR") == 0,
+	   "bad argument in a full arena: one error, its own");
+	n = conf_finish(&C, collect, &E);
+	ok(n >= 1 && find_err("too large") >= 0, "  then conf_finish() says 'too large'");
 }
 
 static void test_arena_alloc(void)

@@ -1,0 +1,69 @@
+#!/bin/sh
+# `make static`: a fully static mailnook linked against musl, for firmware.
+#
+#   STATIC_BUILD=build/static KCONFIG_CONFIG=.config sh scripts/static.sh
+#
+# Builds with musl-gcc (Debian's musl-tools; MUSL_CC names another musl
+# compiler), -Os, every function and object in its own section and
+# --gc-sections at the link, so that only the parts of libc and BearSSL that
+# mailnook calls end up in the binary.  With CONFIG_TLS=y, BearSSL comes from
+# BEARSSL_DIR when set, else scripts/bearssl.sh builds it with the same
+# compiler (cached outside the tree).  Writes STATIC_BUILD/mailnook
+# (stripped, the one to ship), STATIC_BUILD/mailnook.full (with symbols,
+# for `nm --size-sort`) and STATIC_BUILD/mailnook.map (the link map).
+# STATIC_CFLAGS and STATIC_LDFLAGS add flags.
+set -eu
+cd "$(dirname "$0")/.."
+cc=${MUSL_CC:-musl-gcc}
+config=${KCONFIG_CONFIG:-.config}
+out=${STATIC_BUILD:-build/static}
+make=${MAKE:-make}
+
+if [ ! -f "$config" ]; then
+	if [ "$config" = .config ]; then
+		cp configs/defconfig .config
+	else
+		echo "static: no configuration $config" >&2
+		exit 1
+	fi
+fi
+if ! command -v "$cc" >/dev/null 2>&1; then
+	if [ "$cc" = musl-gcc ]; then
+		sh scripts/deps.sh static
+	fi
+	command -v "$cc" >/dev/null 2>&1 || { echo "static: $cc not found (Debian: musl-tools)" >&2; exit 1; }
+fi
+tls=
+grep -q '^CONFIG_TLS=y' "$config" && tls=y
+
+# musl-gcc searches only musl's own headers: give it uthash (header only)
+# and nothing else from /usr/include.
+mkdir -p "$out/include"
+if ! echo '#include <uthash.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
+	uthash=${UTHASH_DIR:-/usr/include}/uthash.h
+	[ -f "$uthash" ] || sh scripts/deps.sh build
+	[ -f "$uthash" ] || { echo "static: $uthash not found (Debian: uthash-dev; or set UTHASH_DIR)" >&2; exit 1; }
+	ln -sf "$uthash" "$out/include/uthash.h"
+fi
+
+bearssl=
+if [ -n "$tls" ]; then
+	bearssl=${BEARSSL_DIR:-}
+	[ -n "$bearssl" ] || bearssl=$(sh scripts/bearssl.sh "$cc")
+fi
+
+# -Os; a section per function and object, so that --gc-sections drops what
+# nothing calls; no unwind tables (C needs none); no page-aligned gap
+# between code and data (-z noseparate-code, a few KiB in a small binary);
+# a link map for `make size`'s breakdown.
+size_flags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
+link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
+# shellcheck disable=SC2086
+$make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
+	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" \
+	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include" \
+	LDFLAGS="$link_flags ${STATIC_LDFLAGS:-}" \
+	"$out/mailnook.full"
+strip=${STRIP:-strip}
+"$strip" -s -R .comment -o "$out/mailnook" "$out/mailnook.full"
+echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl})"
