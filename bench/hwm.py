@@ -26,6 +26,18 @@ def status(pid):
     return out
 
 
+def run_workers(worker, per):
+    """Runs worker(n) in one thread per entry of per; returns the seconds
+    until all finished (each is given at most 600 s)."""
+    t0 = time.time()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in per]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(600)
+    return time.time() - t0
+
+
 def main():
     messages = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     sessions = int(sys.argv[2]) if len(sys.argv) > 2 else 16
@@ -48,13 +60,7 @@ def main():
         except Exception as e:  # noqa: BLE001 -- report every failure
             errors.append(repr(e))
 
-    t0 = time.time()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in per]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(600)
-    elapsed = time.time() - t0
+    elapsed = run_workers(worker, per)
     after = status(pid)
     stored = len(maildir_files(srv.maildir("user")))
     srv.stop()
@@ -67,4 +73,5 @@ def main():
     print("after load  VmHWM %s  VmRSS %s" % (after.get("VmHWM"), after.get("VmRSS")))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -14,20 +14,11 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 from mntest import Server, TOP, free_port, maildir_files  # noqa: E402
-
-
-def status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("VmHWM", "VmRSS", "VmSize"):
-                out[k] = v.strip()
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hwm import run_workers, status  # noqa: E402
 
 
 def make_cert(d, kind):
@@ -79,13 +70,7 @@ def main():
         except Exception as e:  # noqa: BLE001 -- report every failure
             errors.append(repr(e))
 
-    t0 = time.time()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in per]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(600)
-    elapsed = time.time() - t0
+    elapsed = run_workers(worker, per)
     after = status(pid)
     stored = len(maildir_files(srv.maildir("user")))
     log = srv.log()
