@@ -28,6 +28,14 @@
  * Received: fields are counted on the decoded stream (LF line ends), in the
  * header section only: "received" at the start of a line, optional blanks,
  * then ":", case-insensitive.
+ *
+ * Nearly every octet of a message is plain text in the middle of a line, so
+ * TEXT has a fast path: the run up to the next CR, LF or NUL is found a word
+ * at a time, counted once and copied once, whenever the byte machine would
+ * do nothing but count and copy each octet of it (no Received: prefix being
+ * matched, the size limit not reached in the run).  Its result is octet for
+ * octet that of the byte machine; the unit tests compare the two by feeding
+ * every transcript whole and one octet at a time.
  */
 #include "smtp_data.h"
 
@@ -80,6 +88,23 @@ static void wb_flush(struct wbuf *w)
 {
 	smtp_data_write(w->s, w->b, w->n);
 	w->n = 0;
+}
+
+/* Copies decoded octets into w, flushing when full; stops at an error. */
+static void wb_put(struct wbuf *w, const uint8_t *p, size_t n)
+{
+	while (n > 0 && w->s->dec.error == REJECT_NONE) {
+		size_t k = sizeof(w->b) - w->n;
+
+		if (k > n)
+			k = n;
+		memcpy(w->b + w->n, p, k);
+		w->n += k;
+		p += k;
+		n -= k;
+		if (w->n == sizeof(w->b))
+			wb_flush(w);
+	}
 }
 
 /* The first error: what was decoded before it is written first, so the
@@ -181,6 +206,54 @@ static void data_text(struct smtp_session *s, struct wbuf *w, unsigned c)
 	}
 }
 
+/* The length of the prefix of p[0..n) free of CR, LF and NUL.  A word at
+ * a time: a word holds one of them when x, x ^ CRs or x ^ LFs has a zero
+ * octet (the classic "has a zero byte" test, exact for the whole word). */
+static size_t plain_run(const uint8_t *p, size_t n)
+{
+	typedef unsigned long word;
+	const word ones = (word)-1 / 0xff, highs = ones * 0x80;
+	size_t i = 0;
+
+	for (; n - i >= sizeof(word); i += sizeof(word)) {
+		word x, cr, lf;
+
+		memcpy(&x, p + i, sizeof x);
+		cr = x ^ (ones * '\r');
+		lf = x ^ (ones * '\n');
+		if (((x - ones) & ~x & highs) | ((cr - ones) & ~cr & highs)
+		    | ((lf - ones) & ~lf & highs))
+			break;
+	}
+	while (i < n && p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
+		i++;
+	return i;
+}
+
+/* The fast path of TEXT (see the top of this file): the octets it took
+ * from p[0..n), 0 when the byte machine must read p[0]. */
+static size_t data_run(struct wbuf *w, const uint8_t *p, size_t n)
+{
+	struct smtp_decoder *d = &w->s->dec;
+	size_t len;
+
+	if (d->error != REJECT_NONE) {
+		len = plain_run(p, n);      /* only counted, as by data_text() */
+		d->size += len;
+		return len;
+	}
+	if (d->in_headers && (d->hdr_bol || d->hdr_pos != HDR_DONE))
+		return 0;
+	len = plain_run(p, n);
+	/* no error, so size <= max_size; the octet past the limit is the
+	 * byte machine's, which fails at exactly that octet */
+	if (len > w->s->p.max_size - d->size)
+		len = (size_t)(w->s->p.max_size - d->size);
+	d->size += len;
+	wb_put(w, p, len);
+	return len;
+}
+
 size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
                       int can_end, int *end)
 {
@@ -192,8 +265,14 @@ size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 	w.n = 0;
 	*end = 0;
 	for (i = 0; i < n; i++) {
-		unsigned c = p[i];
+		unsigned c;
 
+		if (d->state == DS_TEXT) {
+			i += data_run(&w, p + i, n - i);
+			if (i == n)
+				break;
+		}
+		c = p[i];
 		switch (d->state) {
 		case DS_BOL:
 			if (c == '.') {
@@ -261,8 +340,19 @@ size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 	w.s = s;
 	w.n = 0;
 	for (i = 0; i < take; i++) {
-		unsigned c = p[i];
+		unsigned c;
 
+		/* past the headers, only a CR needs a look (CRLF -> LF) */
+		if (!d->in_headers && !d->pending_cr) {
+			const uint8_t *cr = memchr(p + i, '\r', take - i);
+			size_t len = cr ? (size_t)(cr - (p + i)) : take - i;
+
+			wb_put(&w, p + i, len);
+			i += len;
+			if (i == take)
+				break;
+		}
+		c = p[i];
 		if (c == '\n') {
 			d->pending_cr = 0;
 		} else if (d->pending_cr) {

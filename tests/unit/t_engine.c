@@ -490,6 +490,114 @@ static void t_basic(void)
 	}
 }
 
+/* Whole and one octet at a time agree on in[0..n)?  Whole feeds give the
+ * TEXT fast path long runs; single octets never do. */
+static int whole_is_bytewise(const char *in, size_t n)
+{
+	size_t *all = calloc(n + 1, sizeof(size_t));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		all[i] = i + 1;
+	run_cut(&R0, in, n, NULL, 0);
+	run_cut(&R1, in, n, all, n - 1);
+	free(all);
+	return same(&R0, &R1);
+}
+
+/* The TEXT fast path takes runs a word at a time: every octet that ends a
+ * run (CR, LF, NUL, CRLF, the final dot) at every offset within a word,
+ * in the body and in a header line, and the size limit falling at every
+ * offset of a long line. */
+static void t_text_runs(void)
+{
+	static const char *const stop[] = { "\r\n", "\r", "\n", "\0", "\r\n.\r\n",
+		"\r\n..x\r\n", "\r\nReceived: y\r\n" };
+	static const size_t stoplen[] = { 2, 1, 1, 1, 5, 7, 15 };
+	char body[64];
+	size_t si, pos, lim;
+	int bad = 0, delivered = 0, refused = 0;
+
+	reset_params();
+	memset(body, 'a', sizeof(body));
+	for (si = 0; si < sizeof(stop) / sizeof(stop[0]); si++) {
+		for (pos = 0; pos < 40 && !bad; pos++) {
+			int in_hdr;
+
+			for (in_hdr = 0; in_hdr < 2 && !bad; in_hdr++) {
+				size_t li = 0;
+
+				P.allow_bare_lf = (uint8_t)(pos & 1);
+				CATS(big_in, &li, HDR "DATA\r\nX-A: ");
+				if (!in_hdr)
+					CATS(big_in, &li, "b\r\n\r\n");
+				cat(big_in, &li, body, pos);
+				cat(big_in, &li, stop[si], stoplen[si]);
+				cat(big_in, &li, body, 40 - pos);
+				CATS(big_in, &li, "\r\n.\r\nNOOP\r\n");
+				if (!whole_is_bytewise(big_in, li))
+					bad = 1;
+				delivered += strstr(R0.out, "delivered") != NULL;
+				refused += strstr(R0.out, "550 5.6.0") != NULL;
+			}
+		}
+	}
+	P.allow_bare_lf = 0;
+	if (!ok(!bad, "stop octets at every offset of a run: whole == byte by byte")) {
+		printf("#   stop %zu at %zu\n", si - 1, pos - 1);
+		show_diff(&R0, &R1);
+	}
+	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused as bare CR/LF/NUL",
+	   delivered, refused);
+
+	/* a plain run is stored unchanged */
+	{
+		size_t li = 0, ld = 0, lo = 0;
+
+		CATS(big_in, &li, HDR "DATA\r\nSubject: runs\r\n\r\n");
+		CATS(big_data, &ld, TRACE1("MSG1") "Subject: runs\n\n");
+		for (pos = 0; pos < 64; pos++) {
+			cat(big_in, &li, body, pos);
+			CATS(big_in, &li, "\xc3\xb6\t~\x7f\x80\xff\r\n");
+			cat(big_data, &ld, body, pos);
+			CATS(big_data, &ld, "\xc3\xb6\t~\x7f\x80\xff\n");
+		}
+		CATS(big_in, &li, ".\r\n");
+		CATS(big_out, &lo, HDR_R GO DELIV("MSG1"));
+		check_n("lines of every length, 8-bit octets", big_in, li, big_out,
+		        big_data, ld, NULL);
+	}
+
+	/* the limit at every offset of a 100-octet line */
+	bad = 0;
+	for (lim = 120; lim < 260 && !bad; lim++) {
+		size_t li = 0;
+		char line[100];
+
+		reset_params();
+		P.max_size = lim;
+		memset(line, 'z', sizeof(line));
+		CATS(big_in, &li, HDR "DATA\r\nSubject: limit\r\n\r\n");
+		cat(big_in, &li, line, sizeof(line));
+		CATS(big_in, &li, "\r\n");
+		cat(big_in, &li, line, sizeof(line));
+		CATS(big_in, &li, "\r\n.\r\nNOOP\r\n");
+		if (!whole_is_bytewise(big_in, li))
+			bad = (int)lim;
+		/* "Subject: limit" CRLF, CRLF, 2 x 102: 222 octets counted */
+		if ((strstr(R0.out, E_BIG) != NULL) != (lim < 222))
+			bad = (int)lim;
+		/* the sink never sees an octet past the limit */
+		if (R0.f.datalen > strlen(TRACE1("MSG1")) + lim)
+			bad = (int)lim;
+	}
+	if (!ok(!bad, "size limit at every offset of a run: whole == byte by byte, "
+	        "552 iff over, nothing written past it")) {
+		printf("#   max_size %d\n", bad);
+		show_diff(&R0, &R1);
+	}
+}
+
 static void t_commands(void)
 {
 	reset_params();
@@ -1467,6 +1575,7 @@ static void t_random(void)
 int main(void)
 {
 	t_basic();
+	t_text_runs();
 	t_commands();
 	t_mail_rcpt();
 	t_smuggling();
