@@ -291,6 +291,8 @@ def main():
     ap.add_argument("--results", default=os.path.join(TOP, "bench", "RESULTS.md"))
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--syscalls", action="store_true")
+    ap.add_argument("--only", default="abc",
+                    help="scenarios to run, e.g. c; the table is then printed, not written")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     a.seconds = max(1.0, min(a.seconds, 600.0))
@@ -311,7 +313,10 @@ def main():
     print("bench: %d runs of %.0f s per figure (median)" % (a.runs, a.seconds), flush=True)
 
     res = {}
-    for key, sessions, size, k in SCENARIOS:
+    scenarios = [sc for sc in SCENARIOS if sc[0] in a.only]
+    if len(scenarios) < len(SCENARIOS):
+        a.no_write = True
+    for key, sessions, size, k in scenarios:
         lim = {}                        # "fsync 1" -> ([per_s], [cpu per 1000])
         disc, mn = [], []
         ratios = []
@@ -361,8 +366,8 @@ def main():
 
     prim = []
     pt = max(2.0, a.seconds / 2)
-    for size, kk in sorted({(size, kk) for key, sessions, size, k in SCENARIOS
-                            for kk in (1, k)}):
+    for size, kk in sorted({(size, kk) for key, sessions, size, k in scenarios
+                            for kk in (1, k)} if not a.no_write else ()):
         row = [fsync_limit(a.build, work, mode, kk, size, pt) for mode in MODES]
         prim.append((size, kk, row))
 
@@ -403,6 +408,8 @@ def table(m, a, res, prim):
              "| CPU, share of a core | VmHWM KiB (protocol-only) |")
     L.append("| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for key, sessions, size, k in SCENARIOS:
+        if key not in res:
+            continue
         r = res[key]
         lim, lim_cpu = limit_of(r)
         storage = "; ".join("%s %s %.0f" % ("K=%s" % n.split()[1], n.split()[0], v[0])
@@ -424,6 +431,8 @@ def table(m, a, res, prim):
                      r["stored"], r["sent"], r["errors"], r["user1000"], r["sys1000"],
                      r["user1000"] + r["sys1000"], lim_cpu, r["cpu_core"] * 100,
                      r["hwm"], r["disc_hwm"]))
+    if not prim:
+        return "\n".join(L)
     L.append("")
     L.append("Flush primitives in bench/fsync_limit, deliveries/s (one run of %.0f s each; "
              "new/ is fsync'ed once per batch in every mode):" % max(2.0, a.seconds / 2))
