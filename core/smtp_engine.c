@@ -22,6 +22,7 @@
 #include "smtp_engine.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "addr.h"
@@ -790,7 +791,11 @@ void smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
                         const struct smtp_sink *sink, void *ctx,
                         int64_t now, int64_t wall)
 {
-	memset(s, 0, sizeof(*s));
+	/* everything but the buffers, which their indexes bound: a session
+	 * with small messages never makes their tails resident */
+	memset(s, 0, offsetof(struct smtp_session, line));
+	s->in_start = s->in_end = 0;
+	s->out_start = s->out_end = 0;
 	s->p = *p;
 	copy_clean(s->hostname, sizeof(s->hostname), p->hostname ? p->hostname : "", 1);
 	copy_clean(s->client_ip, sizeof(s->client_ip), p->client_ip ? p->client_ip : "", 1);

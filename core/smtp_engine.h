@@ -131,6 +131,7 @@ struct smtp_session {
 	struct smtp_decoder dec;
 
 	size_t line_len;
+	/* from here on: the buffers, not cleared by smtp_session_start() */
 	char line[SMTP_LINE_MAX + 1];
 
 	size_t in_start, in_end;

@@ -93,7 +93,7 @@ static unsigned active_sessions(void)
 	unsigned i, n = 0;
 
 	for (i = 0; i < CFG_MAX_SESSIONS; i++)
-		if (slots[i].fd >= 0)
+		if (slot_live[i])
 			n++;
 	return n;
 }
@@ -156,7 +156,7 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		}
 		listen_peer(&ss, ip, sizeof ip, bin, &v6);
 		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-			if (slots[i].fd < 0) {
+			if (!slot_live[i]) {
 				if (!free_slot)
 					free_slot = &slots[i];
 				continue;
@@ -195,7 +195,7 @@ static void shutdown_start(struct loop_state *ls)
 	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 		struct slot *sl = &slots[i];
 
-		if (sl->fd < 0 || sl->pending)
+		if (!slot_is_live(sl) || sl->pending)
 			continue;
 		sl->shut = smtp_shutdown(&sl->s, 0) ? 1 : 2;
 		if (!sl->result)
@@ -216,7 +216,7 @@ static void shutdown_progress(struct loop_state *ls)
 	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 		struct slot *sl = &slots[i];
 
-		if (sl->fd < 0 || sl->pending || sl->shut != 1)
+		if (!slot_is_live(sl) || sl->pending || sl->shut != 1)
 			continue;
 		if (smtp_shutdown(&sl->s, 0))
 			continue;
@@ -236,7 +236,7 @@ static void shutdown_force(struct loop_state *ls)
 	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 		struct slot *sl = &slots[i];
 
-		if (sl->fd < 0)
+		if (!slot_is_live(sl))
 			continue;
 		smtp_shutdown(&sl->s, 1);
 		if (slot_flush(sl) != 0) {
@@ -369,7 +369,7 @@ static int poll_wait_ms(struct loop_state *ls)
 		const struct slot *sl = &slots[i];
 		int64_t d, w;
 
-		if (sl->fd < 0)
+		if (!slot_is_live(sl))
 			continue;
 		d = smtp_deadline(&sl->s);
 		if (d != INT64_MAX) {
@@ -509,7 +509,7 @@ int loop_run(struct loop_params *lp)
 		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 			struct slot *sl = &slots[i];
 
-			if (sl->fd < 0)
+			if (!slot_is_live(sl))
 				continue;
 			pfd[n].fd = sl->fd;
 			pfd[n].events = slot_events(sl);
@@ -531,7 +531,7 @@ int loop_run(struct loop_params *lp)
 		for (i = 0; i < n; i++) {
 			struct slot *sl = pfd_slot[i];
 
-			if (!sl || sl->fd != pfd[i].fd || sl->fd < 0)
+			if (!sl || !slot_is_live(sl) || sl->fd != pfd[i].fd)
 				continue;
 			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
 		}

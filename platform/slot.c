@@ -23,6 +23,7 @@
 #define SLOT_READS_PER_TURN 4
 
 struct slot slots[CFG_MAX_SESSIONS];
+uint8_t slot_live[CFG_MAX_SESSIONS];
 
 static const struct mn_config *current;
 static struct slot *pending[CFG_MAX_SESSIONS];
@@ -45,7 +46,6 @@ static int discard_open(struct maildir_msg *m)
 	m->error = SINK_OK;
 	m->size = 0;
 	m->lines = 0;
-	m->buf_len = 0;
 	m->tmp_path[0] = '\0';
 	return SINK_OK;
 }
@@ -78,18 +78,11 @@ static void discard_commit(struct maildir_msg **msgs, size_t n, int *results)
 
 void slot_init(void)
 {
-	unsigned i;
-
 	if (CFG_BENCH_DISCARD)
 		log_stderr("built with BENCH_DISCARD: every message is "
 		           "answered 250 and discarded (benchmark only)");
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		slots[i].fd = -1;
-		slots[i].msg.fd = -1;
-#if CFG_TLS
-		slots[i].tls = tls_conn_get(i);
-#endif
-	}
+	/* Nothing else: every slot starts free (slot_live[] zeroed), and
+	 * writing to the slots now would make all of them resident. */
 }
 
 void slot_set_config(const struct mn_config *c)
@@ -107,7 +100,7 @@ unsigned slot_cfg_in_use(const struct mn_config *c)
 	unsigned i, n = 0;
 
 	for (i = 0; i < CFG_MAX_SESSIONS; i++)
-		if (slots[i].fd >= 0 && slots[i].txn && slots[i].txn_cfg == c)
+		if (slot_live[i] && slots[i].txn && slots[i].txn_cfg == c)
 			n++;
 	return n;
 }
@@ -430,6 +423,7 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	const struct mn_config *c = current;
 	struct smtp_params p;
 
+	slot_live[sl - slots] = 1;
 	sl->fd = fd;
 	sl->v6 = (uint8_t)v6;
 	memcpy(sl->ip, bin, 16);
@@ -448,6 +442,7 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	sl->msg.fd = -1;
 	sl->msg.n_dest = 0;
 #if CFG_TLS
+	sl->tls = tls_conn_get((unsigned)(sl - slots));
 	sl->tls_want = 0;
 #else
 	tls = 0;                /* listen-tls cannot be configured */
@@ -515,7 +510,7 @@ int slot_read(struct slot *sl)
 #if CFG_TLS
 int slot_tls(const struct slot *sl)
 {
-	return sl->fd >= 0 && tls_conn_active(sl->tls);
+	return slot_is_live(sl) && tls_conn_active(sl->tls);
 }
 
 /* The TLS connection is over: the result for the log line. */
@@ -538,7 +533,7 @@ void slot_tls_io(struct slot *sl, short revents, int64_t now_ms)
 {
 	int r;
 
-	if (sl->fd < 0)
+	if (!slot_is_live(sl))
 		return;
 	r = tls_conn_pump(sl->tls, sl->fd, &sl->s, revents, now_ms);
 	if (r == TLS_PUMP_DONE) {
@@ -635,7 +630,7 @@ void slot_check(struct slot *sl, int64_t now_ms)
 {
 	unsigned st;
 
-	if (sl->fd < 0 || sl->pending)
+	if (!slot_is_live(sl) || sl->pending)
 		return;
 	st = smtp_state(&sl->s);
 	if (!(st & (SMTP_CLOSE | SMTP_DEAD)))
@@ -672,7 +667,7 @@ static void drain(int fd)
 
 void slot_close(struct slot *sl, const char *result)
 {
-	if (sl->fd < 0)
+	if (!slot_is_live(sl))
 		return;
 	if (sl->pending) {
 		sl->end_after_commit = 1;
@@ -697,6 +692,7 @@ void slot_close(struct slot *sl, const char *result)
 		/* the descriptor is gone either way */
 	}
 	sl->fd = -1;
+	slot_live[sl - slots] = 0;
 }
 
 unsigned slot_commit_pending(void)

@@ -1,15 +1,16 @@
 /*
  * Session slots: a fixed array of CONFIG_MAX_SESSIONS, each holding the
- * engine's session, the message being written (struct maildir_msg with its
- * buffer) and what the log lines need.  slot.c also implements the sink
+ * engine's session, the message being written (struct maildir_msg; the
+ * body buffer is one for all, in store/) and what the log lines need.  slot.c also implements the sink
  * (core/sink.h) over core/policy.h and store/maildir.h, the socket I/O of a
  * session, and the group commit list.
  *
  * Group commit: the sink's commit() flushes the message (maildir_finish)
- * and puts the slot on the pending list (SINK_PENDING).  Once per loop turn
- * slot_commit_run() hands every pending message to maildir_commit_batch()
- * together, then answers each session (smtp_commit_done) and writes its
- * reply at once.
+ * and puts the slot on the pending list (SINK_PENDING).  When the loop
+ * decides the batch is due (loop.c, commit_due(): no other session has
+ * input ready, or LOOP_GATHER_MS have passed) slot_commit_run() hands every
+ * pending message to maildir_commit_batch() together, then answers each
+ * session (smtp_commit_done) and writes its reply at once.
  *
  * Configuration lifetime: a transaction's destinations point into the
  * configuration arena that was current at its MAIL (txn_cfg).  A reload
@@ -29,10 +30,11 @@
 
 struct tls_conn;                        /* tls.h, with CONFIG_TLS */
 
+/* The small fields first and the message (with its large buffers) last:
+ * the pages of a slot that a session with small messages touches are then
+ * as few as the layout allows. */
 struct slot {
-	struct smtp_session s;
-	struct maildir_msg msg;
-	int fd;                         /* -1: the slot is free */
+	int fd;                         /* the session's socket */
 	uint8_t v6;
 	uint8_t ip[16];                 /* client address octets (per-IP limit) */
 	uint8_t pending;                /* on the commit list */
@@ -53,9 +55,21 @@ struct slot {
 	struct tls_conn *tls;           /* this slot's TLS state (tls.h) */
 	short tls_want;                 /* poll events the TLS pump asked for */
 #endif
+	struct smtp_session s;
+	struct maildir_msg msg;
 };
 
 extern struct slot slots[CFG_MAX_SESSIONS];
+
+/* 1 while slots[i] holds a session.  Kept apart from the slots, so that
+ * the loop's scans over every slot read this small table only, and a
+ * slot's pages stay out of the resident set until a session uses it. */
+extern uint8_t slot_live[CFG_MAX_SESSIONS];
+
+static inline int slot_is_live(const struct slot *sl)
+{
+	return slot_live[sl - slots];
+}
 
 /* Marks every slot free.  Once, at start-up. */
 void slot_init(void);

@@ -292,6 +292,56 @@ int maildir_errno_result(int err)
 	}
 }
 
+/*
+ * One body buffer for all open messages.  There is one thread, and a
+ * session's bytes arrive one read at a time, so the buffer belongs to the
+ * message that wrote last: it is written out when another message writes,
+ * at maildir_finish(), or when the commit needs it.  A session then costs
+ * no buffer of its own (CONFIG_BODY_BUFSIZE once, not once per slot); a
+ * lone session still gets one write(2) for a small message.  A failed write
+ * of another message's bytes is that message's sticky error.
+ */
+static unsigned char body_buf[CFG_BODY_BUFSIZE];
+static size_t body_len;
+static struct maildir_msg *body_owner;
+
+/* see maildir_int.h */
+void maildir_body_flush(void)
+{
+	struct maildir_msg *m = body_owner;
+
+	if (m && body_len > 0 && !m->error &&
+	    maildir_write_all(m->fd, body_buf, body_len) != 0)
+		m->error = maildir_errno_result(errno);
+	body_len = 0;
+	body_owner = NULL;
+}
+
+/* m's buffered bytes, if any, are forgotten (the message is gone or new). */
+static void body_drop(const struct maildir_msg *m)
+{
+	if (body_owner == m) {
+		body_len = 0;
+		body_owner = NULL;
+	}
+}
+
+/* see maildir_int.h */
+int maildir_body_done(struct maildir_msg *m)
+{
+	if (body_owner == m)
+		maildir_body_flush();
+	return m->error;
+}
+
+/* see maildir_int.h */
+unsigned char *maildir_scratch(size_t *len)
+{
+	maildir_body_flush();
+	*len = sizeof body_buf;
+	return body_buf;
+}
+
 /* see maildir.h */
 int maildir_open(struct maildir_msg *m)
 {
@@ -302,7 +352,7 @@ int maildir_open(struct maildir_msg *m)
 	m->error = SINK_OK;
 	m->size = 0;
 	m->lines = 0;
-	m->buf_len = 0;
+	body_drop(m);
 	m->tmp_path[0] = '\0';
 	/* a name already in tmp/ (not ours to touch): draw another */
 	for (tries = 0; tries < 3; tries++) {
@@ -320,13 +370,6 @@ int maildir_open(struct maildir_msg *m)
 	return SINK_OK;
 }
 
-static int flush(struct maildir_msg *m)
-{
-	if (m->buf_len > 0 && maildir_write_all(m->fd, m->buf, m->buf_len) != 0)
-		m->error = maildir_errno_result(errno);
-	m->buf_len = 0;
-	return m->error;
-}
 
 static uint64_t count_lf(const unsigned char *p, size_t n)
 {
@@ -350,24 +393,32 @@ int maildir_write(struct maildir_msg *m, const void *p, size_t n)
 	assert(m->fd >= 0);
 	m->size += n;
 	m->lines += count_lf(c, n);
+	if (body_owner != m) {
+		maildir_body_flush();
+		body_owner = m;
+	}
 	while (n > 0) {
 		size_t k;
 
-		if (m->buf_len == 0 && n >= sizeof m->buf) {
+		if (body_len == 0 && n >= sizeof body_buf) {
 			/* a large piece: straight to the file, no copy */
 			if (maildir_write_all(m->fd, c, n) != 0)
 				m->error = maildir_errno_result(errno);
 			return m->error;
 		}
-		k = sizeof m->buf - m->buf_len;
+		k = sizeof body_buf - body_len;
 		if (k > n)
 			k = n;
-		memcpy(m->buf + m->buf_len, c, k);
-		m->buf_len += k;
+		memcpy(body_buf + body_len, c, k);
+		body_len += k;
 		c += k;
 		n -= k;
-		if (m->buf_len == sizeof m->buf && flush(m) != SINK_OK)
-			return m->error;
+		if (body_len == sizeof body_buf) {
+			maildir_body_flush();
+			if (m->error)
+				return m->error;
+			body_owner = m;
+		}
 	}
 	return SINK_OK;
 }
@@ -378,7 +429,7 @@ int maildir_finish(struct maildir_msg *m)
 	if (m->error)
 		return m->error;
 	assert(m->fd >= 0);
-	return flush(m);
+	return maildir_body_done(m);
 }
 
 /* see maildir.h */
@@ -392,5 +443,5 @@ void maildir_abort(struct maildir_msg *m)
 		(void)unlink(m->tmp_path);
 		m->tmp_path[0] = '\0';
 	}
-	m->buf_len = 0;
+	body_drop(m);
 }

@@ -41,12 +41,12 @@ struct maildir_msg {
 	int error;                /* sticky: the first enum sink_result failure */
 	uint64_t size;            /* octets written */
 	uint64_t lines;           /* LFs written, for W= */
-	struct maildir_dest dest[MAILDIR_MAX_DEST];
 	unsigned n_dest;
 	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
 	char tmp_path[MAILDIR_PATH_MAX];
-	size_t buf_len;
-	unsigned char buf[CFG_BODY_BUFSIZE];
+	/* last: a message to one mailbox never touches the pages of the
+	 * others' entries, so they stay out of the resident set */
+	struct maildir_dest dest[MAILDIR_MAX_DEST];
 };
 
 /* Creates dir and its tmp/ new/ cur/ (mode 0700) where missing.
@@ -73,11 +73,13 @@ void maildir_set_host(const char *host);
  * by the caller first).  SINK_OK, SINK_TEMP, SINK_NOSPACE. */
 int maildir_open(struct maildir_msg *m);
 
-/* Buffers bytes; writes the buffer out when full.  Errors are sticky and
- * returned by every later call. */
+/* Buffers bytes (in one buffer that all messages share, see maildir.c);
+ * writes them out when it is full or another message writes.  Errors are
+ * sticky and returned by every later call. */
 int maildir_write(struct maildir_msg *m, const void *p, size_t n);
 
-/* Flushes the buffer and closes nothing yet; returns the sticky result.
+/* Writes out m's buffered bytes and closes nothing yet; returns the sticky
+ * result.
  * A message that finished cleanly is then handed to maildir_commit_batch. */
 int maildir_finish(struct maildir_msg *m);
 

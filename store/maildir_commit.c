@@ -121,15 +121,9 @@ static size_t n_dirs, n_links;
  * error. */
 static int write_rest(struct maildir_msg *m)
 {
-	int r = m->error;
-
 	if (m->fd < 0)
-		return r ? r : SINK_TEMP;
-	if (!r && m->buf_len > 0 && maildir_write_all(m->fd, m->buf,
-	                                              m->buf_len) != 0)
-		r = maildir_errno_result(errno);
-	m->buf_len = 0;
-	return r;
+		return m->error ? m->error : SINK_TEMP;
+	return maildir_body_done(m);
 }
 
 /* Linux 5.8 and later: syncfs(2) reports writeback errors. */
@@ -286,8 +280,9 @@ static int copy_into(struct maildir_msg *m, const char *maildir,
 		goto fail;
 	}
 	for (;;) {
-		/* m->buf is free: the message was flushed in phase 1 */
-		ssize_t got = read(in, m->buf, sizeof m->buf);
+		size_t cap;
+		unsigned char *buf = maildir_scratch(&cap);
+		ssize_t got = read(in, buf, cap);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -297,7 +292,7 @@ static int copy_into(struct maildir_msg *m, const char *maildir,
 		}
 		if (got == 0)
 			break;
-		if (maildir_write_all(out, m->buf, (size_t)got) != 0) {
+		if (maildir_write_all(out, buf, (size_t)got) != 0) {
 			r = maildir_errno_result(errno);
 			goto fail;
 		}

@@ -43,6 +43,17 @@ int maildir_tmp_create(const char *maildir, const char *folder,
  * errno set. */
 int maildir_write_all(int fd, const void *p, size_t n);
 
+/* The shared body buffer (maildir.c): writes out whichever message's bytes
+ * it holds; a failure becomes that message's error. */
+void maildir_body_flush(void);
+
+/* Writes out m's bytes if the buffer holds them; m's sticky result. */
+int maildir_body_done(struct maildir_msg *m);
+
+/* The body buffer as scratch space, emptied first (one thread: valid until
+ * the next maildir_write()); its size goes to len. */
+unsigned char *maildir_scratch(size_t *len);
+
 /* The process umask, read once (platform/ sets it before serving). */
 mode_t maildir_umask(void);
 

@@ -356,6 +356,85 @@ static void test_one(void)
 	unlink(p);
 }
 
+/* Messages share one body buffer (maildir.c): written in turns, each gets
+ * exactly its own bytes; one aborted while its bytes sit in the buffer
+ * leaves them nowhere; a write that fails while flushing one message's
+ * bytes on behalf of another is the first message's error only. */
+static void test_interleaved(void)
+{
+	static char text[3][40000], got[50000];
+	static const size_t sizes[] = { 1, 700, 5000, 9000, 300, 20000, 64 };
+	struct maildir_msg *a = &msgs[0], *b = &msgs[1], *c = &msgs[2];
+	struct maildir_msg *list[2] = { a, c };
+	size_t len[3] = { 0, 0, 0 }, i, k, n;
+	char name[MAILDIR_PATH_MAX], p[MAILDIR_PATH_MAX];
+	int r = SINK_OK, res[2] = { -1, -1 }, full;
+
+	dest(a, 0, m1, "");
+	dest(b, 0, m2, "");
+	dest(c, 0, m3, "");
+	is_int(maildir_open(a) | maildir_open(b) | maildir_open(c), SINK_OK,
+	       "interleaved: three open");
+	for (i = 0; i < 21; i++) {
+		struct maildir_msg *m = i % 3 == 0 ? a : i % 3 == 1 ? b : c;
+
+		n = sizes[(i + i / 3) % 7];
+		for (k = 0; k < n; k++)
+			text[i % 3][len[i % 3] + k] = (char)('a' + (i + k) % 26);
+		if (i == 16) {
+			/* b, now the buffer's owner, goes away */
+			r |= maildir_write(m, text[1] + len[1], n);
+			maildir_abort(b);
+			continue;
+		}
+		if (i > 16 && m == b)
+			continue;
+		r |= maildir_write(m, text[i % 3] + len[i % 3], n);
+		len[i % 3] += n;
+	}
+	is_int(r, SINK_OK, "interleaved: 21 writes in turns");
+	is_int(maildir_finish(a) | maildir_finish(c), SINK_OK, "interleaved: finish");
+	maildir_commit_batch(list, 2, res);
+	ok(res[0] == SINK_OK && res[1] == SINK_OK, "interleaved: both stored");
+	is_int(sub_count(m1, "new", name), 1, "interleaved: one file in m1/new");
+	path(p, m1, "new/");
+	strcat(p, name);
+	n = read_file(p, got, sizeof got);
+	is_mem(got, n, text[0], len[0], "interleaved: a's bytes exactly");
+	unlink(p);
+	is_int(sub_count(m3, "new", name), 1, "interleaved: one file in m3/new");
+	path(p, m3, "new/");
+	strcat(p, name);
+	n = read_file(p, got, sizeof got);
+	is_mem(got, n, text[2], len[2], "interleaved: c's bytes exactly");
+	unlink(p);
+	ok(sub_count(m2, "new", NULL) == 0 && sub_count(m2, "tmp", NULL) == 0,
+	   "interleaved: the aborted message left nothing");
+
+	/* a's buffered bytes fail to reach its file when c writes */
+	is_int(maildir_open(a) | maildir_open(c), SINK_OK, "flush failure: open");
+	is_int(write_str(a, "Subject: a\n\n"), SINK_OK, "flush failure: a buffered");
+	full = open("/dev/full", O_WRONLY);
+	ok(full >= 0 && dup2(full, a->fd) == a->fd, "flush failure: a's file is now /dev/full");
+	if (full >= 0)
+		close(full);
+	is_int(write_str(c, "Subject: c\n\n"), SINK_OK, "flush failure: c's write succeeds");
+	is_int(write_str(a, "more\n"), SINK_NOSPACE, "flush failure: a gets ENOSPC");
+	is_int(maildir_finish(c), SINK_OK, "flush failure: c finishes");
+	maildir_abort(a);
+	res[0] = -1;
+	maildir_commit_batch(list + 1, 1, res);
+	is_int(res[0], SINK_OK, "flush failure: c is stored");
+	is_int(sub_count(m3, "new", name), 1, "flush failure: c in m3/new");
+	path(p, m3, "new/");
+	strcat(p, name);
+	n = read_file(p, got, sizeof got);
+	is_mem(got, n, "Subject: c\n\n", 12, "flush failure: c's bytes exactly");
+	unlink(p);
+	ok(sub_count(m1, "new", NULL) == 0 && sub_count(m1, "tmp", NULL) == 0,
+	   "flush failure: nothing of a anywhere");
+}
+
 static void test_dests(void)
 {
 	struct maildir_msg *m = &msgs[0];
@@ -783,6 +862,7 @@ int main(void)
 	test_prepare_check();
 	test_host_names();
 	test_one();
+	test_interleaved();
 	test_dests();
 	test_batch();
 	test_failures();
