@@ -166,12 +166,17 @@ fuzz: fuzz-build
 	done
 
 # `make bench` (never part of `make test`): bench/run.py, against two builds
-# of their own in build/bench/ -- store/: configs/defconfig with 64 session
-# slots; discard/: the same with BENCH_DISCARD=y, the protocol-only
+# of their own in build/bench/LIBC/ -- store/: configs/defconfig with 64
+# session slots; discard/: the same with BENCH_DISCARD=y, the protocol-only
 # baseline -- and the tools bench/loadgen.c and bench/fsync_limit.c.
-# BENCH_SECONDS per run (default 10); the table goes to bench/RESULTS.md.
+# BENCH_LIBC=musl (default): the servers are the firmware build, static
+# musl (scripts/static.sh) at -O2; BENCH_LIBC=glibc: the host's dynamic
+# build.  BENCH_SECONDS per run (default 10); the table goes to
+# bench/RESULTS.md.
 BENCH_BUILD := build/bench
 BENCH_SECONDS ?= 10
+BENCH_LIBC ?= musl
+BENCH_SERVERS := $(BENCH_BUILD)/$(BENCH_LIBC)
 .PHONY: bench bench-build
 
 $(BENCH_BUILD)/store.config: configs/defconfig
@@ -194,13 +199,21 @@ $(BENCH_BUILD)/fsync_limit: bench/fsync_limit.c
 bench-build: $(BENCH_BUILD)/loadgen $(BENCH_BUILD)/fsync_limit \
              $(BENCH_BUILD)/store.config $(BENCH_BUILD)/discard.config
 	@sh scripts/deps.sh build
-	$(MAKE) BUILD=$(BENCH_BUILD)/store KCONFIG_CONFIG=$(BENCH_BUILD)/store.config \
-	  BIN=$(BENCH_BUILD)/store/mailnook $(BENCH_BUILD)/store/mailnook
-	$(MAKE) BUILD=$(BENCH_BUILD)/discard KCONFIG_CONFIG=$(BENCH_BUILD)/discard.config \
-	  BIN=$(BENCH_BUILD)/discard/mailnook $(BENCH_BUILD)/discard/mailnook
+ifeq ($(BENCH_LIBC),musl)
+	@for v in store discard; do \
+	  STATIC_BUILD=$(BENCH_SERVERS)/$$v KCONFIG_CONFIG=$(BENCH_BUILD)/$$v.config \
+	    STATIC_CFLAGS=-O2 sh scripts/static.sh || exit 1; \
+	done
+else
+	@for v in store discard; do \
+	  $(MAKE) BUILD=$(BENCH_SERVERS)/$$v KCONFIG_CONFIG=$(BENCH_BUILD)/$$v.config \
+	    BIN=$(BENCH_SERVERS)/$$v/mailnook $(BENCH_SERVERS)/$$v/mailnook || exit 1; \
+	done
+endif
 
 bench: bench-build
-	BENCH_SECONDS=$(BENCH_SECONDS) python3 bench/run.py --build $(BENCH_BUILD)
+	BENCH_SECONDS=$(BENCH_SECONDS) python3 bench/run.py --build $(BENCH_BUILD) \
+	  --servers $(BENCH_SERVERS) --servers-name "$(if $(filter musl,$(BENCH_LIBC)),static musl (make static) at -O2,dynamic glibc)"
 
 # Firmware (README "In firmware").  `make static`: a fully static musl
 # binary, STATIC_BUILD/mailnook (BearSSL built with musl-gcc and cached

@@ -284,6 +284,11 @@ def fmt_rate(x):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(TOP, "build", "bench"))
+    ap.add_argument("--servers", default=None,
+                    help="directory with store/mailnook and discard/mailnook "
+                         "(default: --build)")
+    ap.add_argument("--servers-name", default="",
+                    help="how the servers were built, for the table")
     ap.add_argument("--seconds", type=float,
                     default=float(os.environ.get("BENCH_SECONDS", "10")))
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
@@ -297,8 +302,9 @@ def main():
     a.build = os.path.abspath(a.build)
     a.seconds = max(1.0, min(a.seconds, 600.0))
     a.runs = max(1, min(a.runs, 9))
-    store = os.path.join(a.build, "store", "mailnook")
-    discard = os.path.join(a.build, "discard", "mailnook")
+    servers = os.path.abspath(a.servers or a.build)
+    store = os.path.join(servers, "store", "mailnook")
+    discard = os.path.join(servers, "discard", "mailnook")
     for p in (store, discard, os.path.join(a.build, "loadgen"),
               os.path.join(a.build, "fsync_limit")):
         if not os.access(p, os.X_OK):
@@ -398,9 +404,10 @@ def table(m, a, res, prim):
              "commit %s.  Medians of %d runs of %.0f s each; a ratio is the median of "
              "the runs' ratios, each against the mean of its limit measured just "
              "before and just after it "
-             "(`make bench BENCH_SECONDS=%.0f`)." % (
+             "(`make bench BENCH_SECONDS=%.0f`).%s" % (
                  m["date"], m["nproc"], m["cpu"], m["kernel"], m["fs"], m["commit"],
-                 a.runs, a.seconds, a.seconds))
+                 a.runs, a.seconds, a.seconds,
+                 "  Servers: %s." % a.servers_name if a.servers_name else ""))
     L.append("")
     L.append("| scenario | mailnook msg/s | latency p50 / p99 / max ms | mean batch "
              "| protocol-only msg/s | storage limit msg/s | held against | ratio (target) "
