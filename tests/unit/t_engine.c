@@ -512,8 +512,9 @@ static int whole_is_bytewise(const char *in, size_t n)
 static void t_text_runs(void)
 {
 	static const char *const stop[] = { "\r\n", "\r", "\n", "\0", "\r\n.\r\n",
-		"\r\n..x\r\n", "\r\nReceived: y\r\n" };
-	static const size_t stoplen[] = { 2, 1, 1, 1, 5, 7, 15 };
+		"\r\n..x\r\n", "\r\nReceived: y\r\n", "\r\n\r\n", "\r\n\0", "\r\n\n",
+		"\r\n\r", "\r\n.x" };
+	static const size_t stoplen[] = { 2, 1, 1, 1, 5, 7, 15, 4, 3, 3, 3, 4 };
 	char body[64];
 	size_t si, pos, lim;
 	int bad = 0, delivered = 0, refused = 0;
