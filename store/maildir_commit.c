@@ -78,7 +78,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -126,18 +125,43 @@ static int write_rest(struct maildir_msg *m)
 	return maildir_body_done(m);
 }
 
+/* A decimal number at *p (at most 6 digits), *p moved past it; -1 when
+ * there is none. */
+static long release_number(const char **p)
+{
+	long v = -1;
+	int digits = 0;
+
+	while (**p >= '0' && **p <= '9' && digits++ < 6) {
+		v = (v < 0 ? 0 : v * 10) + (**p - '0');
+		(*p)++;
+	}
+	return v;
+}
+
+/* see maildir_int.h (by hand: sscanf would bring the whole scanf family,
+ * 12 KiB, into a static binary) */
+int maildir_release_at_least(const char *release, long major, long minor)
+{
+	long ma = release_number(&release), mi;
+
+	if (ma < 0 || *release++ != '.')
+		return 0;
+	mi = release_number(&release);
+	if (mi < 0)
+		return 0;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 /* Linux 5.8 and later: syncfs(2) reports writeback errors. */
 static int syncfs_reports_errors(void)
 {
 	static int known, yes;
 	struct utsname u;
-	unsigned major, minor;
 
 	if (!known) {
 		known = 1;
-		if (uname(&u) == 0
-		    && sscanf(u.release, "%u.%u", &major, &minor) == 2)
-			yes = major > 5 || (major == 5 && minor >= 8);
+		yes = uname(&u) == 0 && maildir_release_at_least(u.release, 5, 8);
 	}
 	return yes;
 }

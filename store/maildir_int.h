@@ -54,6 +54,10 @@ int maildir_body_done(struct maildir_msg *m);
  * the next maildir_write()); its size goes to len. */
 unsigned char *maildir_scratch(size_t *len);
 
+/* Whether a kernel release string ("6.1.0-13-amd64") is at least
+ * MAJOR.MINOR; 0 for anything that does not start with two numbers. */
+int maildir_release_at_least(const char *release, long major, long minor);
+
 /* The process umask, read once (platform/ sets it before serving). */
 mode_t maildir_umask(void);
 

@@ -317,6 +317,27 @@ static void test_two_fs(void)
 	   "4 and 2 stored, tmp/ empty");
 }
 
+/* The kernel release test that decides whether syncfs may be used. */
+static void test_release(void)
+{
+	static const struct { const char *r; int want; } t[] = {
+		{ "5.8", 1 }, { "5.8.0", 1 }, { "5.7.19", 0 }, { "5.10.0-26-amd64", 1 },
+		{ "6.1.0-13-arm64", 1 }, { "6.18.44-fc-v782", 1 }, { "4.19.0", 0 },
+		{ "10.0", 1 }, { "5.08", 1 }, { "5", 0 }, { "5.", 0 }, { "", 0 },
+		{ "x5.8", 0 }, { "5.x", 0 }, { "3.2.0-4-486", 0 },
+		{ "9999999.1", 0 },   /* more than 6 digits: not a release */
+	};
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (maildir_release_at_least(t[i].r, 5, 8) != t[i].want) {
+			printf("# \"%s\": %d\n", t[i].r, !t[i].want);
+			bad = 1;
+		}
+	ok(!bad, "kernel release >= 5.8: %zu cases", i);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/t_commit_syncfs.XXXXXX";
@@ -331,6 +352,7 @@ int main(void)
 		new_kernel = major > 5 || (major == 5 && minor >= 8);
 	printf("# Linux %u.%u: syncfs %s\n", major, minor,
 	       new_kernel ? "used for batches" : "not used");
+	test_release();
 	snprintf(base, sizeof base, "%s", tmpl);
 	snprintf(m1, sizeof m1, "%s/a", base);
 	snprintf(m2, sizeof m2, "%s/b", base);
