@@ -356,18 +356,33 @@ static void test_one(void)
 	unlink(p);
 }
 
+/* maildir/new/ holds one file, with want[0..len) exactly; it is removed. */
+static void is_only_new(const char *maildir, const char *want, size_t len,
+                        const char *what)
+{
+	static char got[50000];
+	char name[MAILDIR_PATH_MAX], p[MAILDIR_PATH_MAX];
+	size_t n;
+
+	is_int(sub_count(maildir, "new", name), 1, "%s: one file in new/", what);
+	path(p, maildir, "new/");
+	strcat(p, name);
+	n = read_file(p, got, sizeof got);
+	is_mem(got, n, want, len, "%s: its bytes exactly", what);
+	unlink(p);
+}
+
 /* Messages share one body buffer (maildir.c): written in turns, each gets
  * exactly its own bytes; one aborted while its bytes sit in the buffer
  * leaves them nowhere; a write that fails while flushing one message's
  * bytes on behalf of another is the first message's error only. */
 static void test_interleaved(void)
 {
-	static char text[3][40000], got[50000];
+	static char text[3][40000];
 	static const size_t sizes[] = { 1, 700, 5000, 9000, 300, 20000, 64 };
 	struct maildir_msg *a = &msgs[0], *b = &msgs[1], *c = &msgs[2];
 	struct maildir_msg *list[2] = { a, c };
 	size_t len[3] = { 0, 0, 0 }, i, k, n;
-	char name[MAILDIR_PATH_MAX], p[MAILDIR_PATH_MAX];
 	int r = SINK_OK, res[2] = { -1, -1 }, full;
 
 	dest(a, 0, m1, "");
@@ -396,18 +411,8 @@ static void test_interleaved(void)
 	is_int(maildir_finish(a) | maildir_finish(c), SINK_OK, "interleaved: finish");
 	maildir_commit_batch(list, 2, res);
 	ok(res[0] == SINK_OK && res[1] == SINK_OK, "interleaved: both stored");
-	is_int(sub_count(m1, "new", name), 1, "interleaved: one file in m1/new");
-	path(p, m1, "new/");
-	strcat(p, name);
-	n = read_file(p, got, sizeof got);
-	is_mem(got, n, text[0], len[0], "interleaved: a's bytes exactly");
-	unlink(p);
-	is_int(sub_count(m3, "new", name), 1, "interleaved: one file in m3/new");
-	path(p, m3, "new/");
-	strcat(p, name);
-	n = read_file(p, got, sizeof got);
-	is_mem(got, n, text[2], len[2], "interleaved: c's bytes exactly");
-	unlink(p);
+	is_only_new(m1, text[0], len[0], "interleaved: a");
+	is_only_new(m3, text[2], len[2], "interleaved: c");
 	ok(sub_count(m2, "new", NULL) == 0 && sub_count(m2, "tmp", NULL) == 0,
 	   "interleaved: the aborted message left nothing");
 
@@ -425,12 +430,7 @@ static void test_interleaved(void)
 	res[0] = -1;
 	maildir_commit_batch(list + 1, 1, res);
 	is_int(res[0], SINK_OK, "flush failure: c is stored");
-	is_int(sub_count(m3, "new", name), 1, "flush failure: c in m3/new");
-	path(p, m3, "new/");
-	strcat(p, name);
-	n = read_file(p, got, sizeof got);
-	is_mem(got, n, "Subject: c\n\n", 12, "flush failure: c's bytes exactly");
-	unlink(p);
+	is_only_new(m3, "Subject: c\n\n", 12, "flush failure: c");
 	ok(sub_count(m1, "new", NULL) == 0 && sub_count(m1, "tmp", NULL) == 0,
 	   "flush failure: nothing of a anywhere");
 }
