@@ -75,7 +75,7 @@ $(BUILD)/%.o: %.c $(BUILD)/config.h
 $(BIN): $(PLATFORM_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS-y) $(LDLIBS)
 
-$(BUILD)/tests/%.t: tests/unit/%.c $(LIB_OBJS) tests/tap.h
+$(BUILD)/tests/%.t: tests/unit/%.c $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 

@@ -20,6 +20,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "scratch_dir.h"
 #include "tap.h"
 #include "maildir.h"
 #include "maildir_int.h"
@@ -80,27 +81,6 @@ int fsync(int fd)
 static void counters_reset(void)
 {
 	n_syncfs = n_fsync_file = n_fsync_dir = n_sfr = 0;
-}
-
-static void skip(const char *why)
-{
-	tap_count++;
-	printf("ok %d # skip %s\n", tap_count, why);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (flag == FTW_DP)
-		return rmdir(p);
-	return unlink(p);
-}
-
-static void rm_rf(const char *p)
-{
-	(void)nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int sub_count(const char *maildir, const char *sub)
@@ -208,7 +188,7 @@ static void test_one_fs(void)
 		   "4 good ones: one syncfs, one fsync (%d, %d)", n_syncfs,
 		   n_fsync_file);
 	else
-		skip("syncfs is used from Linux 5.8 on");
+		tap_skip("syncfs is used from Linux 5.8 on");
 	ok(sub_count(m1, "new") == 2 && sub_count(m2, "new") == 2
 	   && sub_count(m1, "tmp") == 0 && sub_count(m2, "tmp") == 0,
 	   "4 stored, tmp/ empty");
@@ -222,7 +202,7 @@ static void test_syncfs_fails(void)
 	int res[16], i, all_temp = 1;
 
 	if (!new_kernel) {
-		skip("syncfs is used from Linux 5.8 on");
+		tap_skip("syncfs is used from Linux 5.8 on");
 		return;
 	}
 	ok(prepare(6, two, 2) == 0, "6 messages written");
@@ -283,7 +263,7 @@ static void test_two_fs(void)
 	mkdir(fs_dir, 0700);
 	if (geteuid() != 0 || mount("tmpfs", fs_dir, "tmpfs", 0,
 	                            "size=1m,mode=0700") != 0) {
-		skip("two file systems: cannot mount a tmpfs (needs root)");
+		tap_skip("two file systems: cannot mount a tmpfs (needs root)");
 		return;
 	}
 	fs_mounted = 1;
@@ -297,7 +277,7 @@ static void test_two_fs(void)
 		   "5 and 4: a syncfs and an fsync on each file system "
 		   "(%d, %d)", n_syncfs, n_fsync_file);
 	else
-		skip("syncfs is used from Linux 5.8 on");
+		tap_skip("syncfs is used from Linux 5.8 on");
 	ok(sub_count(m1, "new") == 5 && sub_count(m3, "new") == 4,
 	   "5 and 4 stored");
 	fresh(m1);
@@ -311,7 +291,7 @@ static void test_two_fs(void)
 		   "syncfs and one fsync for 4, an fsync each for 2 (%d, %d)",
 		   n_syncfs, n_fsync_file);
 	else
-		skip("syncfs is used from Linux 5.8 on");
+		tap_skip("syncfs is used from Linux 5.8 on");
 	ok(sub_count(m1, "new") == 4 && sub_count(m3, "new") == 2
 	   && sub_count(m1, "tmp") == 0 && sub_count(m3, "tmp") == 0,
 	   "4 and 2 stored, tmp/ empty");

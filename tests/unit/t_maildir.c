@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scratch_dir.h"
 #include "tap.h"
 #include "maildir.h"
 #include "maildir_int.h"
@@ -50,33 +51,6 @@ int fsync(int fd)
 		}
 	}
 	return (int)syscall(SYS_fsync, fd);
-}
-
-static void skip(const char *why)
-{
-	tap_count++;
-	printf("ok %d # skip %s\n", tap_count, why);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (flag == FTW_DP)
-		return rmdir(p);
-	return unlink(p);
-}
-
-static void rm_rf(const char *p)
-{
-	(void)nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void path(char *out, const char *a, const char *b)
-{
-	if (snprintf(out, MAILDIR_PATH_MAX, "%s/%s", a, b) >= MAILDIR_PATH_MAX)
-		out[0] = '\0';
 }
 
 /* Number of entries in dir (not . and ..); the last one's name to name. */
@@ -252,8 +226,8 @@ static void test_prepare_check(void)
 	unlink(p);
 	is_int(maildir_prepare(bad), 0, "prepare again");
 	if (geteuid() == 0) {
-		skip("running as root: permission bits do not bind root");
-		skip("running as root: permission bits do not bind root");
+		tap_skip("running as root: permission bits do not bind root");
+		tap_skip("running as root: permission bits do not bind root");
 	} else {
 		chmod(p, 0500);
 		ok(maildir_check(bad) == -1 && errno == EACCES,
@@ -767,7 +741,7 @@ static void test_other_fs(void)
 	mkdir(fs_dir, 0700);
 	if (geteuid() != 0 || mount("tmpfs", fs_dir, "tmpfs", 0,
 	                            "size=64k,mode=0700") != 0) {
-		skip("other file system and ENOSPC: cannot mount a tmpfs "
+		tap_skip("other file system and ENOSPC: cannot mount a tmpfs "
 		     "(needs root)");
 		return;
 	}
