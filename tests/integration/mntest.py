@@ -167,6 +167,13 @@ class Server:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def check_sanitizer(self, t, label):
+        """A test that the log holds no ASan or UBSan report (the
+        sanitizer build logs them to stderr, which is the log)."""
+        log = self.log()
+        return t.ok("AddressSanitizer" not in log and "runtime error" not in log,
+                    label + "no sanitizer report", log[-3000:])
+
 
 def standard_lines():
     """A config with two domains, several mailboxes, an alias and a

@@ -108,8 +108,7 @@ for label, binary in binaries():
     c.close()
 
     t.eq(srv.stop(), 0, label + "exit 0")
-    log = srv.log()
-    t.ok("AddressSanitizer" not in log and "runtime error" not in log, label + "no sanitizer report", log[-3000:])
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
 t.done()

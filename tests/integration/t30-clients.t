@@ -69,8 +69,7 @@ for label, binary in binaries():
 
     t.eq(maildir_files(d_user, "tmp"), [], label + "tmp/ empty")
     t.eq(srv.stop(), 0, label + "exit 0")
-    log = srv.log()
-    t.ok("AddressSanitizer" not in log and "runtime error" not in log, label + "no sanitizer report", log[-3000:])
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
 t.done()

@@ -337,8 +337,7 @@ for label, binary in binaries():
         t.eq(srv.stop(), 0, L + "exit 0")
         t.ok(time.time() - t0 < 5, L + "  promptly, a handshake in progress does not hold it up (%.1f s)"
              % (time.time() - t0))
-        log = srv.log()
-        t.ok("AddressSanitizer" not in log and "runtime error" not in log, L + "no sanitizer report", log[-3000:])
+        srv.check_sanitizer(t, L)
         srv.cleanup()
 
     # ---- -t: broken and mismatched pairs, at their lines --------------------------

@@ -236,8 +236,7 @@ for label, binary in binaries():
     t.eq((s.get(M + "messages_delivered_total"), s.get(M + "sessions_active"), errs),
          (want_delivered + 3, 0, []), label + "written at shutdown with the final counts")
     t.eq(sorted(os.listdir(sdir)), ["mailnook.prom"], label + "no temporary file left at exit")
-    log = srv.log()
-    t.ok("AddressSanitizer" not in log and "runtime error" not in log, label + "no sanitizer report", log[-3000:])
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
     # busy (max-sessions) and allow-from refusals
@@ -259,8 +258,7 @@ for label, binary in binaries():
           delta(s, base, M + "connections_accepted_total")), (1, 1, 0),
          label + "refused: allow_from 1, busy 1; accepted 0")
     t.eq(srv.stop(), 0, label + "exit 0")
-    log = srv.log()
-    t.ok("AddressSanitizer" not in log and "runtime error" not in log, label + "no sanitizer report", log[-3000:])
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
 t.done()

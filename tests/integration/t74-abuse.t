@@ -307,8 +307,7 @@ for label, binary in binaries():
         t.skip(label + "VmHWM", "measured on the normal build only (ASan's allocator has its own life)")
     t.eq(len(maildir_files(user)), n_new, label + "every good delivery stored")
     t.eq(srv.stop(), 0, label + "exit 0")
-    log = srv.log()
-    t.ok("AddressSanitizer" not in log and "runtime error" not in log, label + "no sanitizer report", log[-3000:])
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
 t.done()
