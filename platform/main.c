@@ -91,13 +91,15 @@ static void version(void)
 	tls_b = tls_footprint();
 #endif
 	printf("static footprint: session slots %zu bytes (%d x %zu), "
+	       "message buffer %d bytes (one for all sessions), "
 	       "configuration arenas %zu bytes (2 x %d KiB), ",
-	       slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS, arenas_b,
-	       CFG_CONF_ARENA_KB);
+	       slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
+	       CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
 	if (CFG_TLS)
 		printf("TLS %zu bytes (contexts and record buffers, key "
 		       "stores, session cache), ", tls_b);
-	printf("total %zu bytes\n", slots_b + arenas_b + tls_b);
+	printf("total %zu bytes\n",
+	       slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
 }
 
 /* Drops to user=NAME when root.  Not root: only the user we already are
