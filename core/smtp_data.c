@@ -30,12 +30,13 @@
  * then ":", case-insensitive.
  *
  * Nearly every octet of a message is plain text in the middle of a line, so
- * TEXT has a fast path: the run up to the next CR, LF or NUL is found a word
- * at a time, counted once and copied once, whenever the byte machine would
- * do nothing but count and copy each octet of it (no Received: prefix being
- * matched, the size limit not reached in the run).  Its result is octet for
- * octet that of the byte machine; the unit tests compare the two by feeding
- * every transcript whole and one octet at a time.
+ * TEXT has a fast path (data_run): the run up to the next CR, LF or NUL is
+ * copied while it is scanned, 16 octets or a word at a time, and counted
+ * once, and in the body a CRLF followed by plain text is taken in the same
+ * loop -- wherever the byte machine would do nothing but count and copy (no
+ * Received: prefix being matched, the size limit not reached).  Its result
+ * is octet for octet that of the byte machine; the unit tests compare the
+ * two by feeding every transcript whole and one octet at a time.
  */
 #include "smtp_data.h"
 
