@@ -370,7 +370,6 @@ int maildir_open(struct maildir_msg *m)
 	return SINK_OK;
 }
 
-
 static uint64_t count_lf(const unsigned char *p, size_t n)
 {
 	const unsigned char *end = p + n;
