@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, TOP, binaries, free_port, read_new, standard_lines  # noqa: E402
+from mnops import wait_log  # noqa: E402
 
 t = Tap()
 KINDS = ("malloc", "calloc", "realloc", "free", "memalign")
@@ -148,15 +149,6 @@ def refused(port, rcpts, body="Subject: t\r\n\r\nbody\r\n", **kw):
     except smtplib.SMTPResponseException as e:
         c, m = e.smtp_code, e.smtp_error
     return "%d %s" % (c, m.decode(errors="replace")[:5])
-
-
-def wait_log(srv, text, count, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if srv.log().count(text) >= count:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 alloc_file = os.path.join(work, "counts")
