@@ -451,6 +451,18 @@ static void unpair(void)
 	close(sv[1]);
 }
 
+/* A socket pair and an implicit-TLS session on slot's TLS state, started
+ * at 1000 ms with a handshake timeout of timeout_ms: tls_conn_start()'s
+ * result. */
+static int start_implicit(unsigned slot, int64_t timeout_ms)
+{
+	pair();
+	session(0, 1);
+	conn = tls_conn_get(slot);
+	server_rc = 0;
+	return tls_conn_start(conn, 1, 1000, timeout_ms);
+}
+
 /* Runs server and client by turns until cond() holds, the server is done,
  * or nothing moves for a while.  Returns cond(). */
 static int run(int (*cond)(void), int64_t now_ms)
@@ -506,11 +518,7 @@ static void test_implicit(const char *label, br_ssl_session_parameters *save)
 {
 	char err[64];
 
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	is_int(tls_conn_start(conn, 1, 1000, 60000), 0, "%s: implicit TLS starts", label);
+	is_int(start_implicit(0, 60000), 0, "%s: implicit TLS starts", label);
 	client_init(sv[1], BR_TLS10, BR_TLS12, NULL, 0, NULL);
 	ok(run(c_established, 1000), "%s: handshake completes", label);
 	is_str(tls_conn_version(conn), "TLSv1.2", "%s: TLS 1.2", label);
@@ -550,11 +558,7 @@ static void test_resume(const br_ssl_session_parameters *saved)
 {
 	br_ssl_session_parameters now;
 
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(1);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 60000);
+	start_implicit(1, 60000);
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, saved);
 	ok(run(c_established, 1000), "resumption: handshake completes");
 	br_ssl_engine_get_session_parameters(&cl.cc.eng, &now);
@@ -621,11 +625,7 @@ static void test_pipelined_record(void)
 	size_t n = 0, i, count = 0;
 	const char *q;
 
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 60000);
+	start_implicit(0, 60000);
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
 	ok(wait_for("220 mx.test"), "pipelining: greeting");
 	n = (size_t)snprintf(flood, sizeof flood, "EHLO flood.test\r\n");
@@ -650,11 +650,7 @@ static void refused_handshake(const char *label, unsigned vmax,
 {
 	char err[64];
 
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 60000);
+	start_implicit(0, 60000);
 	client_init(sv[1], BR_TLS10, vmax, suites, n, NULL);
 	run(c_server_done, 1000);
 	is_int(server_rc, TLS_PUMP_DONE, "%s: refused", label);
@@ -709,11 +705,7 @@ static void test_garbage(void)
 	if (write(bsv[1], junk, sizeof junk - 1) < 0)
 		return;
 
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 60000);
+	start_implicit(0, 60000);
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
 	for (rounds = 0; rounds < 100 && brc != TLS_PUMP_DONE; rounds++) {
 		brc = tls_conn_pump(bad, bsv[0], &sess2, POLLIN, 1000);
@@ -733,11 +725,7 @@ static void test_garbage(void)
 
 static void test_deadline(void)
 {
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 5000);
+	start_implicit(0, 5000);
 	is_int(tls_conn_deadline(conn), 6000, "stalled handshake: deadline = start + timeout");
 	server_rc = tls_conn_pump(conn, sv[0], &sess, 0, 5999);
 	is_int(server_rc, POLLIN, "stalled handshake: waits for the ClientHello before the deadline");
@@ -755,11 +743,7 @@ static void test_deadline(void)
 
 static void test_peer_close(void)
 {
-	pair();
-	session(0, 1);
-	conn = tls_conn_get(0);
-	server_rc = 0;
-	tls_conn_start(conn, 1, 1000, 60000);
+	start_implicit(0, 60000);
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
 	ok(wait_for("220 mx.test"), "peer close: greeting");
 	shutdown(sv[1], SHUT_WR);
