@@ -76,10 +76,6 @@ def chattr(flag, path):
         return False
 
 
-def no_sanitizer(t, label, srv):
-    srv.check_sanitizer(t, label)
-
-
 def mount_tmpfs(path, size):
     """None when mounted, else the reason it could not be."""
     if not ROOT:
@@ -200,7 +196,7 @@ for label, binary in binaries():
     t.eq(maildir_files(other, "tmp"), [], label + "the other Maildir's tmp/ is empty")
     t.like(srv.log(), r"result=failed reason=store-error", label + "failures are logged")
     t.eq(srv.stop(), 0, label + "exit 0")
-    no_sanitizer(t, label, srv)
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
     # ---- ENOSPC and min-free-space on a small tmpfs -------------------------
@@ -230,7 +226,7 @@ for label, binary in binaries():
                       st.get("mailnook_storage_errors_total")),
                      (1, 1), label + "  stats: failed{nospace} 1, storage_errors 1")
             t.eq(srv.stop(), 0, label + "exit 0")
-            no_sanitizer(t, label, srv)
+            srv.check_sanitizer(t, label)
             srv.cleanup()
             shutil.rmtree(os.path.join(sm, "new"))
             os.mkdir(os.path.join(sm, "new"), 0o700)
@@ -263,7 +259,7 @@ for label, binary in binaries():
                       st.get('mailnook_mail_refused_total{reason="nospace"}')),
                      (1, 0, 1), label + "  stats: failed{nospace} 1, storage_errors 0, mail_refused{nospace} 1")
             t.eq(srv.stop(), 0, label + "exit 0")
-            no_sanitizer(t, label, srv)
+            srv.check_sanitizer(t, label)
             srv.cleanup()
         finally:
             umount(small)
@@ -298,7 +294,7 @@ for label, binary in binaries():
         t.eq((len(maildir_files(user)), len(maildir_files(other))), (1, 1), label + "  stored in both")
         s.close()
         t.eq(srv.stop(), 0, label + "exit 0")
-        no_sanitizer(t, label, srv)
+        srv.check_sanitizer(t, label)
         srv.cleanup()
 
     # ---- kill -9 during DATA, then a restart -------------------------------------
@@ -338,7 +334,7 @@ for label, binary in binaries():
     s.close()
     t.eq(len(maildir_files(user)), 1, label + "  one message in new/")
     t.eq(srv.stop(), 0, label + "exit 0")
-    no_sanitizer(t, label, srv)
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
 if SHIM:

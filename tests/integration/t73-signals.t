@@ -48,10 +48,6 @@ def wait_file(path, timeout=10):
     return False
 
 
-def no_sanitizer(t, label, srv):
-    srv.check_sanitizer(t, label)
-
-
 def refused(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -126,7 +122,7 @@ for label, binary in binaries():
     else:
         t.skip(label + "root without user= warning", "not running as root")
     t.eq(srv.stop(), 0, label + "exit 0")
-    no_sanitizer(t, label, srv)
+    srv.check_sanitizer(t, label)
     srv.cleanup()
 
     # ---- SIGTERM / SIGINT with a message in flight --------------------------
@@ -182,7 +178,7 @@ for label, binary in binaries():
         for c in (x, y, z, stalled):
             if c:
                 c.close()
-        no_sanitizer(t, label, srv)
+        srv.check_sanitizer(t, label)
         srv.cleanup()
 
     # ---- user= and pid-file -----------------------------------------------------
@@ -222,7 +218,7 @@ for label, binary in binaries():
         t.eq(srv.stop(), 0, label + "exit 0")
         pidf = read_text(os.path.join(srv.dir, "mailnook.pid"))
         t.ok(not pidf, label + "  pid-file removed or emptied at exit")
-        no_sanitizer(t, label, srv)
+        srv.check_sanitizer(t, label)
         srv.cleanup()
 
 t.done()
