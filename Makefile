@@ -79,6 +79,11 @@ $(BUILD)/tests/%.t: tests/unit/%.c $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
+# t_account reads passwd and group files through platform/account.c.
+$(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
+
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
 # (tls_conn.c counts handshakes in stats.c, which logs through log.c)

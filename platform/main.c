@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "clock.h"
 #include "conf_load.h"
 #include "listen.h"
@@ -102,36 +102,37 @@ static void version(void)
 	       slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
 }
 
-/* Drops to user=NAME when root.  Not root: only the user we already are
- * is accepted.  0, or -1 after a message. */
+/* Drops to user=NAME (from /etc/passwd, its groups from /etc/group: see
+ * account.c) when root.  Not root: only the user we already are is
+ * accepted.  0, or -1 after a message. */
 static int drop_privileges(const struct mn_config *c)
 {
-	struct passwd *pw;
+	static struct account a;
+	int r;
 
 	if (!c->user) {
 		return 0;
 	}
-	errno = 0;
-	pw = getpwnam(c->user);
-	if (!pw) {
+	r = account_lookup("/etc/passwd", "/etc/group", c->user, &a);
+	if (r != 0) {
 		log_stderr("user %s: %s", c->user,
-		           errno ? strerror(errno) : "no such user");
+		           r > 0 ? "no such user in /etc/passwd" : strerror(errno));
 		return -1;
 	}
 	if (geteuid() != 0) {
-		if (pw->pw_uid == geteuid())
+		if (a.uid == geteuid())
 			return 0;
 		log_stderr("user %s: only root can change to another user",
 		           c->user);
 		return -1;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (setgroups(a.ngroups, a.groups) != 0 ||
+	    setgid(a.gid) != 0 || setuid(a.uid) != 0) {
 		log_stderr("user %s: cannot change user: %s", c->user,
 		           strerror(errno));
 		return -1;
 	}
-	if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+	if (a.uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
 		log_stderr("user %s: root privileges could be regained",
 		           c->user);
 		return -1;

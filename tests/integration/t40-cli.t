@@ -58,6 +58,14 @@ for label, binary in binaries():
     rc, out, err = run([binary, "-t", "-c", good, "--max-message-size=1k"])
     t.ok(rc == 1 and "max-message-size" in err, label + "bad command-line value is an error", err)
 
+    # user= names an account of /etc/passwd; one that is not there stops the
+    # start with a message that says so
+    port = free_port()
+    rc, out, err = run([binary, "-f", "-c", good, "--listen=127.0.0.1:%d" % port,
+                        "--user=no-such-user-mailnook"])
+    t.ok(rc != 0 and "user no-such-user-mailnook: no such user in /etc/passwd" in out + err,
+         label + "user= not in /etc/passwd: a clear error, no start", out + err)
+
     rc, out, err = run([binary, "-V"])
     t.ok(rc == 0 and re.search(r"mailnook \d+\.\d+", out + err) and "chunking" in out + err,
          label + "-V prints version and features", out + err)
