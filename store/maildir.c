@@ -3,12 +3,13 @@
  * Names are in maildir_name.c, the commit into new/ in maildir_commit.c.
  */
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -204,49 +205,77 @@ int maildir_check(const char *dir)
 	return unlink(path);
 }
 
+/* A getdents64(2) record, as the kernel writes it.  The directory is read
+ * with the system call, not opendir(3): in a static binary that would
+ * bring malloc along for this one start-up walk. */
+struct dir_record {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* The next records of the directory fd into buf: their length, 0 at the
+ * end, -1 with errno set. */
+static long read_dir(int fd, void *buf, size_t len)
+{
+	long n;
+
+	do
+		n = syscall(SYS_getdents64, fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /* see maildir.h */
 int maildir_clean_tmp(const char *dir, time_t now)
 {
+	static _Alignas(8) unsigned char recs[4096];
 	char path[MAILDIR_PATH_MAX];
-	struct dirent *de;
-	DIR *d;
 	int removed = 0, err = 0, fd;
 
 	if (maildir_path(path, dir, NULL, "tmp", NULL, NULL) != 0)
 		return -1;
-	d = opendir(path);
-	if (!d)
+	do
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
 		return -1;
-	fd = dirfd(d);
 	for (;;) {
-		struct stat st;
-		int ours;
+		long n = read_dir(fd, recs, sizeof recs), off;
 
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0)
+		if (n <= 0) {
+			if (n < 0)
 				err = errno;
 			break;
 		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		/* a file that vanishes or resists (another user's, in a
-		 * shared tmp/) is skipped: it must not stop the start-up */
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			continue;
-		if (!S_ISREG(st.st_mode))
-			continue;
-		ours = strncmp(de->d_name, MAILDIR_TMP_PREFIX,
-		               sizeof MAILDIR_TMP_PREFIX - 1) == 0;
-		/* a foreign file (Dovecot's, say) may be mid-delivery: only
-		 * one untouched for 36 hours is abandoned */
-		if (!ours && !(st.st_mtime <= now - CLEAN_AGE))
-			continue;
-		if (unlinkat(fd, de->d_name, 0) == 0)
-			removed++;
+		for (off = 0; off < n;) {
+			const struct dir_record *de = (const void *)(recs + off);
+			struct stat st;
+			int ours;
+
+			off += de->reclen;
+			if (strcmp(de->name, ".") == 0 || strcmp(de->name, "..") == 0)
+				continue;
+			/* a file that vanishes or resists (another user's, in
+			 * a shared tmp/) is skipped: it must not stop the
+			 * start-up */
+			if (fstatat(fd, de->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			if (!S_ISREG(st.st_mode))
+				continue;
+			ours = strncmp(de->name, MAILDIR_TMP_PREFIX,
+			               sizeof MAILDIR_TMP_PREFIX - 1) == 0;
+			/* a foreign file (Dovecot's, say) may be mid-delivery:
+			 * only one untouched for 36 hours is abandoned */
+			if (!ours && !(st.st_mtime <= now - CLEAN_AGE))
+				continue;
+			if (unlinkat(fd, de->name, 0) == 0)
+				removed++;
+		}
 	}
-	if (closedir(d) != 0 && !err)
+	if (close(fd) != 0 && !err)
 		err = errno;
 	if (err) {
 		errno = err;

@@ -719,6 +719,20 @@ static void test_clean(void)
 	   "a fresh foreign file stays");
 	ok(has_name(m1, "tmp", "olddir"), "a directory stays");
 	ok(has_name(m1, "new", "1.M1P1.old"), "new/ is not touched");
+	/* more entries than one read of the directory returns, removed as
+	 * they are read; a foreign fresh file among them stays */
+	for (i = 0; i < 600; i++) {
+		char name[64];
+		int fd;
+
+		snprintf(name, sizeof name, "tmp/mailnook.%zu.M1P1Q%zuR0.host-with-a-long-name", i, i);
+		path(p, m1, name);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	is_int(maildir_clean_tmp(m1, now), 600, "clean_tmp removes 600 files in one walk");
+	is_int(sub_count(m1, "tmp", NULL), 2, "  the fresh foreign file and the directory stay");
 	ok(maildir_clean_tmp(m3, now) == 0, "clean_tmp of an empty tmp/: 0");
 	ok(maildir_clean_tmp("/nonexistent/x", now) == -1,
 	   "clean_tmp of a missing Maildir: -1");
