@@ -55,9 +55,14 @@ void log_open(enum log_target t)
 	if (t == LOG_TO_SYSLOG && !CFG_SYSLOG)
 		t = LOG_TO_NOWHERE;
 	target = t;
-	/* glibc reads the time zone file (malloc, fopen) on the first
-	 * gmtime_r/localtime_r: do it now, not in the loop */
-	tzset();
+	if (t == LOG_TO_STDERR) {
+		/* glibc reads the time zone file (malloc, fopen) on the first
+		 * gmtime_r: do it now, not in the loop */
+		time_t now = time(NULL);
+		struct tm tm;
+
+		(void)gmtime_r(&now, &tm);
+	}
 	if (t == LOG_TO_SYSLOG)
 		syslog_connect();
 }
@@ -107,30 +112,26 @@ static void emit(enum log_level lvl, const char *msg)
 		return;
 	}
 	{
-		static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
-			"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-		/* facility mail (2 << 3), severity err 3 / warning 4 / info 6 */
+		/* facility mail (2 << 3), severity err 3 / warning 4 / info 6.
+		 * No TIMESTAMP: the syslog daemon stamps the line when it
+		 * arrives (RFC 3164 4.3.2), in its own time zone; local time
+		 * here would bring the time zone code (and malloc) into a
+		 * static binary for nothing. */
 		int pri = 16 + (lvl == LOG_LVL_ERR ? 3 : lvl == LOG_LVL_WARN ? 4 : 6);
 
 		if (dropped) {
 			char note[96];
 			int m;
 
-			localtime_r(&now, &tm);
 			m = snprintf(note, sizeof note,
-			             "<%d>%s %2d %02d:%02d:%02d mailnook[%ld]: "
-			             "%lu log lines dropped", 16 + 4,
-			             mon[tm.tm_mon], tm.tm_mday, tm.tm_hour,
-			             tm.tm_min, tm.tm_sec, pid, dropped);
+			             "<%d>mailnook[%ld]: %lu log lines dropped",
+			             16 + 4, pid, dropped);
 			if (m > 0 && (size_t)m < sizeof note &&
 			    send_syslog(note, (size_t)m) == 0)
 				dropped = 0;
 		}
-		localtime_r(&now, &tm);
-		n = snprintf(line, sizeof line,
-		             "<%d>%s %2d %02d:%02d:%02d mailnook[%ld]: %s", pri,
-		             mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-		             tm.tm_sec, pid, msg);
+		n = snprintf(line, sizeof line, "<%d>mailnook[%ld]: %s", pri,
+		             pid, msg);
 		if (n < 0)
 			return;
 		if ((size_t)n >= sizeof line)

@@ -349,7 +349,7 @@ t.eq(len(read_new(srv.maildir("new"))), 2, "what was delivered is there")
 t.eq(srv.stop(), 0, "exit 0")
 srv.cleanup()
 
-# Detached (no -f), as in production: logs go to syslog with local time.
+# Detached (no -f), as in production: logs go to syslog.
 d = tempfile.mkdtemp(prefix="mailnook-alloc-d-")
 dport = free_port()
 dconf, pidf, dcounts = os.path.join(d, "m.conf"), os.path.join(d, "pid"), Counts(os.path.join(d, "counts"))
