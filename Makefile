@@ -80,7 +80,7 @@ $(BUILD)/tests/%.t: tests/unit/%.c $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # t_account reads passwd and group files through platform/account.c.
-$(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o tests/tap.h
+$(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
 

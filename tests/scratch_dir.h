@@ -1,12 +1,15 @@
 /*
- * For the unit tests that build Maildirs in a scratch directory: removing
+ * For the unit tests that work in a scratch directory: making it, removing
  * a tree, joining paths.
  */
 #ifndef MAILNOOK_SCRATCH_DIR_H
 #define MAILNOOK_SCRATCH_DIR_H
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -19,6 +22,15 @@ static int scratch_rm_one(const char *p, const struct stat *st, int flag,
 	if (flag == FTW_DP)
 		return rmdir(p);
 	return unlink(p);
+}
+
+/* mkdtemp(tmpl), or the test run ends with a TAP bail-out. */
+static void __attribute__((unused)) scratch_dir_make(char *tmpl)
+{
+	if (!mkdtemp(tmpl)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		exit(1);
+	}
 }
 
 /* rm -rf p, without following symbolic links. */

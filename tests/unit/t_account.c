@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "scratch_dir.h"
 #include "tap.h"
 
 static char dir[64], pw[128], gr[128];
@@ -39,10 +40,7 @@ int main(void)
 	struct account a;
 	int r;
 
-	if (!mkdtemp(tmpl)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	scratch_dir_make(tmpl);
 	snprintf(dir, sizeof dir, "%s", tmpl);
 	snprintf(pw, sizeof pw, "%s/passwd", dir);
 	snprintf(gr, sizeof gr, "%s/group", dir);

@@ -324,10 +324,7 @@ int main(void)
 	struct utsname u;
 	unsigned major = 0, minor = 0;
 
-	if (!mkdtemp(tmpl)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	scratch_dir_make(tmpl);
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2)
 		new_kernel = major > 5 || (major == 5 && minor >= 8);
 	printf("# Linux %u.%u: syncfs %s\n", major, minor,

@@ -835,10 +835,7 @@ int main(void)
 {
 	char tmpl[] = "/tmp/t_maildir.XXXXXX";
 
-	if (!mkdtemp(tmpl)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	scratch_dir_make(tmpl);
 	snprintf(base, sizeof base, "%s", tmpl);
 	snprintf(m1, sizeof m1, "%s/home/a/Maildir", base);
 	snprintf(m1slash, sizeof m1slash, "%s/home/a/Maildir/", base);
