@@ -14,16 +14,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 from mntest import Server, TOP, maildir_files  # noqa: E402
+from mnops import proc_status  # noqa: E402
 
 
 def status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("VmHWM", "VmRSS", "VmSize"):
-                out[k] = v.strip()
-    return out
+    s = proc_status(pid)
+    return {k: s[k] for k in ("VmHWM", "VmRSS", "VmSize")}
 
 
 def run_workers(worker, per):
