@@ -381,6 +381,7 @@ int maildir_open(struct maildir_msg *m)
 	m->error = SINK_OK;
 	m->size = 0;
 	m->lines = 0;
+	m->last = 0;
 	body_drop(m);
 	m->tmp_path[0] = '\0';
 	/* a name already in tmp/ (not ours to touch): draw another */
@@ -399,13 +400,15 @@ int maildir_open(struct maildir_msg *m)
 	return SINK_OK;
 }
 
-static uint64_t count_lf(const unsigned char *p, size_t n)
+/* LFs with no CR just before them (prev: the octet before p[0]), the octets
+ * Dovecot adds for W=: it reads "\r\n" as it is, only a bare "\n" grows. */
+static uint64_t count_lf(const unsigned char *p, size_t n, int prev)
 {
-	const unsigned char *end = p + n;
+	const unsigned char *s = p, *end = p + n;
 	uint64_t lf = 0;
 
 	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		lf++;
+		lf += (p > s ? p[-1] : prev) != '\r';
 		p++;
 	}
 	return lf;
@@ -420,7 +423,9 @@ int maildir_write(struct maildir_msg *m, const void *p, size_t n)
 		return m->error;
 	assert(m->fd >= 0);
 	m->size += n;
-	m->lines += count_lf(c, n);
+	m->lines += count_lf(c, n, m->last);
+	if (n > 0)
+		m->last = c[n - 1];
 	if (body_owner != m) {
 		maildir_body_flush();
 		body_owner = m;

@@ -10,9 +10,10 @@
  * new/ for that message and removes its tmp/ file.
  *
  * File names: "SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=SIZE,W=VSIZE" in new/
- * (no ':' or '/'; SIZE the file's octets, VSIZE with CRLF line ends); in
- * tmp/ "mailnook.<same unique part>", a pattern that maildir_clean_tmp()
- * recognises as ours.  Files are mode 0600.
+ * (no ':' or '/'; SIZE the file's octets, VSIZE as Dovecot reads it: a CR
+ * added before each LF that has none); in tmp/ "mailnook.<same unique
+ * part>", a pattern that maildir_clean_tmp() recognises as ours.  Files
+ * are mode 0600.
  */
 #ifndef MAILNOOK_MAILDIR_H
 #define MAILNOOK_MAILDIR_H
@@ -40,8 +41,9 @@ struct maildir_msg {
 	int fd;                   /* -1 when closed */
 	int error;                /* sticky: the first enum sink_result failure */
 	uint64_t size;            /* octets written */
-	uint64_t lines;           /* LFs written, for W= */
+	uint64_t lines;           /* LFs written without a CR before, for W= */
 	unsigned n_dest;
+	unsigned char last;       /* the last octet written */
 	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
 	char tmp_path[MAILDIR_PATH_MAX];
 	/* last: a message to one mailbox never touches the pages of the

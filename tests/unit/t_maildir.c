@@ -330,6 +330,118 @@ static void test_one(void)
 	unlink(p);
 }
 
+/* W= as Dovecot reads it (lib-mail message-size.c): the size plus one for
+ * each LF with no CR just before it in the file. */
+static unsigned long long vsize(const char *t, size_t n)
+{
+	unsigned long long v = n;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v += t[i] == '\n' && (i == 0 || t[i - 1] != '\r');
+	return v;
+}
+
+/* m's final name carries S=n and W=vsize(t, n). */
+static int name_is(const struct maildir_msg *m, const char *t, size_t n)
+{
+	char name[MAILDIR_FINAL_MAX];
+	unsigned long long s = 0, w = 0;
+
+	maildir_name_final(m, name);
+	return parse_name(name, "mx.test", &s, &w) && s == n
+	       && w == vsize(t, n);
+}
+
+/* A CR before an LF is counted whichever write or which flush of the shared
+ * body buffer it ends: "line one\r\r\n" arrives as "line one\r\n", and the
+ * CR may be the last octet of one write and the LF the first of the next. */
+static void test_vsize(void)
+{
+	static const char mix[] = "R: <a>\nX: y\r\n\nline one\r\n\r\n\n\r\rz\r\r\n\r";
+	static char text[3 * 8192 + 64], got[sizeof text];
+	static const size_t pieces[] = { 1, 2, 3, 5, 0, 1, 2 };
+	struct maildir_msg *m = &msgs[0], *b = &msgs[1];
+	const size_t n = sizeof mix - 1;
+	char name[MAILDIR_PATH_MAX], p[MAILDIR_PATH_MAX];
+	unsigned long long s = 0, w = 0;
+	size_t bl, len, pos, k1, k2, off, i, cases = 0, bad = 0;
+	int r = SINK_OK, res = -1;
+	struct maildir_msg *one[1] = { m };
+
+	dest(m, 0, m1, "");
+	dest(b, 0, m2, "");
+	is_int(maildir_open(b), SINK_OK, "vsize: another message open");
+	for (k1 = 0; k1 <= n; k1++) {
+		for (k2 = k1; k2 <= n; k2++) {
+			/* three writes; b takes the buffer between them */
+			r |= maildir_open(m);
+			r |= maildir_write(m, mix, k1);
+			r |= maildir_write(b, "b", 1);
+			r |= maildir_write(m, mix + k1, k2 - k1);
+			r |= maildir_write(b, "b", 1);
+			r |= maildir_write(m, mix + k2, n - k2);
+			bad += !name_is(m, mix, n);
+			cases++;
+			maildir_abort(m);
+		}
+	}
+	maildir_abort(b);
+	is_int(r, SINK_OK, "vsize: %zu messages written", cases);
+	is_int(bad, 0, "vsize: W= right for every split of a CR/LF mixture "
+	       "in three writes (%zu splits)", cases);
+
+	(void)maildir_scratch(&bl);
+	len = 2 * bl + 64;
+	if (!ok(len <= sizeof text, "vsize: the body buffer (%zu) fits the test",
+	        bl))
+		return;
+	bad = cases = 0;
+	for (pos = bl - 3; pos <= 2 * bl + 2; pos++) {
+		if (pos == bl + 3)
+			pos = 2 * bl - 3;
+		for (i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+			/* pieces[i] 0, 1, 2: the buffer's size - 1, +0, +1 */
+			size_t step = i < 4 ? pieces[i] : bl - 1 + pieces[i];
+
+			for (off = 0; off < len; off++)
+				text[off] = off % 61 == 60 ? '\n' : 'a';
+			text[pos] = '\r';
+			text[pos + 1] = '\n';
+			r |= maildir_open(m);
+			for (off = 0; off < len; off += step)
+				r |= maildir_write(m, text + off,
+				                   step < len - off ? step : len - off);
+			bad += !name_is(m, text, len);
+			cases++;
+			maildir_abort(m);
+		}
+	}
+	is_int(r, SINK_OK, "vsize: %zu buffer-sized messages written", cases);
+	is_int(bad, 0, "vsize: W= right with the CR last in a write or in the "
+	       "body buffer at every offset around its boundaries (%zu cases)",
+	       cases);
+
+	/* and on a stored file: W= of the name matches its bytes */
+	text[bl - 1] = '\r';
+	text[bl] = '\n';
+	r = maildir_open(m);
+	for (off = 0; off < len; off += bl)
+		r |= maildir_write(m, text + off, bl < len - off ? bl : len - off);
+	r |= maildir_finish(m);
+	maildir_commit_batch(one, 1, &res);
+	ok(r == SINK_OK && res == SINK_OK, "vsize: stored");
+	is_int(sub_count(m1, "new", name), 1, "vsize: one file in new/");
+	path(p, m1, "new/");
+	strcat(p, name);
+	len = read_file(p, got, sizeof got);
+	ok(parse_name(name, "mx.test", &s, &w) && s == len
+	   && w == vsize(got, len),
+	   "vsize: the file's S= and W= are its size and its size as Dovecot "
+	   "reads it (%s)", name);
+	unlink(p);
+}
+
 /* maildir/new/ holds one file, with want[0..len) exactly; it is removed. */
 static void is_only_new(const char *maildir, const char *want, size_t len,
                         const char *what)
@@ -847,6 +959,7 @@ int main(void)
 	test_prepare_check();
 	test_host_names();
 	test_one();
+	test_vsize();
 	test_interleaved();
 	test_dests();
 	test_batch();
