@@ -42,6 +42,9 @@ if [ "$group" = test ]; then
 	fi
 	# tests/fuzz/t_fuzz.t and `make fuzz`: clang with libFuzzer
 	pkgs="$pkgs clang libclang-rt-14-dev"
+	# tests/integration/t32-dovecot.t: Dovecot's imap reads the Maildirs
+	# back (W= as it counts it); the test runs it privately, never the service
+	pkgs="$pkgs dovecot-imapd"
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
