@@ -336,6 +336,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);       /* EFBIG instead: one message fails */
 	umask(077);
 	clock_init();
 	slot_init();

@@ -373,6 +373,7 @@ int maildir_errno_result(int err)
 #if defined(EDQUOT)
 	case EDQUOT:
 #endif
+	case EFBIG:     /* RLIMIT_FSIZE: no space for this message either */
 		return SINK_NOSPACE;
 	default:
 		return SINK_TEMP;

@@ -6,7 +6,9 @@ files where it points stay); a new/ that points elsewhere, made before
 start-up or swapped in while running, fails the delivery with 451 4.3.0
 and nothing appears where it points; a cur/ that points elsewhere gets
 nothing; a +tag folder that is a link (tag-folders) is not written
-through.  Other mailboxes keep working."""
+through.  Other mailboxes keep working.  And a file-size limit
+(RLIMIT_FSIZE, set with prlimit) fails the message that crosses it with
+452 4.3.1, leaves no partial file, and the process goes on."""
 import os
 import sys
 import time
@@ -17,6 +19,7 @@ from mnops import transaction, wait_log  # noqa: E402
 
 t = Tap()
 BODY = b"Subject: safety\r\n\r\nbody\r\n"
+FSIZE = 100000
 
 
 def maildir(path, link=None, target=None):
@@ -110,6 +113,37 @@ def links_test(label, binary):
     srv.cleanup()
 
 
+def fsize_test(label, binary):
+    srv = Server(["prlimit", "--fsize=%d" % FSIZE, "--", binary],
+                 ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
+                  "max-message-size=1M"])
+    user = srv.maildir("user")
+    maildir(user)
+    srv.start()
+    big = b"Subject: big\r\n\r\n" + b"x" * 78 + b"\r\n"
+    big = big * (3 * FSIZE // len(big))
+    try:
+        r = transaction(srv.port, ["user@localhost"], big)[-1]
+    except (OSError, EOFError) as e:
+        r = "error: %r" % e
+    t.eq(r, "452 4.3.1", label + "past the file-size limit: 452 4.3.1")
+    t.ok(srv.proc.poll() is None, label + "  the process goes on",
+         srv.log()[-2000:])
+    t.ok(maildir_files(user) == [] and maildir_files(user, "tmp") == [],
+         label + "  no file in new/ nor left in tmp/")
+    try:
+        r = transaction(srv.port, ["user@localhost"], BODY)[-1]
+    except (OSError, EOFError) as e:
+        r = "error: %r" % e
+    t.eq(r, "250 2.0.0", label + "a small message afterwards: 250")
+    got = read_new(user)
+    t.ok(len(got) == 1 and got[0].endswith(b"\n\nbody\n"), label + "  stored",
+         got)
+    srv.check_sanitizer(t, label)
+    srv.cleanup()
+
+
 for label, binary in binaries():
     links_test(label, binary)
+    fsize_test(label, binary)
 t.done()

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -680,7 +682,8 @@ static void test_failures(void)
 	is_int(maildir_errno_result(EIO), SINK_TEMP, "EIO: TEMP");
 	is_int(maildir_errno_result(EACCES), SINK_TEMP, "EACCES: TEMP");
 	is_int(maildir_errno_result(EROFS), SINK_TEMP, "EROFS: TEMP");
-	is_int(maildir_errno_result(EFBIG), SINK_TEMP, "EFBIG: TEMP");
+	is_int(maildir_errno_result(EFBIG), SINK_NOSPACE,
+	       "EFBIG (RLIMIT_FSIZE): NOSPACE, as ENOSPC");
 }
 
 static void test_clean(void)
@@ -846,6 +849,40 @@ static void test_links(void)
 	       "links: no descriptor left open");
 }
 
+/* RLIMIT_FSIZE: a write past it is EFBIG (SIGXFSZ ignored, as mailnook
+ * does), the message fails as for a full disk and leaves nothing. */
+static void test_fsize(void)
+{
+	static char big[20000];
+	struct maildir_msg *m = &msgs[0];
+	struct rlimit old, lim;
+	int r;
+
+	memset(big, 'x', sizeof big);
+	if (getrlimit(RLIMIT_FSIZE, &old) != 0) {
+		tap_skip("getrlimit");
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 10000;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	dest(m, 0, m1, "");
+	r = maildir_open(m);
+	if (r == SINK_OK)
+		r = maildir_write(m, big, sizeof big);
+	if (r == SINK_OK)
+		r = maildir_finish(m);
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(r, SINK_NOSPACE, "file-size limit: SINK_NOSPACE (452 4.3.1)");
+	maildir_abort(m);
+	ok(sub_count(m1, "new", NULL) == 0 && sub_count(m1, "tmp", NULL) == 0,
+	   "file-size limit: nothing left in new/ or tmp/");
+	is_int(deliver(m, "x\n"), SINK_OK, "file-size limit: the next is stored");
+	rm_rf(m1);
+	maildir_prepare(m1);
+}
+
 /* A 64 KiB tmpfs: another file system (EXDEV copy) and ENOSPC. */
 static void test_other_fs(void)
 {
@@ -959,6 +996,7 @@ int main(void)
 	test_failures();
 	test_clean();
 	test_links();
+	test_fsize();
 	test_other_fs();
 
 	if (fs_mounted)
