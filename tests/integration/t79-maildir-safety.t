@@ -7,7 +7,7 @@ start-up or swapped in while running, fails the delivery with 451 4.3.0
 and nothing appears where it points; a cur/ that points elsewhere gets
 nothing; a +tag folder that is a link (tag-folders) is not written
 through.  Other mailboxes keep working.  And a file-size limit
-(RLIMIT_FSIZE, set with prlimit) fails the message that crosses it with
+(RLIMIT_FSIZE) fails the message that crosses it with
 452 4.3.1, leaves no partial file, and the process goes on."""
 import os
 import sys
@@ -20,6 +20,13 @@ from mnops import transaction, wait_log  # noqa: E402
 t = Tap()
 BODY = b"Subject: safety\r\n\r\nbody\r\n"
 FSIZE = 100000
+# runs argv[1:] with RLIMIT_FSIZE at FSIZE, and SIGXFSZ back at its default
+# (Python ignores it, and an ignored signal stays ignored across exec)
+LIMITED = ("import os, resource, signal, sys\n"
+           "hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]\n"
+           "resource.setrlimit(resource.RLIMIT_FSIZE, (%d, hard))\n"
+           "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+           "os.execv(sys.argv[1], sys.argv[1:])\n" % FSIZE)
 
 
 def maildir(path, link=None, target=None):
@@ -114,7 +121,7 @@ def links_test(label, binary):
 
 
 def fsize_test(label, binary):
-    srv = Server(["prlimit", "--fsize=%d" % FSIZE, "--", binary],
+    srv = Server([sys.executable, "-c", LIMITED, binary],
                  ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
                   "max-message-size=1M"])
     user = srv.maildir("user")
