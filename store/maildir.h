@@ -38,12 +38,12 @@ struct maildir_dest {
 
 struct maildir_msg {
 	int fd;                   /* -1 when closed */
+	int tmp_dir;              /* tmp/ of dest[0], holding our
+	                             "mailnook.<unique>"; -1 once it is gone */
 	int error;                /* sticky: the first enum sink_result failure */
 	uint64_t size;            /* octets written */
 	uint64_t lines;           /* LFs written, for W= */
 	unsigned n_dest;
-	int tmp_dir;              /* tmp/ of dest[0], holding our
-	                             "mailnook.<unique>"; -1 once it is gone */
 	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
 	/* last: a message to one mailbox never touches the pages of the
 	 * others' entries, so they stay out of the resident set */
