@@ -230,13 +230,14 @@ full:
 
 unsigned conf_check_maildirs(const struct mn_config *c, const char *to_log)
 {
-	struct report r = { to_log, NULL, 0 };
+	struct report r = { to_log, NULL, 0 }, w = { to_log, "warning", 0 };
 	char msg[MAILDIR_PATH_MAX + 256];
 	unsigned i;
 
 	for (i = 0; i < c->n_mailbox; i++) {
 		const struct conf_mailbox *m = &c->mailbox[i];
 		const char *what = NULL;
+		int e;
 
 		if (maildir_prepare(m->maildir) != 0)
 			what = "cannot create";
@@ -244,9 +245,13 @@ unsigned conf_check_maildirs(const struct mn_config *c, const char *to_log)
 			what = "not usable";
 		if (!what)
 			continue;
+		e = errno;
 		snprintf(msg, sizeof msg, "mailbox %s: %s %s: %s", m->address,
-		         what, m->maildir, strerror(errno));
-		report_fn(&r, m->file ? m->file : c->conf_file, m->line, msg);
+		         what, m->maildir, strerror(e));
+		/* a link inside a Maildir (its owner's doing): that mailbox
+		 * answers 451, the others keep working */
+		report_fn(e == ELOOP ? &w : &r,
+		          m->file ? m->file : c->conf_file, m->line, msg);
 	}
 	return r.count;
 }

@@ -145,7 +145,8 @@ static int drop_privileges(const struct mn_config *c)
 static void raise_fd_limit(const struct mn_config *c)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)c->max_sessions * 2 + c->n_listen + 16;
+	/* a socket, a message file and its tmp/ per session */
+	rlim_t need = (rlim_t)c->max_sessions * 3 + c->n_listen + 16;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
 		return;
@@ -240,9 +241,11 @@ static int clean_maildirs(const struct mn_config *c)
 			continue;       /* shared Maildir, done already */
 		n = maildir_clean_tmp(d, now);
 		if (n < 0) {
-			log_stderr("%s: cannot clean tmp/: %s", d,
-			           strerror(errno));
-			return -1;
+			int e = errno;
+
+			log_stderr("%s: cannot clean tmp/: %s", d, strerror(e));
+			if (e != ELOOP)         /* a link: skipped, not followed */
+				return -1;
 		}
 		if (n > 0)
 			log_stderr("%s: removed %d stale files from tmp/", d, n);
@@ -333,6 +336,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);       /* EFBIG instead: one message fails */
 	umask(077);
 	clock_init();
 	slot_init();

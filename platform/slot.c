@@ -46,7 +46,7 @@ static int discard_open(struct maildir_msg *m)
 	m->error = SINK_OK;
 	m->size = 0;
 	m->lines = 0;
-	m->tmp_path[0] = '\0';
+	m->tmp_dir = -1;
 	return SINK_OK;
 }
 

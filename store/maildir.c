@@ -34,45 +34,97 @@ mode_t maildir_umask(void)
 	return mask;
 }
 
-/* see maildir_int.h */
-int maildir_path(char out[MAILDIR_PATH_MAX], const char *maildir,
-                 const char *folder, const char *sub, const char *prefix,
-                 const char *name)
-{
-	int n = snprintf(out, MAILDIR_PATH_MAX, "%s%s%s/%s%s%s%s", maildir,
-	                 folder ? "/." : "", folder ? folder : "", sub,
-	                 name ? "/" : "", prefix && name ? prefix : "",
-	                 name ? name : "");
+/*
+ * Symbolic links (contract section 5).  A Maildir's owner may replace its
+ * tmp/, new/, cur/ or a folder with a link at any moment, also while
+ * mailnook runs as root; a path such as MAILDIR/new/NAME would then create
+ * or remove files wherever the link points.  So every operation inside a
+ * Maildir is relative to a descriptor of the directory, opened with
+ * O_NOFOLLOW from a descriptor of the Maildir itself (whose own path,
+ * links and all, is the administrator's): openat(O_CREAT|O_EXCL|
+ * O_NOFOLLOW) in tmp/, linkat() into new/, unlinkat(), fsync() of the new/
+ * descriptor.  A link where a directory should be is ELOOP, and the
+ * delivery fails with 451.  If the owner swaps a directory after it was
+ * opened, the descriptor still names the one that was opened, a directory
+ * the owner could write to anyway.
+ *
+ * The descriptors are opened per message (tmp/, held while the message is
+ * open) and per commit round (new/), not kept for a configuration's life:
+ * a Maildir that is removed and made again, or a folder that appears, is
+ * then seen at the next message instead of swallowing mail into a deleted
+ * directory, nothing has to be closed across a reload, and the count stays
+ * bounded (one more per open message, one per new/ of a round).
+ */
 
-	if (n < 0 || n >= MAILDIR_PATH_MAX) {
-		out[0] = '\0';
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
+/* The directory name in at, opened with flags (O_NOFOLLOW among them:
+ * a link is ELOOP, where open(2) says ENOTDIR). */
+static int open_dir(int at, const char *name, int flags)
+{
+	struct stat st;
+	int fd;
+
+	do
+		fd = openat(at, name, flags | O_DIRECTORY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 && errno == ENOTDIR && (flags & O_NOFOLLOW)
+	    && fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+	    && S_ISLNK(st.st_mode))
+		errno = ELOOP;
+	return fd;
 }
 
 /* see maildir_int.h */
-int maildir_tmp_create(const char *maildir, const char *folder,
-                       const char *unique, char path[MAILDIR_PATH_MAX])
+int maildir_open_sub(const char *maildir, const char *folder,
+                     const char *sub, int flags)
 {
+	char dot[MAILDIR_FOLDER_MAX + 2];
+	size_t n;
+	int dir, fd, e;
+
+	dir = open_dir(AT_FDCWD, maildir, O_PATH);
+	if (dir >= 0 && folder) {
+		n = strnlen(folder, MAILDIR_FOLDER_MAX);
+		dot[0] = '.';
+		memcpy(dot + 1, folder, n);
+		dot[n + 1] = '\0';
+		fd = open_dir(dir, dot, O_PATH | O_NOFOLLOW);
+		(void)close(dir);
+		dir = fd;
+	}
+	if (dir < 0)
+		return -1;
+	fd = open_dir(dir, sub, flags | O_NOFOLLOW);
+	e = errno;
+	(void)close(dir);
+	errno = e;
+	return fd;
+}
+
+/* see maildir_int.h */
+void maildir_tmp_name(char out[MAILDIR_TMP_MAX], const char *unique)
+{
+	size_t n = strnlen(unique, MAILDIR_NAME_MAX - 1);
+
+	memcpy(out, MAILDIR_TMP_PREFIX, sizeof MAILDIR_TMP_PREFIX - 1);
+	memcpy(out + sizeof MAILDIR_TMP_PREFIX - 1, unique, n);
+	out[sizeof MAILDIR_TMP_PREFIX - 1 + n] = '\0';
+}
+
+/* see maildir_int.h */
+int maildir_tmp_create(int tmp, const char *unique)
+{
+	char name[MAILDIR_TMP_MAX];
 	int fd, e;
 
-	if (maildir_path(path, maildir, folder, "tmp", MAILDIR_TMP_PREFIX,
-	                 unique) != 0)
+	maildir_tmp_name(name, unique);
+	fd = openat(tmp, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+	            | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		path[0] = '\0';
-		errno = e;
-		return -1;
-	}
 	if ((maildir_umask() & 0600) && fchmod(fd, 0600) != 0) {
 		e = errno;
 		(void)close(fd);
-		(void)unlink(path);
-		path[0] = '\0';
+		(void)unlinkat(tmp, name, 0);
 		errno = e;
 		return -1;
 	}
@@ -102,23 +154,27 @@ int maildir_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Creates one directory with mode (whatever the umask); an existing
- * directory is fine. */
-static int make_dir(const char *path, mode_t mode)
+/* Creates directory name in at, mode 0700 whatever the umask; an existing
+ * directory is fine.  nofollow: O_NOFOLLOW inside a Maildir, else 0. */
+static int make_dir(int at, const char *name, int nofollow)
 {
-	struct stat st;
+	int made = mkdirat(at, name, 0700) == 0, chm, fd;
 
-	if (mkdir(path, mode) == 0)
-		return (maildir_umask() & mode) ? chmod(path, mode) : 0;
-	if (errno != EEXIST)
+	if (!made && errno != EEXIST)
 		return -1;
-	if (stat(path, &st) != 0)
+	/* fchmod needs a descriptor that is not O_PATH */
+	chm = made && (maildir_umask() & 0700);
+	fd = open_dir(at, name, (chm ? O_RDONLY : O_PATH) | nofollow);
+	if (fd < 0)
 		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
+	if (chm && fchmod(fd, 0700) != 0) {
+		int e = errno;
+
+		(void)close(fd);
+		errno = e;
 		return -1;
 	}
-	return 0;
+	return close(fd);
 }
 
 /* see maildir.h */
@@ -126,6 +182,7 @@ int maildir_prepare(const char *dir)
 {
 	char path[MAILDIR_PATH_MAX];
 	size_t i, len = strlen(dir);
+	int md, r = 0, e;
 
 	if (len == 0) {
 		errno = ENOENT;
@@ -150,25 +207,25 @@ int maildir_prepare(const char *dir)
 			(void)chmod(path, mode);
 		path[i] = '/';
 	}
-	if (make_dir(path, 0700) != 0)
+	if (make_dir(AT_FDCWD, path, 0) != 0)
 		return -1;
-	for (i = 0; i < 3; i++) {
-		char sub[MAILDIR_PATH_MAX];
-
-		if (maildir_path(sub, path, NULL, subdirs[i], NULL, NULL) != 0
-		    || make_dir(sub, 0700) != 0)
-			return -1;
-	}
-	return 0;
+	md = open_dir(AT_FDCWD, path, O_PATH);
+	if (md < 0)
+		return -1;
+	for (i = 0; i < 3 && r == 0; i++)
+		r = make_dir(md, subdirs[i], O_NOFOLLOW);
+	e = errno;
+	(void)close(md);
+	errno = e;
+	return r;
 }
 
 /* see maildir.h */
 int maildir_check(const char *dir)
 {
-	char path[MAILDIR_PATH_MAX], unique[MAILDIR_NAME_MAX];
-	struct stat st;
+	char unique[MAILDIR_NAME_MAX], name[MAILDIR_TMP_MAX];
 	size_t i;
-	int fd;
+	int md, tmp = -1, fd = -1, r = -1, e;
 
 	/* room for the longest name in a folder's new/ and tmp/ */
 	if (strlen(dir) + sizeof "/." + MAILDIR_FOLDER_MAX + sizeof "/tmp/"
@@ -176,33 +233,38 @@ int maildir_check(const char *dir)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	md = open_dir(AT_FDCWD, dir, O_PATH);
+	if (md < 0)
+		return -1;
 	for (i = 0; i < 3; i++) {
-		if (maildir_path(path, dir, NULL, subdirs[i], NULL, NULL) != 0
-		    || stat(path, &st) != 0)
-			return -1;
-		if (!S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
-		}
+		fd = open_dir(md, subdirs[i], O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			goto out;
+		if (i == 0)
+			tmp = fd;
+		else
+			(void)close(fd);
 	}
-	/* new/ must take links; tmp/ is proved by the probe */
-	if (maildir_path(path, dir, NULL, "new", NULL, NULL) != 0
-	    || faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
-		return -1;
-	/* the probe carries our own pattern: a crash leaves nothing that
-	 * maildir_clean_tmp() would not remove */
+	/* new/ must take links; tmp/ is proved by the probe.  The probe
+	 * carries our own pattern: a crash leaves nothing that
+	 * maildir_clean_tmp() would not remove. */
+	if (faccessat(md, "new", W_OK | X_OK, AT_EACCESS) != 0)
+		goto out;
 	maildir_name_new(unique);
-	fd = maildir_tmp_create(dir, NULL, unique, path);
+	fd = maildir_tmp_create(tmp, unique);
 	if (fd < 0)
-		return -1;
-	if (close(fd) != 0) {
-		int e = errno;
-
-		(void)unlink(path);
-		errno = e;
-		return -1;
-	}
-	return unlink(path);
+		goto out;
+	maildir_tmp_name(name, unique);
+	r = close(fd);
+	if (unlinkat(tmp, name, 0) != 0)
+		r = -1;
+out:
+	e = errno;
+	if (tmp >= 0)
+		(void)close(tmp);
+	(void)close(md);
+	errno = e;
+	return r;
 }
 
 /* A getdents64(2) record, as the kernel writes it.  The directory is read
@@ -232,14 +294,10 @@ static long read_dir(int fd, void *buf, size_t len)
 int maildir_clean_tmp(const char *dir, time_t now)
 {
 	static _Alignas(8) unsigned char recs[4096];
-	char path[MAILDIR_PATH_MAX];
 	int removed = 0, err = 0, fd;
 
-	if (maildir_path(path, dir, NULL, "tmp", NULL, NULL) != 0)
-		return -1;
-	do
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	/* a link is ELOOP: nothing is removed through it */
+	fd = maildir_open_sub(dir, NULL, "tmp", O_RDONLY);
 	if (fd < 0)
 		return -1;
 	for (;;) {
@@ -315,6 +373,7 @@ int maildir_errno_result(int err)
 #if defined(EDQUOT)
 	case EDQUOT:
 #endif
+	case EFBIG:     /* RLIMIT_FSIZE: no space for this message either */
 		return SINK_NOSPACE;
 	default:
 		return SINK_TEMP;
@@ -374,7 +433,7 @@ unsigned char *maildir_scratch(size_t *len)
 /* see maildir.h */
 int maildir_open(struct maildir_msg *m)
 {
-	int fd = -1, tries;
+	int fd = -1, tries, e;
 
 	assert(m->n_dest >= 1 && m->n_dest <= MAILDIR_MAX_DEST);
 	m->fd = -1;
@@ -383,17 +442,20 @@ int maildir_open(struct maildir_msg *m)
 	m->lines = 0;
 	m->last = 0;
 	body_drop(m);
-	m->tmp_path[0] = '\0';
+	m->tmp_dir = maildir_open_sub(m->dest[0].maildir, NULL, "tmp", O_PATH);
 	/* a name already in tmp/ (not ours to touch): draw another */
-	for (tries = 0; tries < 3; tries++) {
+	for (tries = 0; tries < 3 && m->tmp_dir >= 0; tries++) {
 		maildir_name_new(m->unique);
-		fd = maildir_tmp_create(m->dest[0].maildir, NULL, m->unique,
-		                        m->tmp_path);
+		fd = maildir_tmp_create(m->tmp_dir, m->unique);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
-		m->error = maildir_errno_result(errno);
+		e = errno;
+		if (m->tmp_dir >= 0)
+			(void)close(m->tmp_dir);
+		m->tmp_dir = -1;
+		m->error = maildir_errno_result(e);
 		return m->error;
 	}
 	m->fd = fd;
@@ -472,9 +534,13 @@ void maildir_abort(struct maildir_msg *m)
 		(void)close(m->fd);
 		m->fd = -1;
 	}
-	if (m->tmp_path[0] != '\0') {
-		(void)unlink(m->tmp_path);
-		m->tmp_path[0] = '\0';
+	if (m->tmp_dir >= 0) {
+		char name[MAILDIR_TMP_MAX];
+
+		maildir_tmp_name(name, m->unique);
+		(void)unlinkat(m->tmp_dir, name, 0);
+		(void)close(m->tmp_dir);
+		m->tmp_dir = -1;
 	}
 	body_drop(m);
 }

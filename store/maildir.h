@@ -39,13 +39,14 @@ struct maildir_dest {
 
 struct maildir_msg {
 	int fd;                   /* -1 when closed */
+	int tmp_dir;              /* tmp/ of dest[0], holding our
+	                             "mailnook.<unique>"; -1 once it is gone */
 	int error;                /* sticky: the first enum sink_result failure */
 	uint64_t size;            /* octets written */
 	uint64_t lines;           /* LFs written without a CR before, for W= */
 	unsigned n_dest;
 	unsigned char last;       /* the last octet written */
 	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
-	char tmp_path[MAILDIR_PATH_MAX];
 	/* last: a message to one mailbox never touches the pages of the
 	 * others' entries, so they stay out of the resident set */
 	struct maildir_dest dest[MAILDIR_MAX_DEST];
@@ -56,12 +57,13 @@ struct maildir_msg {
 int maildir_prepare(const char *dir);
 
 /* Checks that dir is a usable Maildir: the three subdirectories exist and a
- * file can be created in tmp/.  0, or -1 with errno set. */
+ * file can be created in tmp/.  0, or -1 with errno set: ELOOP when one of
+ * them is a symbolic link (both here and in maildir_prepare()). */
 int maildir_check(const char *dir);
 
 /* Start-up clean-up: removes from dir/tmp/ our own files ("mailnook.*") and
  * any file not modified for 36 hours; nothing else.  Returns the number
- * removed, or -1. */
+ * removed, or -1 (ELOOP: tmp/ is a symbolic link, left alone). */
 int maildir_clean_tmp(const char *dir, time_t now);
 
 /* Free space, in bytes, on the file system holding dir; -1 on error. */

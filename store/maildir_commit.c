@@ -33,8 +33,11 @@
  * covered may be gone from the page cache, and an fsync that then succeeds
  * proves nothing.
  *
+ * Every name is made and removed relative to a descriptor of its tmp/ or
+ * new/ directory, never through a symbolic link (see maildir.c).
+ *
  * Cost per batch: per message fsync, close, one link per distinct
- * directory, one stat per destination with a folder, unlink; per distinct
+ * directory, one open per destination with a folder, unlink; per distinct
  * new/ directory one open, fsync, close.  On a disk with a volatile write
  * cache every fsync(2) is a cache flush (ext4 sends one even when the
  * journal has already committed the file), so the fsyncs of the files are
@@ -95,6 +98,7 @@
 struct commit_dir {                /* a distinct new/ directory */
 	const char *maildir;
 	const char *folder;        /* NULL: the inbox */
+	int fd;                    /* new/, open for the round (maildir.c) */
 	unsigned char failed;      /* its fsync failed */
 	unsigned char again;       /* links removed after its fsync */
 };
@@ -244,21 +248,6 @@ static int folder_plain(const char *f)
 	return 1;
 }
 
-/* The folder to use for d: d->folder when MAILDIR/.folder/new is a
- * directory (one stat), else NULL for the inbox. */
-static const char *resolve_folder(const struct maildir_dest *d)
-{
-	char path[MAILDIR_PATH_MAX];
-	struct stat st;
-
-	if (!folder_plain(d->folder))
-		return NULL;
-	if (maildir_path(path, d->maildir, d->folder, "new", NULL, NULL) != 0
-	    || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return NULL;
-	return d->folder;
-}
-
 static int same_str(const char *a, const char *b)
 {
 	if (a == b)
@@ -278,30 +267,78 @@ static size_t find_dir(const char *maildir, const char *folder)
 	return SIZE_MAX;
 }
 
-static int same_file(const char *a, const char *b)
+/* The entry in dirs[] for d's new/, opened now if the round has not yet:
+ * MAILDIR/.folder/new when that is a directory (a missing folder, or a
+ * link, means the inbox), else MAILDIR/new.  SIZE_MAX with *r set when
+ * the inbox's new/ cannot be opened (a link: ELOOP, SINK_TEMP). */
+static size_t open_new(const struct maildir_dest *d, int *r)
+{
+	const char *folder = folder_plain(d->folder) ? d->folder : NULL;
+	size_t di = SIZE_MAX;
+	int fd = -1;
+
+	if (folder) {
+		di = find_dir(d->maildir, folder);
+		if (di == SIZE_MAX)
+			fd = maildir_open_sub(d->maildir, folder, "new", O_RDONLY);
+		if (di == SIZE_MAX && fd < 0)
+			folder = NULL;
+	}
+	if (!folder) {
+		di = find_dir(d->maildir, NULL);
+		if (di == SIZE_MAX)
+			fd = maildir_open_sub(d->maildir, NULL, "new", O_RDONLY);
+		if (di == SIZE_MAX && fd < 0) {
+			*r = maildir_errno_result(errno);
+			return SIZE_MAX;
+		}
+	}
+	if (di != SIZE_MAX)
+		return di;
+	/* one entry per destination at most: the round's sizing keeps
+	 * n_dirs within the table */
+	di = n_dirs++;
+	dirs[di].maildir = d->maildir;
+	dirs[di].folder = folder;
+	dirs[di].fd = fd;
+	dirs[di].failed = 0;
+	dirs[di].again = 0;
+	return di;
+}
+
+/* Whether an in directory a and bn in directory b are one file. */
+static int same_file(int a, const char *an, int b, const char *bn)
 {
 	struct stat sa, sb;
 
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0
+	return fstatat(a, an, &sa, AT_SYMLINK_NOFOLLOW) == 0
+	       && fstatat(b, bn, &sb, AT_SYMLINK_NOFOLLOW) == 0
 	       && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The EXDEV case: the message copied into tmp/ of the target Maildir,
- * made durable, then linked to target. */
-static int copy_into(struct maildir_msg *m, const char *maildir,
-                     const char *folder, const char *target)
+/* The EXDEV case: the message copied into tmp/ of d's Maildir (or
+ * folder), made durable, then linked to name in d's new/. */
+static int copy_into(struct maildir_msg *m, const struct commit_dir *d,
+                     const char *name)
 {
-	char tmp[MAILDIR_PATH_MAX];
+	char tname[MAILDIR_TMP_MAX];
 	uint64_t copied = 0;
-	int in = -1, out = -1, r = SINK_OK;
+	int tmp, in = -1, out = -1, r = SINK_OK;
 
-	out = maildir_tmp_create(maildir, folder, m->unique, tmp);
-	if (out < 0)
+	tmp = maildir_open_sub(d->maildir, d->folder, "tmp", O_PATH);
+	if (tmp < 0)
 		return maildir_errno_result(errno);
-	in = open(m->tmp_path, O_RDONLY | O_CLOEXEC);
+	out = maildir_tmp_create(tmp, m->unique);
+	if (out < 0) {
+		r = maildir_errno_result(errno);
+		(void)close(tmp);
+		return r;
+	}
+	maildir_tmp_name(tname, m->unique);
+	in = openat(m->tmp_dir, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0) {
 		r = maildir_errno_result(errno);
-		goto fail;
+		goto out;
 	}
 	for (;;) {
 		size_t cap;
@@ -312,80 +349,83 @@ static int copy_into(struct maildir_msg *m, const char *maildir,
 			continue;
 		if (got < 0) {
 			r = maildir_errno_result(errno);
-			goto fail;
+			goto out;
 		}
 		if (got == 0)
 			break;
 		if (maildir_write_all(out, buf, (size_t)got) != 0) {
 			r = maildir_errno_result(errno);
-			goto fail;
+			goto out;
 		}
 		copied += (uint64_t)got;
 	}
 	if (copied != m->size || fsync(out) != 0) {
 		r = SINK_TEMP;
-		goto fail;
+		goto out;
 	}
 	(void)close(in);
 	in = -1;
 	if (close(out) != 0) {
 		out = -1;
 		r = SINK_TEMP;
-		goto fail;
+		goto out;
 	}
 	out = -1;
-	if (link(tmp, target) != 0) {
+	if (linkat(tmp, tname, d->fd, name, 0) != 0) {
 		r = maildir_errno_result(errno);
-		goto fail;
+		goto out;
 	}
-	/* the copy's tmp/ name may go now: new/ holds the durable inode */
-	(void)unlink(tmp);
-	return SINK_OK;
-fail:
+	/* the copy's tmp/ name goes either way: new/ holds the durable inode */
+out:
 	if (in >= 0)
 		(void)close(in);
 	if (out >= 0)
 		(void)close(out);
-	(void)unlink(tmp);
+	(void)unlinkat(tmp, tname, 0);
+	(void)close(tmp);
 	return r;
 }
 
-/* Phase 2 for one destination: *made is 1 when a new name was made, 0 when
- * target turned out to be a name of this message already (two spellings of
- * one directory).  last_copy: the last copy made for this message, which a
- * later destination on that other file system links to instead of copying
- * again. */
-static int link_one(struct maildir_msg *m, const char *maildir,
-                    const char *folder, const char *target,
-                    char last_copy[MAILDIR_PATH_MAX], int *made)
+/* Phase 2 for one destination, dirs[di]: *made is 1 when a new name was
+ * made, 0 when name turned out to be a name of this message already (two
+ * spellings of one directory).  *last: the new/ holding the last copy
+ * made for this message (or -1), which a later destination on that other
+ * file system links to instead of copying again. */
+static int link_one(struct maildir_msg *m, size_t di, const char *name,
+                    int *last, int *made)
 {
+	const struct commit_dir *d = &dirs[di];
+	char tname[MAILDIR_TMP_MAX];
 	int e, r;
 
 	*made = 0;
-	if (link(m->tmp_path, target) == 0) {
+	maildir_tmp_name(tname, m->unique);
+	if (linkat(m->tmp_dir, tname, d->fd, name, 0) == 0) {
 		*made = 1;
 		return SINK_OK;
 	}
 	e = errno;
 	if (e == EEXIST)
-		return same_file(m->tmp_path, target) ? SINK_OK : SINK_TEMP;
+		return same_file(m->tmp_dir, tname, d->fd, name) ? SINK_OK
+		                                                 : SINK_TEMP;
 	if (e != EXDEV)
 		return maildir_errno_result(e);
-	if (last_copy[0] != '\0') {
-		if (link(last_copy, target) == 0) {
+	if (*last >= 0) {
+		if (linkat(*last, name, d->fd, name, 0) == 0) {
 			*made = 1;
 			return SINK_OK;
 		}
 		e = errno;
 		if (e == EEXIST)
-			return same_file(last_copy, target) ? SINK_OK : SINK_TEMP;
+			return same_file(*last, name, d->fd, name) ? SINK_OK
+			                                           : SINK_TEMP;
 		if (e != EXDEV)
 			return maildir_errno_result(e);
 	}
-	r = copy_into(m, maildir, folder, target);
+	r = copy_into(m, d, name);
 	if (r == SINK_OK) {
 		*made = 1;
-		memcpy(last_copy, target, MAILDIR_PATH_MAX);
+		*last = d->fd;
 	}
 	return r;
 }
@@ -395,7 +435,7 @@ static int link_one(struct maildir_msg *m, const char *maildir,
 static void unlink_msg(struct maildir_msg **msgs, size_t i, size_t from,
                        int synced)
 {
-	char name[MAILDIR_FINAL_MAX], path[MAILDIR_PATH_MAX];
+	char name[MAILDIR_FINAL_MAX];
 	size_t k;
 
 	maildir_name_final(msgs[i], name);
@@ -404,9 +444,7 @@ static void unlink_msg(struct maildir_msg **msgs, size_t i, size_t from,
 
 		if (links[k].msg != i)
 			continue;
-		if (maildir_path(path, d->maildir, d->folder, "new", NULL,
-		                 name) == 0)
-			(void)unlink(path);
+		(void)unlinkat(d->fd, name, 0);
 		if (synced)
 			d->again = 1;
 	}
@@ -417,16 +455,13 @@ static void unlink_msg(struct maildir_msg **msgs, size_t i, size_t from,
 static int link_msg(struct maildir_msg **msgs, size_t i)
 {
 	struct maildir_msg *m = msgs[i];
-	char name[MAILDIR_FINAL_MAX], target[MAILDIR_PATH_MAX];
-	char last_copy[MAILDIR_PATH_MAX];
+	char name[MAILDIR_FINAL_MAX];
 	size_t first = n_links, j, k;
-	int r = SINK_OK;
+	int r = SINK_OK, last = -1;
 
 	maildir_name_final(m, name);
-	last_copy[0] = '\0';
 	for (j = 0; j < m->n_dest; j++) {
 		const struct maildir_dest *d = &m->dest[j];
-		const char *folder;
 		size_t di;
 		int made, dup = 0;
 
@@ -437,29 +472,18 @@ static int link_msg(struct maildir_msg **msgs, size_t i)
 		}
 		if (dup)
 			continue;
-		folder = d->folder[0] ? resolve_folder(d) : NULL;
-		di = find_dir(d->maildir, folder);
-		for (k = first; k < n_links && di != SIZE_MAX && !dup; k++)
+		di = open_new(d, &r);
+		if (di == SIZE_MAX)
+			break;
+		for (k = first; k < n_links && !dup; k++)
 			dup = links[k].dir == di;
 		if (dup)
 			continue;       /* a missing folder fell back to an inbox */
-		if (maildir_path(target, d->maildir, folder, "new", NULL,
-		                 name) != 0) {
-			r = maildir_errno_result(errno);
-			break;
-		}
-		r = link_one(m, d->maildir, folder, target, last_copy, &made);
+		r = link_one(m, di, name, &last, &made);
 		if (r != SINK_OK)
 			break;
 		if (!made)
 			continue;
-		if (di == SIZE_MAX) {
-			di = n_dirs++;
-			dirs[di].maildir = d->maildir;
-			dirs[di].folder = folder;
-			dirs[di].failed = 0;
-			dirs[di].again = 0;
-		}
 		links[n_links].msg = (uint32_t)i;
 		links[n_links].dir = (uint32_t)di;
 		n_links++;
@@ -469,22 +493,6 @@ static int link_msg(struct maildir_msg **msgs, size_t i)
 		unlink_msg(msgs, i, first, 0);
 		n_links = first;
 	}
-	return r;
-}
-
-static int sync_dir(const struct commit_dir *d)
-{
-	char path[MAILDIR_PATH_MAX];
-	int fd, r;
-
-	if (maildir_path(path, d->maildir, d->folder, "new", NULL, NULL) != 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	if (close(fd) != 0)
-		r = -1;
 	return r;
 }
 
@@ -511,7 +519,7 @@ static void commit_round(struct maildir_msg **msgs, size_t lo, size_t hi,
 	}
 	/* phase 3: each directory once; a failure fails all its messages */
 	for (k = 0; k < n_dirs; k++)
-		dirs[k].failed = sync_dir(&dirs[k]) != 0;
+		dirs[k].failed = fsync(dirs[k].fd) != 0;
 	for (k = 0; k < n_links; k++) {
 		i = links[k].msg;
 		if (dirs[links[k].dir].failed && results[i] == SINK_OK) {
@@ -521,16 +529,14 @@ static void commit_round(struct maildir_msg **msgs, size_t lo, size_t hi,
 	}
 	for (k = 0; k < n_dirs; k++) {
 		if (dirs[k].again)
-			(void)sync_dir(&dirs[k]);       /* best effort */
+			(void)fsync(dirs[k].fd);        /* best effort */
+		(void)close(dirs[k].fd);
 	}
-	/* phase 4: the tmp/ names */
+	/* phase 4: the tmp/ names (the files are closed already) */
 	for (i = lo; i < hi; i++) {
 		struct maildir_msg *m = msgs[i];
 
-		if (m->tmp_path[0] != '\0') {
-			(void)unlink(m->tmp_path);
-			m->tmp_path[0] = '\0';
-		}
+		maildir_abort(m);
 		if (results[i] != SINK_OK && !m->error)
 			m->error = results[i];
 	}

@@ -27,17 +27,23 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX]);
 void maildir_name_final(const struct maildir_msg *m,
                         char out[MAILDIR_FINAL_MAX]);
 
-/* out = MAILDIR[/.FOLDER]/SUB[/PREFIX NAME]; folder and name may be NULL.
- * 0, or -1 with errno ENAMETOOLONG. */
-int maildir_path(char out[MAILDIR_PATH_MAX], const char *maildir,
-                 const char *folder, const char *sub, const char *prefix,
-                 const char *name);
+/* "mailnook.<unique>" and its NUL. */
+#define MAILDIR_TMP_MAX (sizeof MAILDIR_TMP_PREFIX - 1 + MAILDIR_NAME_MAX)
 
-/* Creates MAILDIR[/.FOLDER]/tmp/mailnook.UNIQUE exclusively, mode 0600
- * whatever the umask; its path goes to path.  The fd, or -1 with errno set
- * (nothing left behind). */
-int maildir_tmp_create(const char *maildir, const char *folder,
-                       const char *unique, char path[MAILDIR_PATH_MAX]);
+/* out = "mailnook.<unique>", the name of a message in tmp/. */
+void maildir_tmp_name(char out[MAILDIR_TMP_MAX], const char *unique);
+
+/* Opens MAILDIR[/.FOLDER]/SUB with flags (O_PATH, or O_RDONLY to fsync or
+ * read it).  A symbolic link in MAILDIR's own path is followed (that path
+ * is the administrator's), none inside it: .FOLDER or SUB being a link is
+ * ELOOP.  The fd, or -1 with errno set. */
+int maildir_open_sub(const char *maildir, const char *folder,
+                     const char *sub, int flags);
+
+/* Creates "mailnook.UNIQUE" in the directory tmp exclusively, never
+ * through a link, mode 0600 whatever the umask.  The fd, or -1 with errno
+ * set (nothing left behind). */
+int maildir_tmp_create(int tmp, const char *unique);
 
 /* write(2)s all n bytes, through short writes and EINTR.  0, or -1 with
  * errno set. */

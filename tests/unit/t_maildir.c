@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -326,7 +328,7 @@ static void test_one(void)
 	is_int(st.st_nlink, 1, "one link: the tmp/ name is gone");
 	n = read_file(p, got, sizeof got);
 	is_mem(got, n, text, sizeof text, "content identical");
-	ok(m->fd == -1 && m->tmp_path[0] == '\0', "message closed");
+	ok(m->fd == -1 && m->tmp_dir == -1, "message closed");
 	unlink(p);
 }
 
@@ -792,7 +794,8 @@ static void test_failures(void)
 	is_int(maildir_errno_result(EIO), SINK_TEMP, "EIO: TEMP");
 	is_int(maildir_errno_result(EACCES), SINK_TEMP, "EACCES: TEMP");
 	is_int(maildir_errno_result(EROFS), SINK_TEMP, "EROFS: TEMP");
-	is_int(maildir_errno_result(EFBIG), SINK_TEMP, "EFBIG: TEMP");
+	is_int(maildir_errno_result(EFBIG), SINK_NOSPACE,
+	       "EFBIG (RLIMIT_FSIZE): NOSPACE, as ENOSPC");
 }
 
 static void test_clean(void)
@@ -848,6 +851,146 @@ static void test_clean(void)
 	ok(maildir_clean_tmp(m3, now) == 0, "clean_tmp of an empty tmp/: 0");
 	ok(maildir_clean_tmp("/nonexistent/x", now) == -1,
 	   "clean_tmp of a missing Maildir: -1");
+	rm_rf(m1);
+	maildir_prepare(m1);
+}
+
+/* A Maildir "lk" whose sub (a path under it, such as "new" or ".tag") is a
+ * symbolic link to the directory victim, made empty; its path to out. */
+static void link_maildir(char *out, const char *sub, const char *victim)
+{
+	char p[MAILDIR_PATH_MAX];
+
+	snprintf(out, MAILDIR_PATH_MAX, "%s/lk", base);
+	rm_rf(out);
+	rm_rf(victim);
+	(void)maildir_prepare(out);
+	(void)mkdir(victim, 0700);
+	path(p, out, sub);
+	rm_rf(p);
+	if (symlink(victim, p) != 0)
+		printf("Bail out! symlink %s: %s\n", p, strerror(errno));
+}
+
+/* Contract section 5: nothing inside a Maildir is followed when it is a
+ * symbolic link; such a Maildir fails, and nothing is created, linked or
+ * removed where the link points. */
+static void test_links(void)
+{
+	struct maildir_msg *m = &msgs[0];
+	char lk[MAILDIR_PATH_MAX], v[MAILDIR_PATH_MAX], p[MAILDIR_PATH_MAX];
+	struct timespec ts[2];
+	time_t now = time(NULL);
+	int fd, fds = count("/proc/self/fd", NULL);
+
+	snprintf(v, sizeof v, "%s/victim", base);
+	link_maildir(lk, "tmp", v);
+	path(p, v, "mailnook.x");
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	path(p, v, "old");
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	ts[0].tv_sec = ts[1].tv_sec = now - 40 * 3600;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, p, ts, 0);
+	ok(maildir_clean_tmp(lk, now) == -1 && errno == ELOOP,
+	   "links: clean_tmp of a linked tmp/ fails with ELOOP");
+	is_int(count(v, NULL), 2, "links: mailnook.x and a 40-hour-old file "
+	       "stay where tmp/ points");
+	ok(maildir_check(lk) == -1 && errno == ELOOP,
+	   "links: check refuses a linked tmp/ (ELOOP)");
+	ok(maildir_prepare(lk) == -1 && errno == ELOOP,
+	   "links: prepare refuses a linked tmp/ (ELOOP)");
+	dest(m, 0, lk, "");
+	is_int(maildir_open(m), SINK_TEMP, "links: open with a linked tmp/: "
+	       "SINK_TEMP");
+	is_int(count(v, NULL), 2, "links: nothing created through tmp/");
+	maildir_abort(m);
+
+	link_maildir(lk, "new", v);
+	ok(maildir_check(lk) == -1 && errno == ELOOP,
+	   "links: check refuses a linked new/ (ELOOP)");
+	dest(m, 0, lk, "");
+	is_int(deliver(m, "Subject: linked\n\nx\n"), SINK_TEMP,
+	       "links: delivery into a linked new/: SINK_TEMP");
+	ok(count(v, NULL) == 0 && sub_count(lk, "tmp", NULL) == 0,
+	   "links: nothing where new/ points, tmp/ empty");
+	dest(m, 0, m1, "");
+	dest(m, 1, lk, "");
+	is_int(deliver(m, "x\n"), SINK_TEMP,
+	       "links: to a good and a linked Maildir: SINK_TEMP");
+	ok(sub_count(m1, "new", NULL) == 0 && count(v, NULL) == 0
+	   && sub_count(m1, "tmp", NULL) == 0,
+	   "links: in no new/ (undone from the good one), tmp/ empty");
+	dest(m, 0, m2, "");
+	is_int(deliver(m, "x\n"), SINK_OK, "links: another Maildir still works");
+	is_int(sub_count(m2, "new", p), 1, "links: stored there");
+	rm_rf(m2);
+	maildir_prepare(m2);
+
+	link_maildir(lk, "cur", v);
+	ok(maildir_check(lk) == -1 && errno == ELOOP && count(v, NULL) == 0,
+	   "links: check refuses a linked cur/ (ELOOP)");
+
+	/* a +tag folder that is a link goes to the inbox */
+	link_maildir(lk, ".tag", v);
+	(void)maildir_prepare(v);
+	dest(m, 0, lk, "tag");
+	is_int(deliver(m, "x\n"), SINK_OK, "links: linked .tag folder: stored");
+	ok(sub_count(lk, "new", NULL) == 1 && sub_count(v, "new", NULL) == 0
+	   && sub_count(v, "tmp", NULL) == 0,
+	   "links: in the inbox, nothing in the linked folder");
+	rm_rf(lk);
+	rm_rf(v);
+	(void)mkdir(v, 0700);
+	(void)maildir_prepare(lk);
+	path(p, lk, ".tag");
+	(void)maildir_prepare(p);
+	path(p, lk, ".tag/new");
+	rm_rf(p);
+	if (symlink(v, p) != 0)
+		printf("Bail out! symlink %s: %s\n", p, strerror(errno));
+	dest(m, 0, lk, "tag");
+	is_int(deliver(m, "x\n"), SINK_OK, "links: .tag/new a link: stored");
+	ok(sub_count(lk, "new", NULL) == 1 && count(v, NULL) == 0,
+	   "links: in the inbox, nothing where .tag/new points");
+	rm_rf(lk);
+	rm_rf(v);
+	is_int(count("/proc/self/fd", NULL), fds,
+	       "links: no descriptor left open");
+}
+
+/* RLIMIT_FSIZE: a write past it is EFBIG (SIGXFSZ ignored, as mailnook
+ * does), the message fails as for a full disk and leaves nothing. */
+static void test_fsize(void)
+{
+	static char big[20000];
+	struct maildir_msg *m = &msgs[0];
+	struct rlimit old, lim;
+	int r;
+
+	memset(big, 'x', sizeof big);
+	if (getrlimit(RLIMIT_FSIZE, &old) != 0) {
+		tap_skip("getrlimit");
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 10000;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	dest(m, 0, m1, "");
+	r = maildir_open(m);
+	if (r == SINK_OK)
+		r = maildir_write(m, big, sizeof big);
+	if (r == SINK_OK)
+		r = maildir_finish(m);
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(r, SINK_NOSPACE, "file-size limit: SINK_NOSPACE (452 4.3.1)");
+	maildir_abort(m);
+	ok(sub_count(m1, "new", NULL) == 0 && sub_count(m1, "tmp", NULL) == 0,
+	   "file-size limit: nothing left in new/ or tmp/");
+	is_int(deliver(m, "x\n"), SINK_OK, "file-size limit: the next is stored");
 	rm_rf(m1);
 	maildir_prepare(m1);
 }
@@ -965,6 +1108,8 @@ int main(void)
 	test_batch();
 	test_failures();
 	test_clean();
+	test_links();
+	test_fsize();
 	test_other_fs();
 
 	if (fs_mounted)
