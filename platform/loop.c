@@ -162,8 +162,7 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 				continue;
 			}
 			active++;
-			if (slots[i].v6 == v6 &&
-			    memcmp(slots[i].ip, bin, v6 ? 16 : 4) == 0)
+			if (addr_same_client(slots[i].v6, slots[i].ip, v6, bin))
 				same_ip++;
 		}
 		if (!free_slot || active >= c->max_sessions) {
