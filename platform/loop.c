@@ -110,7 +110,7 @@ static void turn_away(int fd, const char *ip, const char *why, int tls)
 		/* best effort: the client is being turned away anyway */
 	}
 	close(fd);
-	log_info("session ip=%s helo= msgs=0 result=busy reason=%s duration=0s",
+	log_info("session ip=%s msgs=0 result=busy reason=%s duration=0s helo=",
 	         ip, why);
 }
 
