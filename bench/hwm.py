@@ -40,7 +40,8 @@ def main():
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 1024
     binary = os.environ.get("MAILNOOK_BIN", os.path.join(TOP, "mailnook"))
     srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
-                          "max-sessions=%d" % max(sessions, 1)]).start()
+                          "max-sessions=%d" % max(sessions, 1),
+                          "max-sessions-per-ip=%d" % max(sessions, 1)]).start()
     pid = srv.proc.pid
     before = status(pid)
     body = ("Subject: load\r\n\r\n" + ("x" * 70 + "\r\n") * (size // 72 + 1))[:size] + "\r\n"

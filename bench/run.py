@@ -98,7 +98,8 @@ class Server:
         with open(conf, "w") as f:
             f.write("listen=127.0.0.1:%d\nhostname=mx.bench\n"
                     "domain=localhost\nmailbox=user@localhost,%s\n"
-                    "max-sessions=64\ntimeout=120\n" % (self.port, self.maildir))
+                    "max-sessions=64\nmax-sessions-per-ip=64\ntimeout=120\n"
+                    % (self.port, self.maildir))
             if self.stats:
                 f.write("stats-file=%s\n" % self.stats)
             f.write("pid-file=%s\n" % os.path.join(self.dir, "pid"))

@@ -40,6 +40,7 @@ def main():
     tls_port = free_port()
     srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
                           "max-sessions=%d" % max(sessions, 1),
+                          "max-sessions-per-ip=%d" % max(sessions, 1),
                           "listen-tls=127.0.0.1:%d" % tls_port,
                           "tls-cert=@DIR@/cert.pem", "tls-key=@DIR@/key.pem"])
     make_cert(srv.dir, kind)

@@ -306,3 +306,9 @@ enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
 	*end = i + 1;
 	return ADDR_OK;
 }
+
+/* see addr.h */
+int addr_same_client(int v6a, const uint8_t *a, int v6b, const uint8_t *b)
+{
+	return v6a == v6b && memcmp(a, b, v6a ? 8 : 4) == 0;
+}

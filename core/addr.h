@@ -48,4 +48,14 @@ enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
                                  int allow_null, int allow_postmaster,
                                  struct smtp_addr *out, size_t *end);
 
+/*
+ * Whether two client addresses count as one client for the per-IP session
+ * limit: IPv4 per address (4 octets), IPv6 per /64 (the first 8 of 16
+ * octets), since one IPv6 host commonly holds a whole /64 and may take any
+ * address in it.  An IPv4-mapped IPv6 client is passed as IPv4 (v6 = 0,
+ * its last 4 octets), as platform/listen.c's listen_peer() gives it, so it
+ * counts as its IPv4 address.
+ */
+int addr_same_client(int v6a, const uint8_t *a, int v6b, const uint8_t *b);
+
 #endif

@@ -85,7 +85,8 @@ static const struct opt opts[] = {
 	{ "max-sessions", O_MAX_SESSIONS, K_NUMBER, 0, OFF(max_sessions), "N",
 	  "concurrent sessions, 1 to " STR(CFG_MAX_SESSIONS) " (default " STR(CFG_MAX_SESSIONS) ")" },
 	{ "max-sessions-per-ip", O_MAX_PER_IP, K_NUMBER, 0, OFF(max_per_ip), "N",
-	  "concurrent sessions from one client address (default max-sessions)" },
+	  "concurrent sessions from one client address, IPv6 per /64 "
+	  "(default max-sessions/2, rounded up)" },
 	{ "timeout", O_TIMEOUT, K_NUMBER, 0, OFF(timeout), "SECONDS",
 	  "idle time allowed waiting for a command or data (default 300)" },
 	{ "tls-cert", O_TLS_CERT, K_STRING, 0, OFF(tls_cert), "FILE",
@@ -1039,7 +1040,7 @@ void conf_init(struct mn_config *c, struct arena *a)
 	c->max_size = 10u << 20;
 	c->max_rcpt = 100;
 	c->max_sessions = CFG_MAX_SESSIONS;
-	c->max_per_ip = 0;              /* conf_finish: max-sessions */
+	c->max_per_ip = 0;              /* conf_finish: max-sessions / 2 */
 	c->timeout = 300;
 	c->min_free = 1u << 20;
 	c->conf_file = CONF_FILE_DEFAULT;
@@ -1254,7 +1255,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		c->n_listen = 1;
 	}
 	if (c->max_per_ip == 0) {
-		c->max_per_ip = c->max_sessions;
+		/* half, rounded up: one client alone cannot hold every slot
+		 * (except the only one of max-sessions=1) */
+		c->max_per_ip = (c->max_sessions + 1) / 2;
 	} else if (c->max_per_ip > c->max_sessions) {
 		struct msg m = { .n = 0 };
 		m_s(&m, "max-sessions-per-ip: ");

@@ -128,7 +128,7 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
                         conf_error_fn *err, void *ctx);
 
 /* After all input: fills defaults (listen 0.0.0.0:25 when no listen nor
- * listen-tls was given, max-sessions-per-ip = max-sessions), builds the
+ * listen-tls was given, per-ip = max-sessions/2 rounded up), builds the
  * domain and address tables, checks contradictions (no domain; no mailbox;
  * alias target not a mailbox; an alias shadowing a mailbox; a mailbox or
  * alias outside the local domains; a mailbox twice; per-ip above

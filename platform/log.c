@@ -178,24 +178,33 @@ void log_stderr(const char *fmt, ...)
 char *log_clean(char *dst, size_t size, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t o = 0, keep = 0;
 
-	if (size == 0)
+	if (size < 4) {                 /* no room for "..." */
+		if (size)
+			dst[0] = '\0';
 		return dst;
+	}
 	for (; src && *src; src++) {
 		unsigned char c = (unsigned char)*src;
-		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			if (o + 1 >= size)
-				break;
+		size_t k = c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? 1 : 4;
+
+		if (o + k >= size) {
+			/* cut after the last whole character that leaves
+			 * room for the mark: never inside a \xNN */
+			memcpy(dst + keep, "...", 4);
+			return dst;
+		}
+		if (k == 1) {
 			dst[o++] = (char)c;
 		} else {
-			if (o + 4 >= size)
-				break;
 			dst[o++] = '\\';
 			dst[o++] = 'x';
 			dst[o++] = hex[c >> 4];
 			dst[o++] = hex[c & 15];
 		}
+		if (o + 3 < size)
+			keep = o;
 	}
 	dst[o] = '\0';
 	return dst;

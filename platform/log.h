@@ -35,6 +35,16 @@ enum log_level {
 
 #define LOG_LINE_MAX 1024
 
+/* Room for one client-chosen field of a log line (from=, to=, helo=),
+ * escaped, "..." and NUL included.  The fields mailnook decides come first
+ * and take at most about 170 octets on the message line (id 31, result,
+ * reason 15, size 20 digits, nrcpt 10, ip 46, keys) and 320 on the session
+ * line (ip, msgs, result, reason 63, duration, tls= and cipher= 127), so
+ * two client fields of 255 (from=, to=) or one (helo=), or one more such
+ * field later, still fit LOG_LINE_MAX: no client can push a fixed field
+ * off a line. */
+#define LOG_FIELD_MAX 256
+
 /* Switches the destination; LOG_TO_SYSLOG opens the /dev/log socket (falls
  * back to nowhere without CONFIG_SYSLOG).  Call again after fork(): the pid
  * in the prefix is read here. */
@@ -49,7 +59,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 /* Copies client-supplied text for a log line: control characters, spaces,
  * '"', '\\' and octets above 0x7e become "\xNN" (so a value never splits a
- * key=value pair), cut to fit dst[size].  Returns dst. */
+ * key=value pair).  Text that does not fit dst[size] is cut after a whole
+ * character (never inside a "\xNN") and ends in "...", all within size.
+ * Returns dst. */
 char *log_clean(char *dst, size_t size, const char *src);
 
 /* Writes "mailnook: MESSAGE\n" to stderr (start-up errors, -t output). */

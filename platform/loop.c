@@ -99,8 +99,10 @@ static unsigned active_sessions(void)
 }
 
 /* tls: an implicit-TLS client expects a ServerHello, not plaintext: it is
- * only closed (RFC 8314 has no way to say "busy" before the handshake). */
-static void turn_away(int fd, const char *ip, const char *why, int tls)
+ * only closed (RFC 8314 has no way to say "busy" before the handshake).
+ * result: "busy", or "refused" (allow-from, on a listen-tls listener). */
+static void turn_away(int fd, const char *ip, const char *result,
+                      const char *why, int tls)
 {
 	char buf[SMTP_HOSTNAME_MAX + 64];
 	size_t n = tls ? 0 : smtp_busy_reply(buf, sizeof buf,
@@ -110,8 +112,8 @@ static void turn_away(int fd, const char *ip, const char *why, int tls)
 		/* best effort: the client is being turned away anyway */
 	}
 	close(fd);
-	log_info("session ip=%s helo= msgs=0 result=busy reason=%s duration=0s",
-	         ip, why);
+	log_info("session ip=%s msgs=0 result=%s reason=%s duration=0s helo=",
+	         ip, result, why);
 }
 
 static const struct listener *listener_of(const struct loop_params *lp,
@@ -138,7 +140,7 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		uint8_t bin[16];
 		struct slot *free_slot = NULL;
 		unsigned i, active = 0, same_ip = 0;
-		int fd, v6;
+		int fd, v6, refused;
 
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 		             SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -155,6 +157,14 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 			return;
 		}
 		listen_peer(&ss, ip, sizeof ip, bin, &v6);
+		refused = !conf_allowed(c, v6, bin);
+		/* its 554 would come only after a full handshake: not worth
+		 * the CPU, nor a slot */
+		if (refused && l->tls) {
+			stats_connection_refused(STATS_REFUSED_ALLOW_FROM);
+			turn_away(fd, ip, "refused", "allow-from", 1);
+			continue;
+		}
 		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
 			if (!slot_live[i]) {
 				if (!free_slot)
@@ -162,23 +172,22 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 				continue;
 			}
 			active++;
-			if (slots[i].v6 == v6 &&
-			    memcmp(slots[i].ip, bin, v6 ? 16 : 4) == 0)
+			if (addr_same_client(slots[i].v6, slots[i].ip, v6, bin))
 				same_ip++;
 		}
 		if (!free_slot || active >= c->max_sessions) {
 			stats_connection_refused(STATS_REFUSED_BUSY);
-			turn_away(fd, ip, "max-sessions", l->tls);
+			turn_away(fd, ip, "busy", "max-sessions", l->tls);
 			continue;
 		}
 		if (c->max_per_ip && same_ip >= c->max_per_ip) {
 			stats_connection_refused(STATS_REFUSED_PER_IP);
-			turn_away(fd, ip, "max-sessions-per-ip", l->tls);
+			turn_away(fd, ip, "busy", "max-sessions-per-ip",
+			          l->tls);
 			continue;
 		}
-		slot_start(free_slot, fd, ip, v6, bin,
-		           !conf_allowed(c, v6, bin), l->tls, ls->now_ms,
-		           ls->wall);
+		slot_start(free_slot, fd, ip, v6, bin, refused, l->tls,
+		           ls->now_ms, ls->wall);
 	}
 }
 

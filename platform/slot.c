@@ -137,31 +137,33 @@ static const char *sink_name(int r)
 	}
 }
 
-/* "id=… from=<…> to=<…> size=… result=…[ reason=…] nrcpt=… ip=…", once per
- * message (id[0] is cleared afterwards). */
+/* "id=… result=…[ reason=…] size=… nrcpt=… ip=… from=<…> to=<…>", once per
+ * message (id[0] is cleared afterwards): the client's text last, each
+ * capped (log.h, LOG_FIELD_MAX). */
 static void log_message(struct slot *sl, uint64_t size, const char *result,
                         const char *reason)
 {
-	char from[ADDR_PATH_MAX * 4 + 1], to[ADDR_PATH_MAX * 4 + 1];
+	char from[LOG_FIELD_MAX], to[LOG_FIELD_MAX];
 
 	if (!sl->id[0])
 		return;
 	log_clean(from, sizeof from, sl->from);
 	log_clean(to, sizeof to, sl->to);
-	log_info("id=%s from=<%s> to=<%s> size=%llu result=%s%s%s nrcpt=%u "
-	         "ip=%s", sl->id, from, to, (unsigned long long)size, result,
-	         reason ? " reason=" : "", reason ? reason : "", sl->nrcpt,
-	         sl->s.client_ip);
+	log_info("id=%s result=%s%s%s size=%llu nrcpt=%u ip=%s from=<%s> "
+	         "to=<%s>", sl->id, result, reason ? " reason=" : "",
+	         reason ? reason : "", (unsigned long long)size, sl->nrcpt,
+	         sl->s.client_ip, from, to);
 	stats_message(result, reason, size);
 	sl->id[0] = '\0';
 }
 
-/* "session ip=… helo=… msgs=… result=…[ reason=…] duration=…s[ tls=…
- * cipher=…]": once per connection.  A TLS failure gives BearSSL's reason;
- * a TLS session its protocol version and cipher suite. */
+/* "session ip=… msgs=… result=…[ reason=…] duration=…s[ tls=… cipher=…]
+ * helo=…": once per connection, the client's text last and capped.  A TLS
+ * failure gives BearSSL's reason; a TLS session its protocol version and
+ * cipher suite. */
 static void log_session(struct slot *sl, const char *result)
 {
-	char helo[SMTP_HELO_MAX * 4 + 1];
+	char helo[LOG_FIELD_MAX];
 	char tls[128] = "", reason[64] = "";
 	int64_t secs = (clock_mono_ms() - sl->started_ms) / 1000;
 
@@ -177,9 +179,9 @@ static void log_session(struct slot *sl, const char *result)
 	}
 #endif
 	log_clean(helo, sizeof helo, sl->s.helo);
-	log_info("session ip=%s helo=%s msgs=%u result=%s%s duration=%llds%s",
-	         sl->s.client_ip, helo, sl->delivered, result, reason,
-	         (long long)(secs < 0 ? 0 : secs), tls);
+	log_info("session ip=%s msgs=%u result=%s%s duration=%llds%s helo=%s",
+	         sl->s.client_ip, sl->delivered, result, reason,
+	         (long long)(secs < 0 ? 0 : secs), tls, helo);
 }
 
 /* ---- the sink ------------------------------------------------------------ */

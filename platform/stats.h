@@ -16,7 +16,8 @@
  *   connections_accepted_total            sessions started (greeting 220)
  *   connections_refused_total{reason}     busy (no slot, max-sessions),
  *                                         per_ip (max-sessions-per-ip),
- *                                         allow_from (554 5.7.1 greeting)
+ *                                         allow_from (554 5.7.1 greeting;
+ *                                         on listen-tls, closed at once)
  *   sessions_active                       gauge: open sessions
  *   mail_refused_total{reason}            MAIL refused: nospace
  *                                         (below min-free-space)
@@ -67,7 +68,7 @@ enum stats_refusal {
 void stats_init(int64_t wall);
 
 /* A session started (refused: by allow-from), or a connection turned
- * away before a session (busy, per_ip). */
+ * away before a session (busy, per_ip; allow_from on listen-tls). */
 void stats_session_start(int refused);
 void stats_connection_refused(enum stats_refusal why);
 

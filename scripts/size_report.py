@@ -144,7 +144,7 @@ def cmd_mem(binary, want_tls):
     sessions, has_tls = max_sessions(binary)
     tls = want_tls and has_tls
     lines = ["domain=localhost", "mailbox=user@localhost,@DIR@/user", "max-sessions=%d" % sessions,
-             "max-message-size=2M"]
+             "max-sessions-per-ip=%d" % sessions, "max-message-size=2M"]
     tls_port = None
     if tls:
         tls_port = free_port()

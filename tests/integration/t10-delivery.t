@@ -145,7 +145,8 @@ for label, binary in binaries():
         t.eq(code, 250, label + "session goes on after 552")
 
     log = srv.log()
-    t.like(log, r"id=\S+ from=<sender@remote\.example> to=<user@localhost>.* size=\d+ .*result=delivered",
+    t.like(log, r"id=\S+ result=delivered size=\d+ nrcpt=\d+ ip=127\.0\.0\.1 from=<sender@remote\.example> "
+           r"to=<user@localhost>\n",
            label + "message log line")
     t.like(log, r"result=rejected", label + "rejected message logged")
     t.eq(srv.stop(), 0, label + "SIGTERM: exit 0")

@@ -206,7 +206,9 @@ for label, binary in binaries():
     # timeout=2 only while slowloris clients run (switched by SIGHUP): the
     # other abuse, on a loaded machine, must not be cut by a timeout meant
     # for them
-    NORMAL = ["domain=localhost", "mailbox=user@localhost,@DIR@/user", "max-sessions=%d" % MAX, "timeout=60"]
+    # every client here is 127.0.0.1: it may take every slot
+    NORMAL = ["domain=localhost", "mailbox=user@localhost,@DIR@/user", "max-sessions=%d" % MAX,
+              "max-sessions-per-ip=%d" % MAX, "timeout=60"]
     SLOW = NORMAL[:-1] + ["timeout=2"]
     srv = Server(binary, NORMAL).start()
     user = srv.maildir("user")

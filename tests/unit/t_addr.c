@@ -338,5 +338,32 @@ int main(void)
 		ok(sane, "20000 random paths: no overread, end within n");
 	}
 
+	/* addr_same_client(): the per-IP session limit's notion of a client */
+	{
+		static const uint8_t lo4[16] = { 127, 0, 0, 1 };
+		static const uint8_t lo4b[16] = { 127, 0, 0, 2 };
+		/* 2001:db8:1:2::1, 2001:db8:1:2:ffff::9 (same /64),
+		 * 2001:db8:1:3::1 (next /64) */
+		static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2,
+		                                0, 0, 0, 0, 0, 0, 0, 1 };
+		static const uint8_t b6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2,
+		                                0xff, 0xff, 0, 0, 0, 0, 0, 9 };
+		static const uint8_t c6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 3,
+		                                0, 0, 0, 0, 0, 0, 0, 1 };
+		/* 7f00:1::, whose first 4 octets are 127.0.0.1's */
+		static const uint8_t compat[16] = { 127, 0, 0, 1, 0, 0, 0, 0,
+		                                    0, 0, 0, 0, 0, 0, 0, 0 };
+
+		ok(addr_same_client(0, lo4, 0, lo4), "IPv4: the same address is one client");
+		ok(!addr_same_client(0, lo4, 0, lo4b), "IPv4: 127.0.0.1 and 127.0.0.2 are two");
+		ok(addr_same_client(1, a6, 1, a6), "IPv6: the same address is one client");
+		ok(addr_same_client(1, a6, 1, b6), "IPv6: two addresses in one /64 are one client");
+		ok(addr_same_client(1, b6, 1, a6), "  either way round");
+		ok(!addr_same_client(1, a6, 1, c6), "IPv6: the next /64 is another client");
+		ok(!addr_same_client(0, lo4, 1, compat),
+		   "IPv4 and an IPv6 address with the same leading octets are two");
+		ok(!addr_same_client(1, compat, 0, lo4), "  either way round");
+	}
+
 	return tap_done();
 }

@@ -484,7 +484,8 @@ static void test_defaults(void)
 	is_int(C.max_size, 10 * 1024 * 1024, "max-message-size 10M");
 	is_int(C.max_rcpt, 100, "max-recipients 100");
 	is_int(C.max_sessions, CFG_MAX_SESSIONS, "max-sessions: compiled-in");
-	is_int(C.max_per_ip, CFG_MAX_SESSIONS, "max-sessions-per-ip = max-sessions");
+	is_int(C.max_per_ip, (CFG_MAX_SESSIONS + 1) / 2,
+	       "max-sessions-per-ip = max-sessions / 2, rounded up");
 	is_int(C.timeout, 300, "timeout 300");
 	is_int(C.min_free, 1024 * 1024, "min-free-space 1M");
 	is_int(C.allow_bare_lf, 0, "allow-bare-lf off");
@@ -493,7 +494,13 @@ static void test_defaults(void)
 	is_int(C.postmaster_implicit, 1, "postmaster implicit");
 
 	n = load(BASE "max-sessions=2\n");
-	is_int(C.max_per_ip, 2, "per-ip follows max-sessions");
+	is_int(C.max_per_ip, 1, "per-ip follows max-sessions: 2 -> 1");
+	n = load(BASE "max-sessions=5\n");
+	is_int(C.max_per_ip, 3, "  5 -> 3 (rounded up)");
+	n = load(BASE "max-sessions=1\n");
+	is_int(C.max_per_ip, 1, "  1 -> 1 (the only slot stays usable)");
+	n = load(BASE "max-sessions=4\nmax-sessions-per-ip=4\n");
+	is_int(C.max_per_ip, 4, "  an explicit value is kept");
 }
 
 static void test_sizes(void)
