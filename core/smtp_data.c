@@ -443,6 +443,13 @@ void smtp_sanitize(char *p, int ascii_only)
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
+		/* a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F): "??" keeps
+		 * the text valid UTF-8 and its length */
+		if (c == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+		    (unsigned char)p[1] <= 0x9f) {
+			*p++ = '?';
+			c = 0;
+		}
 		if (c < 0x20 || c == 0x7f || (ascii_only && c > 0x7e))
 			*p = '?';
 	}

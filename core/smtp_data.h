@@ -51,8 +51,8 @@ void smtp_bdat_finish(struct smtp_session *s);
 /* Writes Return-Path: and Received: for the message just begun. */
 void smtp_trace_headers(struct smtp_session *s);
 
-/* Replaces control characters (and with ascii_only, octets above 0x7e)
- * by '?', in place. */
+/* Replaces control characters, C1 (UTF-8 C2 80..C2 9F) as "??", and with
+ * ascii_only octets above 0x7e, by '?', in place. */
 void smtp_sanitize(char *p, int ascii_only);
 
 #endif

@@ -1310,6 +1310,12 @@ static void t_received(void)
 	      GREET HELO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
 	      TRACE_RCPT("\"a b\"@x.example", "bad?h??st (x)", "[192.0.2.1]", "SMTP", "MSG1",
 	                 "a@example.org") "x\n", NULL);
+	check("Received: C1 controls (U+0080..U+009F) in SMTPUTF8 addresses and HELO never stored",
+	      "EHLO h\xc2\x85lo\r\nMAIL FROM:<a\xc2\x85\xc2\x80" "b@x\xc2\x9fy.example> SMTPUTF8\r\n"
+	      "RCPT TO:<c\xc2\x9f\xc2\xa0\xc3\xb6\xc2\x85@example.org>\r\nDATA\r\nx\r\n.\r\n",
+	      GREET EHLO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("a????b@x??y.example", "h??lo", "[192.0.2.1]", "UTF8SMTP", "MSG1",
+	                 "c??\xc2\xa0\xc3\xb6??@example.org") "x\n", NULL);
 	/* HELO cut to 255 octets; every line of the header below 998 */
 	{
 		size_t li = 0;
