@@ -212,7 +212,9 @@ static void chunk_end(struct smtp_session *s)
 		say_err(s, r, counts);
 		return;
 	}
-	if (d->error != REJECT_NONE) {
+	/* a NUL is answered at the end of the data, as in DATA; the
+	 * other errors at once (RFC 3030: the client then stops) */
+	if (d->error != REJECT_NONE && (s->bdat_last || d->error != REJECT_NUL)) {
 		enum smtp_reply_id r = reject_reply(d);
 
 		msg_abort(s, d->error);

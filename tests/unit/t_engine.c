@@ -551,6 +551,60 @@ static void t_text_runs(void)
 	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused as bare CR/LF/NUL",
 	   delivered, refused);
 
+	/* the same runs as BDAT content, in one chunk or two cut just before,
+	 * inside or just after the stop octets: stored with CRLF as LF, and
+	 * refused (550 5.6.0, nothing committed) exactly when a NUL is in it */
+	delivered = refused = 0;
+	for (si = 0; si < sizeof(stop) / sizeof(stop[0]) && !bad; si++) {
+		for (pos = 0; pos < 40 && !bad; pos++) {
+			for (int k = 0; k < 8 && !bad; k++) {
+				char content[128], want[256], num[48];
+				size_t lc = 0, li = 0, lw = 0, cut, i;
+				int nul = memchr(stop[si], '\0', stoplen[si]) != NULL;
+
+				CATS(content, &lc, "X-A: ");
+				if (!(k & 1))
+					CATS(content, &lc, "b\r\n\r\n");
+				cat(content, &lc, body, pos);
+				cut = k / 2 == 1 ? lc : k / 2 == 2 ? lc + stoplen[si] / 2 :
+				      k / 2 == 3 ? lc + stoplen[si] : 0;
+				cat(content, &lc, stop[si], stoplen[si]);
+				cat(content, &lc, body, 40 - pos);
+				CATS(content, &lc, "\r\n");
+				CATS(big_in, &li, HDR);
+				if (cut) {
+					snprintf(num, sizeof(num), "BDAT %zu\r\n", cut);
+					CATS(big_in, &li, num);
+					cat(big_in, &li, content, cut);
+				}
+				snprintf(num, sizeof(num), "BDAT %zu LAST\r\n", lc - cut);
+				CATS(big_in, &li, num);
+				cat(big_in, &li, content + cut, lc - cut);
+				CATS(big_in, &li, "NOOP\r\n");
+				CATS(want, &lw, TRACE1("MSG1"));
+				for (i = 0; i < lc; i++)
+					if (!(content[i] == '\r' && i + 1 < lc && content[i + 1] == '\n'))
+						want[lw++] = content[i];
+				if (!whole_is_bytewise(big_in, li))
+					bad = 1;
+				else if (nul ? strstr(R0.out, E_BARE OK) == NULL ||
+				               strstr(R0.f.log, "commit") != NULL :
+				         strstr(R0.out, "delivered") == NULL ||
+				         R0.f.datalen != lw || memcmp(R0.f.data, want, lw) != 0)
+					bad = 2;
+				delivered += !nul;
+				refused += nul;
+			}
+		}
+	}
+	if (!ok(!bad, "BDAT: stop octets at every offset, across chunks: whole == byte by "
+	        "byte, CRLF stored as LF, NUL refused")) {
+		printf("#   stop %zu at %zu (%d)\n", si - 1, pos - 1, bad);
+		show_diff(&R0, &R1);
+	}
+	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused for a NUL",
+	   delivered, refused);
+
 	/* a plain run is stored unchanged */
 	{
 		size_t li = 0, ld = 0, lo = 0;
@@ -968,12 +1022,36 @@ static void t_bdat(void)
 	reset_params();
 	{
 		static const char in[] = HDR "BDAT 11\r\nSubject: a\r" "BDAT 8\r\n\nb\nc\rd\r\n"
-		                         "bDaT 4 last\r\n\0e\r\r" "NOOP\r\n";
-		static const char want[] = TRACE1("MSG1") "Subject: a\nb\nc\rd\n\0e\r\r";
+		                         "bDaT 4 last\r\n\re\r\r" "NOOP\r\n";
+		static const char want[] = TRACE1("MSG1") "Subject: a\nb\nc\rd\n\re\r\r";
 
-		check_n("BDAT chunks: CRLF to LF, CR split across chunks, bare LF/CR/NUL kept",
+		check_n("BDAT chunks: CRLF to LF, CR split across chunks, bare LF/CR kept",
 		        in, sizeof(in) - 1, HDR_R CHUNK("11") CHUNK("8") DELIV("MSG1") OK,
 		        want, sizeof(want) - 1, NULL);
+	}
+	{
+		/* a NUL refuses the message after the LAST chunk, as in DATA:
+		 * in the body, in the headers, after a CR that ended a chunk */
+		static const char in[] = HDR "BDAT 14\r\nSubject: a\r\n\r\n" "BDAT 5\r\nb\0c\r\n"
+		                         "BDAT 5\r\nQUIT\r" "BDAT 0 LAST\r\n" "NOOP\r\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 6\r\nX: \0\r\n" "BDAT 4 LAST\r\n\r\nb\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 2\r\nb\r" "BDAT 2 LAST\r\n\0\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 2 LAST\r\nok";
+
+		check_n("BDAT: a NUL anywhere refuses the message with 550 5.6.0 after LAST",
+		        in, sizeof(in) - 1,
+		        HDR_R CHUNK("14") CHUNK("5") CHUNK("5") E_BARE OK
+		        S_MAIL S_RCPT CHUNK("6") E_BARE S_MAIL S_RCPT CHUNK("2") E_BARE
+		        S_MAIL S_RCPT DELIV("MSG4"), NULL, 0,
+		        "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  1\n"
+		        "abort nul 24\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  2\n"
+		        "abort nul 10\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  3\n"
+		        "abort nul 4\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  4\n"
+		        "commit  0\nreset  0\n");
+		is_mem(R0.f.data + R0.f.datalen - 2, 2, "ok", 2, "  the message after them is stored");
 	}
 	check("BDAT 0 LAST, pipelined with the whole transaction",
 	      HDR "BDAT 0 LAST\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
