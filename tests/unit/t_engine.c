@@ -1210,15 +1210,41 @@ static void t_timeouts(void)
 	drain(&R0);
 	is_str(R0.out, GREET E_TIMEOUT, "trickle: 421 at first byte + timeout");
 
+	/* DATA with no octet arriving: timeout, not 10 x timeout */
+	start(&R0);
+	feed_now(HDR "DATA\r\n");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 301, "DATA idle deadline: timeout");
+	smtp_tick(&S, T0 + 300, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "DATA idle: still open at 300 s");
+	smtp_tick(&S, T0 + 301, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R GO E_TIMEOUT, "DATA idle: 421 4.4.2");
+	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
+	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
+
+	/* ... and idle after some text: timeout from the last octet */
+	start(&R0);
+	feed_now(HDR "DATA\r\n");
+	smtp_tick(&S, T0 + 250, WALL);
+	feed_now("Subject: x\r\n\r\nhalf a li");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 551, "DATA: an octet restarts the idle time");
+	smtp_tick(&S, T0 + 550, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "  still open at 550 s");
+	smtp_tick(&S, T0 + 551, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R GO E_TIMEOUT, "  421 4.4.2 at the last octet + timeout");
+
 	/* DATA gets 10 x timeout in all, then aborts the message */
 	start(&R0);
 	feed_now(HDR "DATA\r\n");
 	drain(&R0);
-	is_int(smtp_deadline(&S), T0 + 3001, "DATA deadline 10 x timeout");
 	for (int k = 1; k < 30; k++) {
 		smtp_tick(&S, T0 + k * 100, WALL);
 		feed_now("x\r\n");
 	}
+	is_int(smtp_deadline(&S), T0 + 3001, "DATA deadline: the earlier, 10 x timeout");
 	smtp_tick(&S, T0 + 2999, WALL);
 	drain(&R0);
 	ok(!(smtp_state(&S) & SMTP_CLOSE), "DATA: still open at 2999 s");
@@ -1228,15 +1254,51 @@ static void t_timeouts(void)
 	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
 	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
 
-	/* one BDAT chunk: 10 x timeout from its command */
+	/* one BDAT chunk: idle timeout inside it, from its command or its
+	 * last octet */
+	start(&R0);
+	smtp_tick(&S, T0 + 200, WALL);
+	feed_now(HDR "BDAT 100000\r\n");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 501, "BDAT idle deadline: timeout from the command");
+	smtp_tick(&S, T0 + 500, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "BDAT idle: still open at 500 s");
+	smtp_tick(&S, T0 + 501, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R E_TIMEOUT, "BDAT idle: 421 4.4.2");
+	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
 	start(&R0);
 	feed_now(HDR "BDAT 10\r\nabc");
+	smtp_tick(&S, T0 + 100, WALL);
+	feed_now("d");
+	is_int(smtp_deadline(&S), T0 + 401, "BDAT: an octet restarts the idle time");
+	smtp_tick(&S, T0 + 401, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R E_TIMEOUT, "  421 4.4.2 at the last octet + timeout");
+
+	/* one BDAT chunk: 10 x timeout in all from its command */
+	start(&R0);
+	feed_now(HDR "BDAT 1000\r\nabc");
+	for (int k = 1; k < 30; k++) {
+		smtp_tick(&S, T0 + k * 100, WALL);
+		feed_now("x");
+	}
+	is_int(smtp_deadline(&S), T0 + 3001, "BDAT deadline: the earlier, 10 x timeout");
 	smtp_tick(&S, T0 + 2999, WALL);
 	drain(&R0);
 	ok(!(smtp_state(&S) & SMTP_CLOSE), "BDAT: still open at 2999 s");
 	smtp_tick(&S, T0 + 3001, WALL);
 	drain(&R0);
 	is_str(R0.out, HDR_R E_TIMEOUT, "BDAT chunk timeout");
+
+	/* a discarded chunk (no transaction) is timed the same way */
+	start(&R0);
+	feed_now("BDAT 100000\r\nabc");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 301, "BDAT before HELO: idle deadline timeout");
+	smtp_tick(&S, T0 + 301, WALL);
+	drain(&R0);
+	is_str(R0.out, GREET E_TIMEOUT, "  421 4.4.2");
 
 	/* no timeout while committing */
 	start(&R0);
@@ -1273,6 +1335,23 @@ static void t_timeouts(void)
 	drain(&R0);
 	is_str(R0.out, "554 5.7.1 " HOST " access denied\r\n421 4.7.0 " HOST " closing connection\r\n",
 	       "refused: 421 after 30 s");
+
+	/* ... also while it trickles a huge BDAT chunk */
+	start(&R0);
+	feed_now("BDAT 100000000\r\n");
+	for (int k = 1; k <= 30; k++) {
+		smtp_tick(&S, T0 + k, WALL);
+		feed_now("x");
+	}
+	is_int(smtp_deadline(&S), T0 + 31, "refused, in a BDAT chunk: deadline 30 s");
+	drain(&R0);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "  still open at 30 s");
+	smtp_tick(&S, T0 + 31, WALL);
+	feed_now("x");
+	drain(&R0);
+	is_str(R0.out, "554 5.7.1 " HOST " access denied\r\n421 4.7.0 " HOST " closing connection\r\n",
+	       "  421 4.7.0 after 30 s, the chunk unanswered");
+	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
 }
 
 /* Nothing after the end of data is read until the store has answered. */
@@ -1321,6 +1400,26 @@ static void t_refused(void)
 	      "A\r\nB\r\nC\r\nD\r\nE\r\nF\r\nG\r\nH\r\nI\r\nJ\r\nK\r\nQUIT\r\n",
 	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
 	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
+	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
+	ok(R0.state & SMTP_DEAD, "  closed");
+	check("refused: BDAT's chunk read and dropped, still refused after it",
+	      "BDAT 6\r\nQUIT\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<a@example.org>\r\n"
+	      "BDAT 13 LAST\r\nEHLO c.example"
+	      "RCPT TO:<a@example.org>\r\nBDAT 0 LAST\r\nDATA\r\nBDAT x\r\nQUIT\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED BYE, NULL, "");
+	check("refused: BDATs count toward the 10 commands",
+	      "BDAT 3\r\nabcBDAT 0\r\nBDAT 2 LAST\r\nxyMAIL FROM:<a@b.example>\r\n"
+	      "BDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nz"
+	      "BDAT 0 LAST\r\nNOOP\r\nQUIT\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
+	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
+	ok(R0.state & SMTP_DEAD, "  closed");
+	check("refused: a tenth command that is a BDAT closes at once",
+	      "A\r\nB\r\nC\r\nD\r\nE\r\nF\r\nG\r\nH\r\nI\r\nBDAT 6\r\nNOOP\r\nNOOP\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
 	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
 	ok(R0.state & SMTP_DEAD, "  closed");
 }
