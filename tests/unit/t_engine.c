@@ -605,6 +605,37 @@ static void t_text_runs(void)
 	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused for a NUL",
 	   delivered, refused);
 
+	/* ... and where a long BDAT run fills the write buffer */
+	bad = 0;
+	for (pos = 2030; pos < 2070 && !bad; pos++) {
+		for (int nul = 0; nul < 2 && !bad; nul++) {
+			static char run[2100];
+			char num[48];
+			size_t li = 0, ld = 0, lc = 8 + pos + 6;
+
+			memset(run, 'r', sizeof(run));
+			snprintf(num, sizeof(num), "BDAT %zu LAST\r\n", lc);
+			CATS(big_in, &li, HDR);
+			CATS(big_in, &li, num);
+			CATS(big_in, &li, "X: y\r\n\r\n");
+			cat(big_in, &li, run, pos);
+			cat(big_in, &li, nul ? "\0bc\r\nz" : "abc\r\nz", 6);
+			CATS(big_in, &li, "NOOP\r\n");
+			CATS(big_data, &ld, TRACE1("MSG1") "X: y\n\n");
+			cat(big_data, &ld, run, pos);
+			CATS(big_data, &ld, "abc\nz");
+			if (!whole_is_bytewise(big_in, li))
+				bad = 1;
+			else if (nul ? strstr(R0.out, E_BARE OK) == NULL :
+			         R0.f.datalen != ld || memcmp(R0.f.data, big_data, ld) != 0)
+				bad = 2;
+		}
+	}
+	if (!ok(!bad, "BDAT: a NUL around the write buffer's end: refused; else stored whole")) {
+		printf("#   at %zu (%d)\n", pos - 1, bad);
+		show_diff(&R0, &R1);
+	}
+
 	/* a plain run is stored unchanged */
 	{
 		size_t li = 0, ld = 0, lo = 0;
