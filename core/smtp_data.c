@@ -91,23 +91,6 @@ static void wb_flush(struct wbuf *w)
 	w->n = 0;
 }
 
-/* Copies decoded octets into w, flushing when full; stops at an error. */
-static void wb_put(struct wbuf *w, const uint8_t *p, size_t n)
-{
-	while (n > 0 && w->s->dec.error == REJECT_NONE) {
-		size_t k = sizeof(w->b) - w->n;
-
-		if (k > n)
-			k = n;
-		memcpy(w->b + w->n, p, k);
-		w->n += k;
-		p += k;
-		n -= k;
-		if (w->n == sizeof(w->b))
-			wb_flush(w);
-	}
-}
-
 /* The first error: what was decoded before it is written first, so the
  * sink sees the same bytes however the input was cut. */
 static void fail(struct wbuf *w, enum smtp_reject e)
@@ -396,20 +379,32 @@ size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 		return take;       /* discarded */
 	w.s = s;
 	w.n = 0;
-	for (i = 0; i < take; i++) {
+	for (i = 0; i < take && d->error == REJECT_NONE; i++) {
 		unsigned c;
 
-		/* past the headers, only a CR needs a look (CRLF -> LF) */
-		if (!d->in_headers && !d->pending_cr) {
-			const uint8_t *cr = memchr(p + i, '\r', take - i);
-			size_t len = cr ? (size_t)(cr - (p + i)) : take - i;
+		/* past the headers, only CR (CRLF -> LF), LF and NUL need a
+		 * look: the run before them is copied as it is scanned */
+		while (!d->in_headers && !d->pending_cr && i < take) {
+			size_t k = take - i, len;
 
-			wb_put(&w, p + i, len);
+			if (k > sizeof(w.b) - w.n)
+				k = sizeof(w.b) - w.n;
+			len = copy_plain((uint8_t *)w.b + w.n, p + i, k);
+			w.n += len;
 			i += len;
-			if (i == take)
+			if (w.n == sizeof(w.b))
+				wb_flush(&w);
+			if (len < k || d->error != REJECT_NONE)
 				break;
 		}
+		if (i == take || d->error != REJECT_NONE)
+			break;
 		c = p[i];
+		if (c == '\0') {
+			/* refused at the end, as in DATA (the LAST chunk) */
+			fail(&w, REJECT_NUL);
+			break;
+		}
 		if (c == '\n') {
 			d->pending_cr = 0;
 		} else if (d->pending_cr) {
@@ -443,6 +438,13 @@ void smtp_sanitize(char *p, int ascii_only)
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
+		/* a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F): "??" keeps
+		 * the text valid UTF-8 and its length */
+		if (c == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+		    (unsigned char)p[1] <= 0x9f) {
+			*p++ = '?';
+			c = 0;
+		}
 		if (c < 0x20 || c == 0x7f || (ascii_only && c > 0x7e))
 			*p = '?';
 	}

@@ -40,7 +40,8 @@ size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 /*
  * BDAT: consumes up to s->dec.chunk_left octets of p[0..n); returns the
  * octets consumed.  With can_end 0 the chunk's last octet is not consumed.
- * Discarded chunks (s->dec.chunk_reply set) are only counted down.
+ * Discarded chunks (s->dec.chunk_reply set) are only counted down.  A NUL
+ * is REJECT_NUL.
  */
 size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
                       int can_end);
@@ -51,8 +52,8 @@ void smtp_bdat_finish(struct smtp_session *s);
 /* Writes Return-Path: and Received: for the message just begun. */
 void smtp_trace_headers(struct smtp_session *s);
 
-/* Replaces control characters (and with ascii_only, octets above 0x7e)
- * by '?', in place. */
+/* Replaces control characters, C1 (UTF-8 C2 80..C2 9F) as "??", and with
+ * ascii_only octets above 0x7e, by '?', in place. */
 void smtp_sanitize(char *p, int ascii_only);
 
 #endif

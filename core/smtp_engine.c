@@ -212,7 +212,9 @@ static void chunk_end(struct smtp_session *s)
 		say_err(s, r, counts);
 		return;
 	}
-	if (d->error != REJECT_NONE) {
+	/* a NUL is answered at the end of the data, as in DATA; the
+	 * other errors at once (RFC 3030: the client then stops) */
+	if (d->error != REJECT_NONE && (s->bdat_last || d->error != REJECT_NUL)) {
 		enum smtp_reply_id r = reject_reply(d);
 
 		msg_abort(s, d->error);
@@ -560,6 +562,7 @@ static void cmd_bdat(struct smtp_session *s, const char *arg, size_t n)
 	d->chunk_left = size;
 	d->chunk_size = size;
 	s->body_since = s->now;
+	s->idle_since = s->now;
 	enter(s, PHASE_BDAT);
 	if (size == 0)
 		chunk_end(s);
@@ -860,6 +863,8 @@ void smtp_recv_ack(struct smtp_session *s, size_t n)
 	if (n > sizeof(s->in) - s->in_end)
 		n = sizeof(s->in) - s->in_end;
 	s->in_end += n;
+	if (n && (s->phase == PHASE_DATA || s->phase == PHASE_BDAT))
+		s->idle_since = s->now;   /* a client sending its message is not idle */
 	process(s);
 }
 
@@ -896,11 +901,14 @@ static int64_t deadline_at(const struct smtp_session *s)
 	}
 	if (s->phase == PHASE_COMMIT)
 		return INT64_MAX;
-	if (s->phase == PHASE_REFUSED)
+	if (s->p.refused)   /* also while it sends a BDAT chunk */
 		t = s->started + SMTP_REFUSED_MAX_SECONDS;
 	if (s->phase == PHASE_DATA || s->phase == PHASE_BDAT) {
+		/* idle_since is the last octet here: both limits apply */
 		if (s->body_since + 10 * to < t)
 			t = s->body_since + 10 * to;
+		if (s->idle_since + to < t)
+			t = s->idle_since + to;
 	} else if (s->line_since >= 0) {
 		if (s->line_since + to < t)
 			t = s->line_since + to;
@@ -933,8 +941,7 @@ void smtp_tick(struct smtp_session *s, int64_t now, int64_t wall)
 		s->out_start = s->out_end = 0;
 		return;
 	}
-	if (s->phase == PHASE_REFUSED &&
-	    now > s->started + SMTP_REFUSED_MAX_SECONDS) {
+	if (s->p.refused && now > s->started + SMTP_REFUSED_MAX_SECONDS) {
 		close_with(s, R_REFUSED_LIMIT);
 		return;
 	}

@@ -123,7 +123,8 @@ struct smtp_session {
 
 	int64_t now;            /* monotonic seconds */
 	int64_t wall;           /* UNIX seconds */
-	int64_t idle_since;     /* last reply or session start */
+	int64_t idle_since;     /* last reply or session start; in DATA/BDAT
+	                           also the last input */
 	int64_t line_since;     /* first byte of the pending command line, or -1 */
 	int64_t body_since;     /* start of DATA or the current BDAT chunk */
 	int64_t started;

@@ -551,6 +551,91 @@ static void t_text_runs(void)
 	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused as bare CR/LF/NUL",
 	   delivered, refused);
 
+	/* the same runs as BDAT content, in one chunk or two cut just before,
+	 * inside or just after the stop octets: stored with CRLF as LF, and
+	 * refused (550 5.6.0, nothing committed) exactly when a NUL is in it */
+	delivered = refused = 0;
+	for (si = 0; si < sizeof(stop) / sizeof(stop[0]) && !bad; si++) {
+		for (pos = 0; pos < 40 && !bad; pos++) {
+			for (int k = 0; k < 8 && !bad; k++) {
+				char content[128], want[256], num[48];
+				size_t lc = 0, li = 0, lw = 0, cut, i;
+				int nul = memchr(stop[si], '\0', stoplen[si]) != NULL;
+
+				CATS(content, &lc, "X-A: ");
+				if (!(k & 1))
+					CATS(content, &lc, "b\r\n\r\n");
+				cat(content, &lc, body, pos);
+				cut = k / 2 == 1 ? lc : k / 2 == 2 ? lc + stoplen[si] / 2 :
+				      k / 2 == 3 ? lc + stoplen[si] : 0;
+				cat(content, &lc, stop[si], stoplen[si]);
+				cat(content, &lc, body, 40 - pos);
+				CATS(content, &lc, "\r\n");
+				CATS(big_in, &li, HDR);
+				if (cut) {
+					snprintf(num, sizeof(num), "BDAT %zu\r\n", cut);
+					CATS(big_in, &li, num);
+					cat(big_in, &li, content, cut);
+				}
+				snprintf(num, sizeof(num), "BDAT %zu LAST\r\n", lc - cut);
+				CATS(big_in, &li, num);
+				cat(big_in, &li, content + cut, lc - cut);
+				CATS(big_in, &li, "NOOP\r\n");
+				CATS(want, &lw, TRACE1("MSG1"));
+				for (i = 0; i < lc; i++)
+					if (!(content[i] == '\r' && i + 1 < lc && content[i + 1] == '\n'))
+						want[lw++] = content[i];
+				if (!whole_is_bytewise(big_in, li))
+					bad = 1;
+				else if (nul ? strstr(R0.out, E_BARE OK) == NULL ||
+				               strstr(R0.f.log, "commit") != NULL :
+				         strstr(R0.out, "delivered") == NULL ||
+				         R0.f.datalen != lw || memcmp(R0.f.data, want, lw) != 0)
+					bad = 2;
+				delivered += !nul;
+				refused += nul;
+			}
+		}
+	}
+	if (!ok(!bad, "BDAT: stop octets at every offset, across chunks: whole == byte by "
+	        "byte, CRLF stored as LF, NUL refused")) {
+		printf("#   stop %zu at %zu (%d)\n", si - 1, pos - 1, bad);
+		show_diff(&R0, &R1);
+	}
+	ok(delivered > 0 && refused > 0, "  %d delivered, %d refused for a NUL",
+	   delivered, refused);
+
+	/* ... and where a long BDAT run fills the write buffer */
+	bad = 0;
+	for (pos = 2030; pos < 2070 && !bad; pos++) {
+		for (int nul = 0; nul < 2 && !bad; nul++) {
+			static char run[2100];
+			char num[48];
+			size_t li = 0, ld = 0, lc = 8 + pos + 6;
+
+			memset(run, 'r', sizeof(run));
+			snprintf(num, sizeof(num), "BDAT %zu LAST\r\n", lc);
+			CATS(big_in, &li, HDR);
+			CATS(big_in, &li, num);
+			CATS(big_in, &li, "X: y\r\n\r\n");
+			cat(big_in, &li, run, pos);
+			cat(big_in, &li, nul ? "\0bc\r\nz" : "abc\r\nz", 6);
+			CATS(big_in, &li, "NOOP\r\n");
+			CATS(big_data, &ld, TRACE1("MSG1") "X: y\n\n");
+			cat(big_data, &ld, run, pos);
+			CATS(big_data, &ld, "abc\nz");
+			if (!whole_is_bytewise(big_in, li))
+				bad = 1;
+			else if (nul ? strstr(R0.out, E_BARE OK) == NULL :
+			         R0.f.datalen != ld || memcmp(R0.f.data, big_data, ld) != 0)
+				bad = 2;
+		}
+	}
+	if (!ok(!bad, "BDAT: a NUL around the write buffer's end: refused; else stored whole")) {
+		printf("#   at %zu (%d)\n", pos - 1, bad);
+		show_diff(&R0, &R1);
+	}
+
 	/* a plain run is stored unchanged */
 	{
 		size_t li = 0, ld = 0, lo = 0;
@@ -968,12 +1053,36 @@ static void t_bdat(void)
 	reset_params();
 	{
 		static const char in[] = HDR "BDAT 11\r\nSubject: a\r" "BDAT 8\r\n\nb\nc\rd\r\n"
-		                         "bDaT 4 last\r\n\0e\r\r" "NOOP\r\n";
-		static const char want[] = TRACE1("MSG1") "Subject: a\nb\nc\rd\n\0e\r\r";
+		                         "bDaT 4 last\r\n\re\r\r" "NOOP\r\n";
+		static const char want[] = TRACE1("MSG1") "Subject: a\nb\nc\rd\n\re\r\r";
 
-		check_n("BDAT chunks: CRLF to LF, CR split across chunks, bare LF/CR/NUL kept",
+		check_n("BDAT chunks: CRLF to LF, CR split across chunks, bare LF/CR kept",
 		        in, sizeof(in) - 1, HDR_R CHUNK("11") CHUNK("8") DELIV("MSG1") OK,
 		        want, sizeof(want) - 1, NULL);
+	}
+	{
+		/* a NUL refuses the message after the LAST chunk, as in DATA:
+		 * in the body, in the headers, after a CR that ended a chunk */
+		static const char in[] = HDR "BDAT 14\r\nSubject: a\r\n\r\n" "BDAT 5\r\nb\0c\r\n"
+		                         "BDAT 5\r\nQUIT\r" "BDAT 0 LAST\r\n" "NOOP\r\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 6\r\nX: \0\r\n" "BDAT 4 LAST\r\n\r\nb\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 2\r\nb\r" "BDAT 2 LAST\r\n\0\n"
+		                         "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+		                         "BDAT 2 LAST\r\nok";
+
+		check_n("BDAT: a NUL anywhere refuses the message with 550 5.6.0 after LAST",
+		        in, sizeof(in) - 1,
+		        HDR_R CHUNK("14") CHUNK("5") CHUNK("5") E_BARE OK
+		        S_MAIL S_RCPT CHUNK("6") E_BARE S_MAIL S_RCPT CHUNK("2") E_BARE
+		        S_MAIL S_RCPT DELIV("MSG4"), NULL, 0,
+		        "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  1\n"
+		        "abort nul 24\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  2\n"
+		        "abort nul 10\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  3\n"
+		        "abort nul 4\nreset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  4\n"
+		        "commit  0\nreset  0\n");
+		is_mem(R0.f.data + R0.f.datalen - 2, 2, "ok", 2, "  the message after them is stored");
 	}
 	check("BDAT 0 LAST, pipelined with the whole transaction",
 	      HDR "BDAT 0 LAST\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
@@ -1132,15 +1241,41 @@ static void t_timeouts(void)
 	drain(&R0);
 	is_str(R0.out, GREET E_TIMEOUT, "trickle: 421 at first byte + timeout");
 
+	/* DATA with no octet arriving: timeout, not 10 x timeout */
+	start(&R0);
+	feed_now(HDR "DATA\r\n");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 301, "DATA idle deadline: timeout");
+	smtp_tick(&S, T0 + 300, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "DATA idle: still open at 300 s");
+	smtp_tick(&S, T0 + 301, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R GO E_TIMEOUT, "DATA idle: 421 4.4.2");
+	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
+	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
+
+	/* ... and idle after some text: timeout from the last octet */
+	start(&R0);
+	feed_now(HDR "DATA\r\n");
+	smtp_tick(&S, T0 + 250, WALL);
+	feed_now("Subject: x\r\n\r\nhalf a li");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 551, "DATA: an octet restarts the idle time");
+	smtp_tick(&S, T0 + 550, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "  still open at 550 s");
+	smtp_tick(&S, T0 + 551, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R GO E_TIMEOUT, "  421 4.4.2 at the last octet + timeout");
+
 	/* DATA gets 10 x timeout in all, then aborts the message */
 	start(&R0);
 	feed_now(HDR "DATA\r\n");
 	drain(&R0);
-	is_int(smtp_deadline(&S), T0 + 3001, "DATA deadline 10 x timeout");
 	for (int k = 1; k < 30; k++) {
 		smtp_tick(&S, T0 + k * 100, WALL);
 		feed_now("x\r\n");
 	}
+	is_int(smtp_deadline(&S), T0 + 3001, "DATA deadline: the earlier, 10 x timeout");
 	smtp_tick(&S, T0 + 2999, WALL);
 	drain(&R0);
 	ok(!(smtp_state(&S) & SMTP_CLOSE), "DATA: still open at 2999 s");
@@ -1150,15 +1285,51 @@ static void t_timeouts(void)
 	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
 	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
 
-	/* one BDAT chunk: 10 x timeout from its command */
+	/* one BDAT chunk: idle timeout inside it, from its command or its
+	 * last octet */
+	start(&R0);
+	smtp_tick(&S, T0 + 200, WALL);
+	feed_now(HDR "BDAT 100000\r\n");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 501, "BDAT idle deadline: timeout from the command");
+	smtp_tick(&S, T0 + 500, WALL);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "BDAT idle: still open at 500 s");
+	smtp_tick(&S, T0 + 501, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R E_TIMEOUT, "BDAT idle: 421 4.4.2");
+	ok(strstr(R0.f.log, "abort aborted ") != NULL, "  message aborted");
 	start(&R0);
 	feed_now(HDR "BDAT 10\r\nabc");
+	smtp_tick(&S, T0 + 100, WALL);
+	feed_now("d");
+	is_int(smtp_deadline(&S), T0 + 401, "BDAT: an octet restarts the idle time");
+	smtp_tick(&S, T0 + 401, WALL);
+	drain(&R0);
+	is_str(R0.out, HDR_R E_TIMEOUT, "  421 4.4.2 at the last octet + timeout");
+
+	/* one BDAT chunk: 10 x timeout in all from its command */
+	start(&R0);
+	feed_now(HDR "BDAT 1000\r\nabc");
+	for (int k = 1; k < 30; k++) {
+		smtp_tick(&S, T0 + k * 100, WALL);
+		feed_now("x");
+	}
+	is_int(smtp_deadline(&S), T0 + 3001, "BDAT deadline: the earlier, 10 x timeout");
 	smtp_tick(&S, T0 + 2999, WALL);
 	drain(&R0);
 	ok(!(smtp_state(&S) & SMTP_CLOSE), "BDAT: still open at 2999 s");
 	smtp_tick(&S, T0 + 3001, WALL);
 	drain(&R0);
 	is_str(R0.out, HDR_R E_TIMEOUT, "BDAT chunk timeout");
+
+	/* a discarded chunk (no transaction) is timed the same way */
+	start(&R0);
+	feed_now("BDAT 100000\r\nabc");
+	drain(&R0);
+	is_int(smtp_deadline(&S), T0 + 301, "BDAT before HELO: idle deadline timeout");
+	smtp_tick(&S, T0 + 301, WALL);
+	drain(&R0);
+	is_str(R0.out, GREET E_TIMEOUT, "  421 4.4.2");
 
 	/* no timeout while committing */
 	start(&R0);
@@ -1195,6 +1366,23 @@ static void t_timeouts(void)
 	drain(&R0);
 	is_str(R0.out, "554 5.7.1 " HOST " access denied\r\n421 4.7.0 " HOST " closing connection\r\n",
 	       "refused: 421 after 30 s");
+
+	/* ... also while it trickles a huge BDAT chunk */
+	start(&R0);
+	feed_now("BDAT 100000000\r\n");
+	for (int k = 1; k <= 30; k++) {
+		smtp_tick(&S, T0 + k, WALL);
+		feed_now("x");
+	}
+	is_int(smtp_deadline(&S), T0 + 31, "refused, in a BDAT chunk: deadline 30 s");
+	drain(&R0);
+	ok(!(smtp_state(&S) & SMTP_CLOSE), "  still open at 30 s");
+	smtp_tick(&S, T0 + 31, WALL);
+	feed_now("x");
+	drain(&R0);
+	is_str(R0.out, "554 5.7.1 " HOST " access denied\r\n421 4.7.0 " HOST " closing connection\r\n",
+	       "  421 4.7.0 after 30 s, the chunk unanswered");
+	ok(smtp_state(&S) & SMTP_DEAD, "  closed");
 }
 
 /* Nothing after the end of data is read until the store has answered. */
@@ -1243,6 +1431,26 @@ static void t_refused(void)
 	      "A\r\nB\r\nC\r\nD\r\nE\r\nF\r\nG\r\nH\r\nI\r\nJ\r\nK\r\nQUIT\r\n",
 	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
 	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
+	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
+	ok(R0.state & SMTP_DEAD, "  closed");
+	check("refused: BDAT's chunk read and dropped, still refused after it",
+	      "BDAT 6\r\nQUIT\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<a@example.org>\r\n"
+	      "BDAT 13 LAST\r\nEHLO c.example"
+	      "RCPT TO:<a@example.org>\r\nBDAT 0 LAST\r\nDATA\r\nBDAT x\r\nQUIT\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED BYE, NULL, "");
+	check("refused: BDATs count toward the 10 commands",
+	      "BDAT 3\r\nabcBDAT 0\r\nBDAT 2 LAST\r\nxyMAIL FROM:<a@b.example>\r\n"
+	      "BDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nzBDAT 1\r\nz"
+	      "BDAT 0 LAST\r\nNOOP\r\nQUIT\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
+	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
+	ok(R0.state & SMTP_DEAD, "  closed");
+	check("refused: a tenth command that is a BDAT closes at once",
+	      "A\r\nB\r\nC\r\nD\r\nE\r\nF\r\nG\r\nH\r\nI\r\nBDAT 6\r\nNOOP\r\nNOOP\r\n",
+	      "554 5.7.1 " HOST " access denied\r\n" E_DENIED E_DENIED E_DENIED E_DENIED
+	      E_DENIED E_DENIED E_DENIED E_DENIED E_DENIED
 	      "421 4.7.0 " HOST " closing connection\r\n", NULL, "");
 	ok(R0.state & SMTP_DEAD, "  closed");
 }
@@ -1310,6 +1518,12 @@ static void t_received(void)
 	      GREET HELO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
 	      TRACE_RCPT("\"a b\"@x.example", "bad?h??st (x)", "[192.0.2.1]", "SMTP", "MSG1",
 	                 "a@example.org") "x\n", NULL);
+	check("Received: C1 controls (U+0080..U+009F) in SMTPUTF8 addresses and HELO never stored",
+	      "EHLO h\xc2\x85lo\r\nMAIL FROM:<a\xc2\x85\xc2\x80" "b@x\xc2\x9fy.example> SMTPUTF8\r\n"
+	      "RCPT TO:<c\xc2\x9f\xc2\xa0\xc3\xb6\xc2\x85@example.org>\r\nDATA\r\nx\r\n.\r\n",
+	      GREET EHLO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("a????b@x??y.example", "h??lo", "[192.0.2.1]", "UTF8SMTP", "MSG1",
+	                 "c??\xc2\xa0\xc3\xb6??@example.org") "x\n", NULL);
 	/* HELO cut to 255 octets; every line of the header below 998 */
 	{
 		size_t li = 0;
