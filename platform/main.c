@@ -3,10 +3,10 @@
  *
  * Order of start-up (each step may still die with a clear message; nothing
  * after the loop starts does):
- *   arguments -> configuration (file, then --options) -> -t / -V / -h
- *   -> pid file opened -> listeners bound -> privileges dropped (user=)
- *   -> Maildirs prepared, checked and tmp/ cleaned (as that user)
- *   -> detach (unless -f) -> pid written -> loop.
+ *   arguments -> configuration (file, then --options) -> -t / -V / -h -> pid file opened, locked and written ->
+ *   listeners bound -> privileges dropped (user=) -> Maildirs prepared,
+ *   checked and tmp/ cleaned (as that user) -> detach (unless -f; the
+ *   daemon's pid written) -> loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -160,36 +161,73 @@ static void raise_fd_limit(const struct mn_config *c)
 		log_stderr("warning: setrlimit: %s", strerror(errno));
 }
 
+/*
+ * The pid file, before anything listens.  Opened without following a
+ * symbolic link and without blocking on a FIFO planted there (O_NONBLOCK);
+ * used only when it is a plain file with no other name, so that a hard link
+ * to another file never gets that file truncated.  Locked with flock(), not
+ * fcntl(): a flock() lock belongs to the open file description, which the
+ * daemon shares after fork() and keeps when the parent exits, where an
+ * fcntl() lock belongs to the process that took it and would go with the
+ * parent.  Locked by another mailnook: its pid is reported and the file
+ * left as it is.  The descriptor, -1 without pid-file=, -2 after a message.
+ */
 static int open_pid_file(const char *path)
 {
+	struct stat st;
+	char buf[24];
+	ssize_t n;
 	int fd;
 
 	if (!path)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-	          O_NOCTTY, 0644);
-	if (fd < 0) {
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	          O_NONBLOCK, 0644);
+	if (fd < 0 ? errno != ELOOP : fstat(fd, &st) != 0) {
 		log_stderr("pid-file %s: %s", path, strerror(errno));
-		return -2;
+		goto fail;
+	}
+	if (fd < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_stderr("pid-file %s: a symbolic link, hard link, FIFO or "
+		           "device; not a file of its own", path);
+		goto fail;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			log_stderr("pid-file %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		n = pread(fd, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strspn(buf, "0123456789")] = '\0';
+		log_stderr("already running (pid %s)", buf[0] ? buf : "?");
+		goto fail;
 	}
 	if (fchmod(fd, 0644) != 0) {
 		/* umask made it 0600: still usable */
 	}
 	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -2;
 }
 
-static void write_pid(int fd)
+/* At offset 0: written once at start-up, and again by daemonize(). */
+static void write_pid(int fd, pid_t pid)
 {
 	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
 
 	if (fd < 0)
 		return;
-	if (n < 0 || ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n)
+	if (n < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("pid-file: cannot write: %s", strerror(errno));
 }
 
-static int daemonize(void)
+/* The parent writes the daemon's pid before it exits: whoever waits for
+ * the parent (an init script, systemd's PIDFile=) then reads the right one. */
+static int daemonize(int pid_fd)
 {
 	pid_t pid;
 	int fd;
@@ -199,8 +237,10 @@ static int daemonize(void)
 		log_stderr("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		write_pid(pid_fd, pid);
 		_exit(0);
+	}
 	if (setsid() < 0) {
 		log_stderr("setsid: %s", strerror(errno));
 		return -1;
@@ -372,6 +412,7 @@ int main(int argc, char **argv)
 	pid_fd = open_pid_file(c->pid_file);
 	if (pid_fd == -2)
 		return 1;
+	write_pid(pid_fd, getpid());    /* at once, for a second mailnook */
 	if (c->pid_file && strlen(c->pid_file) < sizeof pid_path)
 		memcpy(pid_path, c->pid_file, strlen(c->pid_file) + 1);
 	for (k = 0; k < CFG_MAX_LISTENERS; k++)
@@ -404,13 +445,12 @@ int main(int argc, char **argv)
 	slot_set_config(c);
 
 	if (!foreground) {
-		if (daemonize() != 0)
+		if (daemonize(pid_fd) != 0)
 			return 1;
 		log_open(LOG_TO_SYSLOG);
 	} else {
 		log_open(LOG_TO_STDERR);
 	}
-	write_pid(pid_fd);
 
 	off = (size_t)snprintf(start, sizeof start,
 	                       "mailnook %s started, listening on",
