@@ -859,6 +859,9 @@ static void string_set(struct pctx *p, const struct opt *o, const char *val)
 	} else if (o->id == O_TLS_KEY) {
 		c->tls_key_at.file = p->file;
 		c->tls_key_at.line = p->line;
+	} else if (o->id == O_USER) {
+		c->user_at.file = p->file;
+		c->user_at.line = p->line;
 	}
 }
 

@@ -90,6 +90,7 @@ struct mn_config {
 	unsigned n_allow;
 
 	const char *user;
+	struct conf_origin user_at;
 	const char *pid_file;
 	const char *stats_file;
 	const char *conf_file;              /* -c, or the default */

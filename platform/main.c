@@ -3,7 +3,8 @@
  *
  * Order of start-up (each step may still die with a clear message; nothing
  * after the loop starts does):
- *   arguments -> configuration (file, then --options) -> -t / -V / -h -> pid file opened, locked and written ->
+ *   inherited descriptors closed -> arguments -> configuration (file, then
+ *   --options) -> -t / -V / -h -> pid file opened, locked and written ->
  *   listeners bound -> privileges dropped (user=) -> Maildirs prepared,
  *   checked and tmp/ cleaned (as that user) -> detach (unless -f; the
  *   daemon's pid written) -> loop.
@@ -18,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +122,16 @@ static int drop_privileges(const struct mn_config *c)
 		           r > 0 ? "no such user in /etc/passwd" : strerror(errno));
 		return -1;
 	}
+	if (a.gid == 0) {
+		char m[300];
+
+		/* group 0 may write much of what root owns: no better than
+		 * staying root */
+		snprintf(m, sizeof m, "user %s: its primary group is 0 (root)",
+		         c->user);
+		conf_report(c, &c->user_at, m);
+		return -1;
+	}
 	if (geteuid() != 0) {
 		if (a.uid == geteuid())
 			return 0;
@@ -159,6 +171,26 @@ static void raise_fd_limit(const struct mn_config *c)
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_stderr("warning: setrlimit: %s", strerror(errno));
+}
+
+/* Descriptors beyond 0-2 that the parent left open would stay open in the
+ * daemon for its whole life: closed before we open anything.
+ * close_range() (Linux 5.9) as a raw system call, since older glibc and
+ * musl may not wrap it; where it fails (an older kernel: ENOSYS, a seccomp
+ * filter: EPERM), one close() per descriptor up to the limit. */
+static void close_inherited(void)
+{
+	struct rlimit rl;
+	long fd, max = 1024;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
+		max = (long)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		(void)close((int)fd);
 }
 
 /*
@@ -300,6 +332,7 @@ int main(int argc, char **argv)
 	size_t off;
 	unsigned k, n_listen = 0;
 
+	close_inherited();
 	/* Our own options are taken out; every other --option=value moves to
 	 * the front of argv[1..] for conf_parse_arg() after the file. */
 	for (i = 1; i < argc; i++) {
