@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -39,6 +40,7 @@
 static struct listener listeners[CFG_MAX_LISTENERS];
 static char conf_path[PATH_MAX];
 static char pid_path[PATH_MAX];
+static int pid_fd = -1;
 
 static void usage_line(void *ctx, const char *opt, const char *help)
 {
@@ -257,9 +259,19 @@ static void write_pid(int fd, pid_t pid)
 		log_warn("pid-file: cannot write: %s", strerror(errno));
 }
 
+/* atexit: the pid file goes with the process, also when start-up fails
+ * after taking it (emptied when user= may not remove it).  Not in the
+ * detaching parent, which leaves with _exit(). */
+static void pid_remove(void)
+{
+	if (unlink(pid_path) != 0 && ftruncate(pid_fd, 0) != 0) {
+		/* cannot remove nor empty it after dropping root */
+	}
+}
+
 /* The parent writes the daemon's pid before it exits: whoever waits for
  * the parent (an init script, systemd's PIDFile=) then reads the right one. */
-static int daemonize(int pid_fd)
+static int daemonize(void)
 {
 	pid_t pid;
 	int fd;
@@ -325,7 +337,7 @@ static int clean_maildirs(const struct mn_config *c)
 int main(int argc, char **argv)
 {
 	const char *file = CONF_FILE_DEFAULT;
-	int foreground = 0, test = 0, nargs = 0, i, pid_fd = -1;
+	int foreground = 0, test = 0, nargs = 0, i;
 	struct loop_params lp;
 	struct mn_config *c;
 	char start[LOG_LINE_MAX];
@@ -445,9 +457,15 @@ int main(int argc, char **argv)
 	pid_fd = open_pid_file(c->pid_file);
 	if (pid_fd == -2)
 		return 1;
-	write_pid(pid_fd, getpid());    /* at once, for a second mailnook */
-	if (c->pid_file && strlen(c->pid_file) < sizeof pid_path)
+	if (pid_fd >= 0) {
+		/* open() took the path: shorter than PATH_MAX */
 		memcpy(pid_path, c->pid_file, strlen(c->pid_file) + 1);
+		if (atexit(pid_remove) != 0) {
+			log_stderr("atexit: cannot register");
+			return 1;
+		}
+		write_pid(pid_fd, getpid());    /* at once, for a second mailnook */
+	}
 	for (k = 0; k < CFG_MAX_LISTENERS; k++)
 		listeners[k].fd = -1;
 	if (listen_open(c, listeners, &n_listen) != 0)
@@ -478,7 +496,7 @@ int main(int argc, char **argv)
 	slot_set_config(c);
 
 	if (!foreground) {
-		if (daemonize(pid_fd) != 0)
+		if (daemonize() != 0)
 			return 1;
 		log_open(LOG_TO_SYSLOG);
 	} else {
@@ -516,12 +534,5 @@ int main(int argc, char **argv)
 	lp.nargs = nargs;
 	i = loop_run(&lp);
 	listen_close(listeners, n_listen);
-	if (pid_fd >= 0) {
-		if (pid_path[0] && unlink(pid_path) != 0 &&
-		    ftruncate(pid_fd, 0) != 0) {
-			/* cannot remove nor empty it after dropping root */
-		}
-		close(pid_fd);
-	}
-	return i;
+	return i;               /* exit() runs pid_remove() */
 }

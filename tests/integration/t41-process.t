@@ -180,6 +180,17 @@ for label, binary in binaries():
     t.ok(untouched(vic), label + "  its target is untouched")
     rm(pidf)
 
+    # start-up failing after the pid file was taken (the port is in use)
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(("127.0.0.1", port))
+    busy.listen(1)
+    rc, out = run([binary, "-f", "-c", conf], timeout=20)
+    busy.close()
+    t.ok(rc == 1 and not os.path.lexists(pidf),
+         label + "start-up fails (port in use): exit 1, no pid file left behind", "exit %r: %s" % (rc, out))
+    rm(pidf)
+
     # a stale pid file (no mailnook holds it) is taken over
     with open(pidf, "w") as f:
         f.write("999999\n")
