@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -231,7 +230,7 @@ static int open_pid_file(const char *path)
 			log_stderr("pid-file %s: %s", path, strerror(errno));
 			goto fail;
 		}
-		n = pread(fd, buf, sizeof buf - 1, 0);
+		n = read(fd, buf, sizeof buf - 1);      /* at offset 0: just opened */
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strspn(buf, "0123456789")] = '\0';
 		log_stderr("already running (pid %s)", buf[0] ? buf : "?");
@@ -259,12 +258,12 @@ static void write_pid(int fd, pid_t pid)
 		log_warn("pid-file: cannot write: %s", strerror(errno));
 }
 
-/* atexit: the pid file goes with the process, also when start-up fails
- * after taking it (emptied when user= may not remove it).  Not in the
- * detaching parent, which leaves with _exit(). */
+/* The pid file goes with the process, also when start-up fails after
+ * taking it (emptied when user= may not remove it); not with the detaching
+ * parent, which leaves with _exit(). */
 static void pid_remove(void)
 {
-	if (unlink(pid_path) != 0 && ftruncate(pid_fd, 0) != 0) {
+	if (pid_fd >= 0 && unlink(pid_path) != 0 && ftruncate(pid_fd, 0) != 0) {
 		/* cannot remove nor empty it after dropping root */
 	}
 }
@@ -460,44 +459,40 @@ int main(int argc, char **argv)
 	if (pid_fd >= 0) {
 		/* open() took the path: shorter than PATH_MAX */
 		memcpy(pid_path, c->pid_file, strlen(c->pid_file) + 1);
-		if (atexit(pid_remove) != 0) {
-			log_stderr("atexit: cannot register");
-			return 1;
-		}
 		write_pid(pid_fd, getpid());    /* at once, for a second mailnook */
 	}
 	for (k = 0; k < CFG_MAX_LISTENERS; k++)
 		listeners[k].fd = -1;
 	if (listen_open(c, listeners, &n_listen) != 0)
-		return 1;
+		goto fail;
 #if CFG_TLS
 	{
 		const char *why = NULL;
 
 		if (tls_init(&why) != 0) {
 			log_stderr("getrandom: %s", why);
-			return 1;
+			goto fail;
 		}
 	}
 	/* before dropping privileges: the key may be readable by root only
 	 * (a reload then needs it readable by user=) */
 	if (conf_check_tls(c, NULL) != 0)
-		return 1;
+		goto fail;
 	if (c->tls_cert)
 		tls_keys_activate();
 #endif
 	if (drop_privileges(c) != 0)
-		return 1;
+		goto fail;
 	if (conf_check_maildirs(c, NULL) != 0)
-		return 1;
+		goto fail;
 	if (clean_maildirs(c) != 0)
-		return 1;
+		goto fail;
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
 
 	if (!foreground) {
 		if (daemonize() != 0)
-			return 1;
+			goto fail;
 		log_open(LOG_TO_SYSLOG);
 	} else {
 		log_open(LOG_TO_STDERR);
@@ -534,5 +529,9 @@ int main(int argc, char **argv)
 	lp.nargs = nargs;
 	i = loop_run(&lp);
 	listen_close(listeners, n_listen);
-	return i;               /* exit() runs pid_remove() */
+	pid_remove();
+	return i;
+fail:
+	pid_remove();
+	return 1;
 }
