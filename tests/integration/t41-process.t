@@ -239,6 +239,29 @@ for label, binary in binaries():
         t.ok(False, label + "  a second mailnook: already running (pid of the daemon)")
         t.ok(False, label + "  the daemon removes its pid file at exit")
 
+    # detached with 0-2 closed by the parent: the pid file's descriptor must
+    # not land there (daemonize() puts /dev/null on 0-2), or the lock goes
+    p = subprocess.Popen([binary, "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=ENV,
+                         preexec_fn=lambda: [os.close(k) for k in (0, 1, 2)])
+    try:
+        p.wait(20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+    dpid = None
+    if listening(port):
+        try:
+            dpid = int(read_text(pidf) or "")
+        except ValueError:
+            pass
+    rc, out = run([binary, "-f", "-c", conf, "--listen=127.0.0.1:%d" % free_port()], timeout=20)
+    t.ok(dpid and rc == 1 and "already running (pid %d)" % dpid in out,
+         label + "detached with 0-2 closed: the pid file stays locked", "pid %r, exit %r: %s" % (dpid, rc, out))
+    if dpid:
+        kill_pid(dpid)      # (a second one that started was killed by run())
+    rm(pidf)
+
     # ---- descriptors from the parent (item 14) ------------------------------
     marker = os.path.join(d, "inherited")
     victim(marker)
