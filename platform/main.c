@@ -124,13 +124,9 @@ static int drop_privileges(const struct mn_config *c)
 		return -1;
 	}
 	if (a.gid == 0) {
-		char m[300];
-
 		/* group 0 may write much of what root owns: no better than
 		 * staying root */
-		snprintf(m, sizeof m, "user %s: its primary group is 0 (root)",
-		         c->user);
-		conf_report(c, &c->user_at, m);
+		conf_report(c, &c->user_at, "user: its primary group is 0 (root)");
 		return -1;
 	}
 	if (geteuid() != 0) {
