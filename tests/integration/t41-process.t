@@ -4,6 +4,7 @@ given twice in the file (-t), the pid file (a FIFO, a hard link or a
 symbolic link planted at its path; a second mailnook with the same pid
 file; the daemon's own pid), the stats file's FILE.tmp planted as a link,
 descriptors inherited from the parent, and user= with primary group 0."""
+import atexit
 import os
 import re
 import shutil
@@ -19,6 +20,28 @@ from mntest import Tap, Server, binaries, free_port  # noqa: E402
 from mnops import features, parse_prom, read_text, usr1_until  # noqa: E402
 
 t = Tap()
+DIRS = []       # each label's scratch directory
+
+
+def reap():
+    """Stops any mailnook still running on a configuration of ours (a
+    detached daemon this test started and lost track of, e.g. after a
+    failure), then removes the directories."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(d.encode() + b"/" in a for d in DIRS for a in argv):
+            kill_pid(int(pid))
+    for d in DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(reap)
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
 VICTIM = b"precious data, not mailnook's\n"
@@ -116,6 +139,7 @@ def base(d, port):
 for label, binary in binaries():
     feats = features(binary)
     d = tempfile.mkdtemp(prefix="mailnook-proc-")
+    DIRS.append(d)
     conf = os.path.join(d, "m.conf")
 
     # ---- an option given twice (item 9) -------------------------------------
@@ -379,6 +403,5 @@ for label, binary in binaries():
         srv.check_sanitizer(t, label)
         srv.cleanup()
 
-    shutil.rmtree(d, ignore_errors=True)
 
 t.done()
