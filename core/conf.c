@@ -47,7 +47,8 @@ enum opt_id {
 	O_FOREGROUND, O_TEST
 };
 
-#define F_REPEAT 1      /* repeatable: entries accumulate */
+#define F_REPEAT 1      /* repeatable: entries accumulate; any other option
+                         * given twice in a file is an error */
 #define F_ARGV   2      /* command line only */
 #define F_EMPTY  4      /* an empty value is allowed */
 
@@ -103,7 +104,7 @@ static const struct opt opts[] = {
 	  "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1" },
 	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, OFF(min_free), "SIZE",
 	  "refuse new mail (452 4.3.1) below this much free space (default 1M)" },
-	{ "allow-bare-lf", O_BARE_LF, K_FLAG, 0, OFF(allow_bare_lf), NULL,
+	{ "allow-bare-lf", O_BARE_LF, K_FLAG, F_REPEAT, OFF(allow_bare_lf), NULL,
 	  "accept bare LF line endings in DATA" },
 	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, OFF(conf_file), "FILE",
 	  "configuration file (default " CONF_FILE_DEFAULT "); command line only" },
@@ -170,6 +171,8 @@ struct pctx {
 	unsigned line;          /* 0 for an argument */
 	unsigned errors;
 	int argv;
+	unsigned *first;        /* per option, the line that set it; NULL for
+	                         * an argument */
 };
 
 static void report(struct pctx *p, const char *text)
@@ -857,6 +860,9 @@ static void string_set(struct pctx *p, const struct opt *o, const char *val)
 	} else if (o->id == O_TLS_KEY) {
 		c->tls_key_at.file = p->file;
 		c->tls_key_at.line = p->line;
+	} else if (o->id == O_USER) {
+		c->user_at.file = p->file;
+		c->user_at.line = p->line;
 	}
 }
 
@@ -925,6 +931,18 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		m_s(&m, ")");
 		report(p, m.b);
 		return;
+	}
+	if (p->first && !(o->flags & F_REPEAT)) {
+		unsigned *at = &p->first[o - opts];
+
+		if (*at) {
+			m_s(&m, " given twice (first at line ");
+			m_u(&m, *at);
+			m_s(&m, ")");
+			report(p, m.b);
+			return;
+		}
+		*at = p->line;
 	}
 	if (o->kind == K_FLAG && val) {
 		m_s(&m, ": takes no value");
@@ -1049,7 +1067,9 @@ void conf_init(struct mn_config *c, struct arena *a)
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx)
 {
-	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file };
+	unsigned first[N_OPTS] = { 0 };
+	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file,
+	                  .first = first };
 	char line[CONF_LINE_MAX + 1];
 	size_t at = 0;
 

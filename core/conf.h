@@ -90,6 +90,7 @@ struct mn_config {
 	unsigned n_allow;
 
 	const char *user;
+	struct conf_origin user_at;
 	const char *pid_file;
 	const char *stats_file;
 	const char *conf_file;              /* -c, or the default */
@@ -111,8 +112,9 @@ typedef void conf_error_fn(void *ctx, const char *file, unsigned line,
 /* Empties c and points it at the arena (reset first). */
 void conf_init(struct mn_config *c, struct arena *a);
 
-/* Parses a whole config file's bytes; reports every error.  Returns the
- * number of errors. */
+/* Parses a whole config file's bytes; reports every error, among them an
+ * option that is not repeatable given a second time ("NAME given twice
+ * (first at line N)", at the second line).  Returns the number of errors. */
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx);
 

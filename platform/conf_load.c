@@ -256,6 +256,14 @@ unsigned conf_check_maildirs(const struct mn_config *c, const char *to_log)
 	return r.count;
 }
 
+void conf_report(const struct mn_config *c, const struct conf_origin *at,
+                 const char *msg)
+{
+	struct report r = { NULL, NULL, 0 };
+
+	report_fn(&r, at->file ? at->file : c->conf_file, at->line, msg);
+}
+
 void conf_print_warnings(const struct mn_config *c, const char *to_log)
 {
 	struct report r = { to_log, "warning", 0 };

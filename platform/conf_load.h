@@ -42,6 +42,11 @@ unsigned conf_check_maildirs(const struct mn_config *c,
  * Without CONFIG_TLS: 0.  Returns the number of errors. */
 unsigned conf_check_tls(const struct mn_config *c, const char *to_log);
 
+/* An error found by the caller about the option set at at, to stderr as
+ * "FILE:LINE: msg" (a command-line argument: "mailnook: ARG: msg"). */
+void conf_report(const struct mn_config *c, const struct conf_origin *at,
+                 const char *msg);
+
 /* Prints conf_warnings() as "FILE:LINE: warning: message" (stderr or log). */
 void conf_print_warnings(const struct mn_config *c, const char *to_log);
 

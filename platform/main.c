@@ -3,10 +3,11 @@
  *
  * Order of start-up (each step may still die with a clear message; nothing
  * after the loop starts does):
- *   arguments -> configuration (file, then --options) -> -t / -V / -h
- *   -> pid file opened -> listeners bound -> privileges dropped (user=)
- *   -> Maildirs prepared, checked and tmp/ cleaned (as that user)
- *   -> detach (unless -f) -> pid written -> loop.
+ *   inherited descriptors closed -> arguments -> configuration (file, then
+ *   --options) -> -t / -V / -h -> pid file opened, locked and written ->
+ *   listeners bound -> privileges dropped (user=) -> Maildirs prepared,
+ *   checked and tmp/ cleaned (as that user) -> detach (unless -f; the
+ *   daemon's pid written) -> loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +39,7 @@
 static struct listener listeners[CFG_MAX_LISTENERS];
 static char conf_path[PATH_MAX];
 static char pid_path[PATH_MAX];
+static int pid_fd = -1;
 
 static void usage_line(void *ctx, const char *opt, const char *help)
 {
@@ -119,6 +123,12 @@ static int drop_privileges(const struct mn_config *c)
 		           r > 0 ? "no such user in /etc/passwd" : strerror(errno));
 		return -1;
 	}
+	if (a.gid == 0) {
+		/* group 0 may write much of what root owns: no better than
+		 * staying root */
+		conf_report(c, &c->user_at, "user: its primary group is 0 (root)");
+		return -1;
+	}
 	if (geteuid() != 0) {
 		if (a.uid == geteuid())
 			return 0;
@@ -161,35 +171,108 @@ static void raise_fd_limit(const struct mn_config *c)
 		log_stderr("warning: setrlimit: %s", strerror(errno));
 }
 
+/* Descriptors beyond 0-2 that the parent left open would stay open in the
+ * daemon for its whole life: closed before we open anything.
+ * close_range() (Linux 5.9) as a raw system call, since older glibc and
+ * musl may not wrap it; where it fails (an older kernel: ENOSYS, a seccomp
+ * filter: EPERM), one close() per descriptor up to the limit.  And 0-2
+ * closed by the parent are opened on /dev/null: a descriptor of ours there
+ * (the pid file's, with its lock) would go in daemonize()'s dup2(). */
+static void close_inherited(void)
+{
+	struct rlimit rl;
+	long k, max = 1024;
+	int fd;
+
+	do
+		fd = open("/dev/null", O_RDWR | O_NOCTTY);
+	while (fd >= 0 && fd <= STDERR_FILENO);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
+		max = (long)rl.rlim_cur;
+	for (k = 3; k < max; k++)
+		(void)close((int)k);
+}
+
+/*
+ * The pid file, before anything listens.  Opened without following a
+ * symbolic link and without blocking on a FIFO planted there (O_NONBLOCK);
+ * used only when it is a plain file with no other name, so that a hard link
+ * to another file never gets that file truncated.  Locked with flock(), not
+ * fcntl(): a flock() lock belongs to the open file description, which the
+ * daemon shares after fork() and keeps when the parent exits, where an
+ * fcntl() lock belongs to the process that took it and would go with the
+ * parent.  Locked by another mailnook: its pid is reported and the file
+ * left as it is.  The descriptor, -1 without pid-file=, -2 after a message.
+ */
 static int open_pid_file(const char *path)
 {
+	struct stat st;
+	char buf[24];
+	ssize_t n;
 	int fd;
 
 	if (!path)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-	          O_NOCTTY, 0644);
-	if (fd < 0) {
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	          O_NONBLOCK, 0644);
+	if (fd < 0 ? errno != ELOOP : fstat(fd, &st) != 0) {
 		log_stderr("pid-file %s: %s", path, strerror(errno));
-		return -2;
+		goto fail;
+	}
+	if (fd < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_stderr("pid-file %s: a symbolic link, hard link, FIFO or "
+		           "device; not a file of its own", path);
+		goto fail;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			log_stderr("pid-file %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		n = read(fd, buf, sizeof buf - 1);      /* at offset 0: just opened */
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strspn(buf, "0123456789")] = '\0';
+		log_stderr("already running (pid %s)", buf[0] ? buf : "?");
+		goto fail;
 	}
 	if (fchmod(fd, 0644) != 0) {
 		/* umask made it 0600: still usable */
 	}
 	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -2;
 }
 
-static void write_pid(int fd)
+/* At offset 0: written once at start-up, and again by daemonize(). */
+static void write_pid(int fd, pid_t pid)
 {
 	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
 
 	if (fd < 0)
 		return;
-	if (n < 0 || ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n)
+	if (n < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("pid-file: cannot write: %s", strerror(errno));
 }
 
+/* The pid file goes with the process, also when start-up fails after
+ * taking it (emptied when user= may not remove it); not with the detaching
+ * parent, which leaves with _exit(). */
+static void pid_remove(void)
+{
+	if (pid_fd >= 0 && unlink(pid_path) != 0 && ftruncate(pid_fd, 0) != 0) {
+		/* cannot remove nor empty it after dropping root */
+	}
+}
+
+/* The parent writes the daemon's pid before it exits: whoever waits for
+ * the parent (an init script, systemd's PIDFile=) then reads the right one. */
 static int daemonize(void)
 {
 	pid_t pid;
@@ -200,8 +283,10 @@ static int daemonize(void)
 		log_stderr("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		write_pid(pid_fd, pid);
 		_exit(0);
+	}
 	if (setsid() < 0) {
 		log_stderr("setsid: %s", strerror(errno));
 		return -1;
@@ -256,13 +341,14 @@ static int clean_maildirs(const struct mn_config *c)
 int main(int argc, char **argv)
 {
 	const char *file = CONF_FILE_DEFAULT;
-	int foreground = 0, test = 0, nargs = 0, i, pid_fd = -1;
+	int foreground = 0, test = 0, nargs = 0, i;
 	struct loop_params lp;
 	struct mn_config *c;
 	char start[LOG_LINE_MAX];
 	size_t off;
 	unsigned k, n_listen = 0;
 
+	close_inherited();
 	/* Our own options are taken out; every other --option=value moves to
 	 * the front of argv[1..] for conf_parse_arg() after the file. */
 	for (i = 1; i < argc; i++) {
@@ -376,45 +462,47 @@ int main(int argc, char **argv)
 	pid_fd = open_pid_file(c->pid_file);
 	if (pid_fd == -2)
 		return 1;
-	if (c->pid_file && strlen(c->pid_file) < sizeof pid_path)
+	if (pid_fd >= 0) {
+		/* open() took the path: shorter than PATH_MAX */
 		memcpy(pid_path, c->pid_file, strlen(c->pid_file) + 1);
+		write_pid(pid_fd, getpid());    /* at once, for a second mailnook */
+	}
 	for (k = 0; k < CFG_MAX_LISTENERS; k++)
 		listeners[k].fd = -1;
 	if (listen_open(c, listeners, &n_listen) != 0)
-		return 1;
+		goto fail;
 #if CFG_TLS
 	{
 		const char *why = NULL;
 
 		if (tls_init(&why) != 0) {
 			log_stderr("getrandom: %s", why);
-			return 1;
+			goto fail;
 		}
 	}
 	/* before dropping privileges: the key may be readable by root only
 	 * (a reload then needs it readable by user=) */
 	if (conf_check_tls(c, NULL) != 0)
-		return 1;
+		goto fail;
 	if (c->tls_cert)
 		tls_keys_activate();
 #endif
 	if (drop_privileges(c) != 0)
-		return 1;
+		goto fail;
 	if (conf_check_maildirs(c, NULL) != 0)
-		return 1;
+		goto fail;
 	if (clean_maildirs(c) != 0)
-		return 1;
+		goto fail;
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
 
 	if (!foreground) {
 		if (daemonize() != 0)
-			return 1;
+			goto fail;
 		log_open(LOG_TO_SYSLOG);
 	} else {
 		log_open(LOG_TO_STDERR);
 	}
-	write_pid(pid_fd);
 
 	off = (size_t)snprintf(start, sizeof start,
 	                       "mailnook %s started, listening on",
@@ -447,12 +535,9 @@ int main(int argc, char **argv)
 	lp.nargs = nargs;
 	i = loop_run(&lp);
 	listen_close(listeners, n_listen);
-	if (pid_fd >= 0) {
-		if (pid_path[0] && unlink(pid_path) != 0 &&
-		    ftruncate(pid_fd, 0) != 0) {
-			/* cannot remove nor empty it after dropping root */
-		}
-		close(pid_fd);
-	}
+	pid_remove();
 	return i;
+fail:
+	pid_remove();
+	return 1;
 }

@@ -310,7 +310,9 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* FILE.tmp, then rename.  0, or -1 with errno set and no FILE.tmp. */
+/* FILE.tmp, then rename.  FILE.tmp is made afresh (O_EXCL) after removing
+ * whatever has the name: a hard link or a symbolic link planted there is
+ * never written through.  0, or -1 with errno set and no FILE.tmp. */
 static int write_file(const char *path)
 {
 	static char tmp[PATH_MAX];
@@ -321,7 +323,9 @@ static int write_file(const char *path)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW |
 	          O_NOCTTY | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return -1;

@@ -895,6 +895,66 @@ static void test_arena_alloc(void)
 	ok(arena_alloc(&a, 1) == NULL && a.failed, "empty arena");
 }
 
+/* An option that is not repeatable, given twice in the file, is an error at
+ * the second line naming the first; repeatable ones add up; the command line
+ * still overrides the file. */
+static void test_repeated(void)
+{
+	static const char *const once[] = {
+		"hostname=a.example.org", "recipient-delimiter=-", "tag-folders",
+		"max-message-size=1M", "max-recipients=100", "max-sessions=1",
+		"max-sessions-per-ip=1", "timeout=60", "user=mail",
+		"pid-file=/run/a.pid", "min-free-space=2M",
+	};
+	char text[512];
+	unsigned n, i;
+
+	n = load(BASE "tls-cert=/etc/a.crt\ntls-key=/etc/a.key\n"
+	         "# a comment\ntls-cert=/etc/b.crt\ntls-key=/etc/b.key\n");
+	if (CFG_TLS) {
+		ok(n == 2 && E.n == 2 &&
+		   strcmp(E.msg[0], "tls-cert given twice (first at line 3)") == 0 &&
+		   E.line[0] == 6 && strcmp(E.file[0], "t.conf") == 0 &&
+		   strcmp(E.msg[1], "tls-key given twice (first at line 4)") == 0 &&
+		   E.line[1] == 7,
+		   "tls-cert and tls-key twice: errors at the second lines naming the first");
+		if (n != 2)
+			dump();
+		is_str(C.tls_cert, "/etc/a.crt", "the first tls-cert is not dropped");
+	} else {
+		ok(n == 4, "tls-cert and tls-key twice without TLS: errors");
+	}
+	for (i = 0; i < sizeof once / sizeof once[0]; i++) {
+		const char *eq = strchr(once[i], '=');
+		int len = eq ? (int)(eq - once[i]) : (int)strlen(once[i]);
+		char want[128];
+
+		snprintf(text, sizeof text, BASE "%s\n\n%s\n", once[i], once[i]);
+		snprintf(want, sizeof want, "%.*s given twice (first at line 3)",
+		         len, once[i]);
+		n = load(text);
+		ok(n == 1 && strcmp(E.msg[0], want) == 0 && E.line[0] == 5,
+		   "%.*s twice, even with the same value: an error", len, once[i]);
+		if (n != 1)
+			dump();
+	}
+	n = load(BASE "listen=127.0.0.1:25\nlisten=127.0.0.1:26\ndomain=b.org\n"
+	         "mailbox=x@b.org,/m/x\nalias=y@b.org,x@b.org\n"
+	         "alias=z@b.org,x@b.org\nallow-from=10.0.0.0/8\n"
+	         "allow-from=192.168.0.0/16\nallow-bare-lf\nallow-bare-lf\n");
+	is_int(n, 0, "repeatable options given twice: fine");
+	if (n)
+		dump();
+
+	start();
+	n = parse(BASE "timeout=300\n");
+	n += arg("--timeout=5");
+	n += arg("--timeout=6");
+	n += finish();
+	ok(n == 0 && C.timeout == 6,
+	   "--timeout over the file's timeout=300 (and again): no error");
+}
+
 struct usage {
 	unsigned n, listen, flag, argv_only;
 };
@@ -936,6 +996,7 @@ int main(void)
 	test_ipv6();
 	test_allowed();
 	test_command_line();
+	test_repeated();
 	test_tls();
 	test_stats();
 	test_arena();
