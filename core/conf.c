@@ -43,7 +43,7 @@ enum opt_id {
 	O_LISTEN, O_LISTEN_TLS, O_HOSTNAME, O_DOMAIN, O_MAILBOX, O_ALIAS,
 	O_DELIM, O_TAG_FOLDERS, O_MAX_SIZE, O_MAX_RCPT, O_MAX_SESSIONS,
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
-	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_BARE_LF, O_CONF_FILE,
+	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF, O_CONF_FILE,
 	O_FOREGROUND, O_TEST
 };
 
@@ -51,6 +51,7 @@ enum opt_id {
                          * given twice in a file is an error */
 #define F_ARGV   2      /* command line only */
 #define F_EMPTY  4      /* an empty value is allowed */
+#define F_BARE   8      /* may be given without a value, which does nothing */
 
 struct opt {
 	const char *name;
@@ -104,8 +105,10 @@ static const struct opt opts[] = {
 	  "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1" },
 	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, OFF(min_free), "SIZE",
 	  "refuse new mail (452 4.3.1) below this much free space (default 1M)" },
-	{ "allow-bare-lf", O_BARE_LF, K_FLAG, F_REPEAT, OFF(allow_bare_lf), NULL,
-	  "accept bare LF line endings in DATA" },
+	{ "strict-crlf", O_STRICT_CRLF, K_FLAG, 0, OFF(strict_crlf), NULL,
+	  "refuse a message with a bare LF in DATA (default: a line end)" },
+	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, "CIDR",
+	  "with strict-crlf, these networks may still send bare LF, repeatable" },
 	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, OFF(conf_file), "FILE",
 	  "configuration file (default " CONF_FILE_DEFAULT "); command line only" },
 	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, OFF(foreground), NULL,
@@ -554,9 +557,12 @@ static void listen_add(struct pctx *p, const struct opt *o, const char *val)
 	}
 }
 
+/* An allow-from or allow-bare-lf network. */
 static void cidr_add(struct pctx *p, const struct opt *o, const char *val)
 {
 	struct mn_config *c = p->c;
+	int from = o->id == O_ALLOW_FROM;
+	unsigned *n = from ? &c->n_allow : &c->n_bare_lf;
 	const char *slash = strchr(val, '/');
 	size_t alen = slash ? (size_t)(slash - val) : strlen(val);
 	struct conf_cidr r;
@@ -603,11 +609,11 @@ static void cidr_add(struct pctx *p, const struct opt *o, const char *val)
 		bad(p, o, val, m.b);
 		return;
 	}
-	if (c->n_allow >= CONF_MAX_ALLOW) {
-		bad(p, o, val, "more than " STR(CONF_MAX_ALLOW) " allow-from entries");
+	if (*n >= CONF_MAX_ALLOW) {
+		bad(p, o, val, "more than " STR(CONF_MAX_ALLOW) " entries");
 		return;
 	}
-	c->allow_from[c->n_allow++] = r;
+	(from ? c->allow_from : c->bare_lf)[(*n)++] = r;
 }
 
 static void domain_add(struct pctx *p, const struct opt *o, char *val)
@@ -897,6 +903,9 @@ static void argv_replace(struct mn_config *c, const struct opt *o)
 	case O_ALLOW_FROM:
 		c->n_allow = 0;
 		break;
+	case O_BARE_LF:
+		c->n_bare_lf = 0;
+		break;
 	default:
 		break;
 	}
@@ -950,6 +959,8 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		return;
 	}
 	if (o->kind != K_FLAG && !val) {
+		if (o->flags & F_BARE)
+			return;         /* the old allow-bare-lf flag: now the default */
 		m_s(&m, ": needs a value (");
 		m_s(&m, o->name);
 		m_s(&m, "=");
@@ -1441,13 +1452,17 @@ int conf_parse_size(const char *s, uint64_t *out)
 
 int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr)
 {
+	return c->n_allow == 0 || conf_cidr_match(c->allow_from, c->n_allow, v6, addr);
+}
+
+int conf_cidr_match(const struct conf_cidr *list, unsigned n, int v6,
+                    const uint8_t *addr)
+{
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	uint8_t a6[16];
 	const uint8_t *a4 = NULL;
 	unsigned i;
 
-	if (c->n_allow == 0)
-		return 1;
 	if (v6) {
 		memcpy(a6, addr, 16);
 		if (memcmp(addr, mapped, 12) == 0)
@@ -1457,8 +1472,8 @@ int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr)
 		memcpy(a6 + 12, addr, 4);
 		a4 = addr;
 	}
-	for (i = 0; i < c->n_allow; i++) {
-		const struct conf_cidr *r = &c->allow_from[i];
+	for (i = 0; i < n; i++) {
+		const struct conf_cidr *r = &list[i];
 		if (r->v6 ? prefix_match(a6, r->addr, r->bits)
 		          : a4 && prefix_match(a4, r->addr, r->bits))
 			return 1;

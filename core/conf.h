@@ -21,7 +21,7 @@
 
 #define CONF_HOST_MAX 255
 #define CONF_TAG_MAX  64     /* a +tag folder name */
-#define CONF_MAX_ALLOW 32    /* allow-from entries */
+#define CONF_MAX_ALLOW 32    /* allow-from entries, and allow-bare-lf ones */
 #define CONF_MAX_DOMAINS 64
 #define CONF_FILE_DEFAULT "/etc/mailnook.conf"
 
@@ -73,7 +73,7 @@ struct mn_config {
 
 	char rcpt_delim[16];
 	uint8_t tag_folders;
-	uint8_t allow_bare_lf;
+	uint8_t strict_crlf;
 	uint8_t postmaster_implicit;         /* some domain's postmaster falls back to mailbox 0 */
 
 	uint64_t max_size;
@@ -88,6 +88,8 @@ struct mn_config {
 
 	struct conf_cidr allow_from[CONF_MAX_ALLOW];
 	unsigned n_allow;
+	struct conf_cidr bare_lf[CONF_MAX_ALLOW];   /* allow-bare-lf */
+	unsigned n_bare_lf;
 
 	const char *user;
 	struct conf_origin user_at;
@@ -123,7 +125,7 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
  * the file, line 0.  Command-line values win over the file: platform parses
  * the file first, then the arguments.  A single-value option overwrites; the
  * first --OPTION of a repeatable one (listen, listen-tls, domain, mailbox,
- * alias, allow-from) replaces the file's list of that option, and later
+ * alias, allow-from, allow-bare-lf) replaces the file's list of that option, and later
  * ones append.  --conf-file=, --foreground and --test are accepted here and
  * are errors in a file. */
 unsigned conf_parse_arg(struct mn_config *c, const char *arg,
@@ -159,6 +161,12 @@ int conf_parse_size(const char *s, uint64_t *out);
  * (::ffff:a.b.c.d) matches IPv4 rules, and an IPv4 client matches IPv6
  * rules as ::ffff:a.b.c.d. */
 int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr);
+
+/* Is the address in list[0..n), matched as conf_allowed() matches?  0 for
+ * an empty list.  With strict-crlf, a client in the allow-bare-lf list
+ * may still send bare LF. */
+int conf_cidr_match(const struct conf_cidr *list, unsigned n, int v6,
+                    const uint8_t *addr);
 
 /* All options, for --help: opt is "name=VALUE" ("name" for a flag). */
 void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),

@@ -14,8 +14,8 @@
  *   BOL    any  -> as TEXT
  *   DOT    CR   -> DOT_CR;            DOT any -> as TEXT (dot undone)
  *   DOT_CR LF   -> end of data;       DOT_CR any -> bare CR, then as TEXT
- *   TEXT   CR   -> CR;  LF -> bare LF: error, or with allow-bare-lf a line
- *                 end (written as LF, counted 2) -> BOL, bol_crlf 0;
+ *   TEXT   CR   -> CR;  LF -> bare LF: a line end (written as LF, counted
+ *                 2), or with strict-crlf an error -> BOL, bol_crlf 0;
  *                 NUL -> error;  other -> written, counted 1
  *   CR     LF   -> line end: written as LF, counted 2 -> BOL, bol_crlf 1
  *   CR     any  -> bare CR error, then as TEXT
@@ -169,11 +169,11 @@ static void data_text(struct smtp_session *s, struct wbuf *w, unsigned c)
 		d->state = DS_CR;
 		break;
 	case '\n':
-		if (s->p.allow_bare_lf) {
+		if (s->p.strict_crlf) {
+			fail(w, REJECT_BARE_LF);
+		} else {
 			count(w, 2);
 			emit(w, '\n');
-		} else {
-			fail(w, REJECT_BARE_LF);
 		}
 		d->state = DS_BOL;
 		d->bol_crlf = 0;

@@ -250,13 +250,13 @@ static size_t skip_sp(const char **p)
 	return k;
 }
 
+/* Any argument, even none or a bare IP address, is accepted (section 4:
+ * devices send these); the Received header shows it sanitised, or
+ * "unknown" when it is empty. */
 static void cmd_helo_ehlo(struct smtp_session *s, const char *arg, size_t n,
                           int esmtp)
 {
-	if (n == 0) {
-		say(s, R_SYNTAX_HELO);
-		return;
-	}
+	(void)n;
 	tx_reset(s);
 	copy_clean(s->helo, sizeof(s->helo), arg, 1);
 	s->esmtp = (uint8_t)esmtp;
@@ -287,17 +287,28 @@ struct mail_params {
 	uint8_t smtputf8;
 };
 
+/* The parameters known to MAIL (first six) and RCPT (last two).  AUTH
+ * (RFC 4954 5) and the DSN ones (RFC 3461) are accepted and ignored:
+ * mailnook is the final destination and sends no notices. */
+static const char param_names[][9] = {
+	"SIZE", "BODY", "SMTPUTF8", "AUTH", "RET", "ENVID", "NOTIFY", "ORCPT"
+};
+#define P_MAIL_END 6
+#define P_ALL_END  8
+
 /*
  * ESMTP parameters after the path (RFC 5321 4.1.2):
  *   *( SP esmtp-keyword [ "=" esmtp-value ] )
  *   esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
  *   esmtp-value   = 1*(%d33-60 / %d62-126)
- * known says which keywords are supported (MAIL: SIZE, BODY, SMTPUTF8;
- * RCPT: none).  Returns R_NONE, R_SYNTAX or R_PARAM.
+ * mp is NULL for RCPT.  An ignored parameter given twice is a syntax
+ * error, as Postfix answers a second ENVID, NOTIFY or ORCPT.  Returns
+ * R_NONE, R_SYNTAX or R_PARAM.
  */
-static enum smtp_reply_id parse_params(const char *p, int known,
-                                       struct mail_params *mp)
+static enum smtp_reply_id parse_params(const char *p, struct mail_params *mp)
 {
+	unsigned seen = 0;
+
 	while (*p) {
 		const char *k, *v = NULL;
 		size_t kl, vl = 0, i;
@@ -331,21 +342,32 @@ static enum smtp_reply_id parse_params(const char *p, int known,
 				    v[i] == '=')
 					return R_SYNTAX;
 		}
-		if (!known)
+		for (i = mp ? 0 : P_MAIL_END; i < (mp ? P_MAIL_END : P_ALL_END); i++)
+			if (strlen(param_names[i]) == kl &&
+			    text_ncasecmp(k, param_names[i], kl) == 0)
+				break;
+		if (i == (mp ? P_MAIL_END : P_ALL_END))
 			return R_PARAM;
-		if (kl == 4 && text_ncasecmp(k, "SIZE", 4) == 0) {
+		switch (i) {
+		case 0:
 			if (!v || text_parse_u64(v, vl, &mp->size) != 0)
 				return R_SYNTAX;
-		} else if (kl == 4 && text_ncasecmp(k, "BODY", 4) == 0) {
+			break;
+		case 1:
 			if (!v || !((vl == 4 && text_ncasecmp(v, "7BIT", 4) == 0) ||
 			            (vl == 8 && text_ncasecmp(v, "8BITMIME", 8) == 0)))
 				return R_SYNTAX;
-		} else if (kl == 8 && text_ncasecmp(k, "SMTPUTF8", 8) == 0) {
+			break;
+		case 2:
 			if (v)
 				return R_SYNTAX;
 			mp->smtputf8 = 1;
-		} else {
-			return R_PARAM;
+			break;
+		default:
+			if (!v || (seen & 1u << i))
+				return R_SYNTAX;
+			seen |= 1u << i;
+			break;
 		}
 	}
 	return R_NONE;
@@ -378,7 +400,7 @@ static void cmd_mail(struct smtp_session *s, const char *arg, size_t n)
 		say(s, R_BAD_ADDR);
 		return;
 	}
-	r = parse_params(arg + used, 1, &mp);
+	r = parse_params(arg + used, &mp);
 	if (r != R_NONE) {
 		say(s, r);
 		return;
@@ -436,7 +458,7 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t n)
 		return;
 	}
 	rest = arg + used;
-	r = parse_params(rest, 0, NULL);
+	r = parse_params(rest, NULL);
 	if (r != R_NONE) {
 		say(s, r);
 		return;

@@ -56,7 +56,7 @@ struct smtp_params {
 	uint64_t max_size;        /* max-message-size */
 	unsigned max_rcpt;        /* max-recipients */
 	unsigned timeout;         /* seconds */
-	uint8_t allow_bare_lf;
+	uint8_t strict_crlf;      /* a bare LF in DATA refuses the message */
 	uint8_t tls_offered;      /* STARTTLS may be advertised */
 	uint8_t tls_active;       /* implicit TLS: already encrypted */
 	uint8_t refused;          /* allow-from refused this client: 554 5.7.1 */

@@ -36,7 +36,6 @@ static const struct {
 	[R_TOO_LONG]      = { "500 5.5.2 Line too long", NULL, 0, 0 },
 	[R_NUL]           = { "500 5.5.2 NUL character in command", NULL, 0, 0 },
 	[R_SYNTAX]        = { "501 5.5.4 Syntax error", NULL, 0, 0 },
-	[R_SYNTAX_HELO]   = { "501 5.5.4 Syntax: HELO/EHLO hostname", NULL, 0, 0 },
 	[R_SYNTAX_MAIL]   = { "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]", NULL, 0, 0 },
 	[R_SYNTAX_RCPT]   = { "501 5.5.4 Syntax: RCPT TO:<address>", NULL, 0, 0 },
 	[R_SYNTAX_BDAT]   = { "501 5.5.4 Syntax: BDAT size [LAST]", NULL, 0, 0 },

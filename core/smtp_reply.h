@@ -41,7 +41,6 @@ enum smtp_reply_id {
 	R_TOO_LONG,       /* 500 5.5.2 */
 	R_NUL,            /* 500 5.5.2 */
 	R_SYNTAX,         /* 501 5.5.4 */
-	R_SYNTAX_HELO,    /* 501 5.5.4 */
 	R_SYNTAX_MAIL,    /* 501 5.5.4 */
 	R_SYNTAX_RCPT,    /* 501 5.5.4 */
 	R_SYNTAX_BDAT,    /* 501 5.5.4 */

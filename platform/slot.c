@@ -456,7 +456,8 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	p.max_size = c->max_size;
 	p.max_rcpt = c->max_rcpt;
 	p.timeout = c->timeout;
-	p.allow_bare_lf = c->allow_bare_lf;
+	p.strict_crlf = c->strict_crlf &&
+	                !conf_cidr_match(c->bare_lf, c->n_bare_lf, v6, bin);
 #if CFG_TLS
 	p.tls_offered = !tls && c->tls_cert && tls_keys_current();
 #endif

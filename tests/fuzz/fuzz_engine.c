@@ -10,7 +10,7 @@
  * (sometimes past a timeout), completes STARTTLS or not, and sometimes
  * shuts the server down.
  *
- *   byte 0  bit 0  allow_bare_lf        bit 1  tls_offered
+ *   byte 0  bit 0  strict_crlf          bit 1  tls_offered
  *           bit 2  tls_active           bits 3-4 both set: refused
  *           bits 5-6  max_size: 16, 200, 4096, 65536
  *           bit 7  the sink fails now and then (else it always agrees)
@@ -579,7 +579,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	p.hostname = "mx.example.org";
 	p.client_ip = (data[0] & 1) ? "2001:db8::1" : "192.0.2.1";
-	p.allow_bare_lf = data[0] & 1;
+	p.strict_crlf = data[0] & 1;
 	p.tls_offered = (data[0] >> 1) & 1;
 	p.tls_active = (data[0] >> 2) & 1;
 	p.refused = (data[0] & 0x18) == 0x18;

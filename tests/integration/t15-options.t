@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Configuration options seen from a client: tag-folders, allow-bare-lf,
+"""Configuration options seen from a client: tag-folders, allow-bare-lf (the
+old flag, still accepted: bare LF is a line end by default),
 timeout, max-sessions, max-sessions-per-ip, allow-from, recipient-delimiter."""
 import os
 import smtplib
@@ -42,7 +43,7 @@ for label, binary in binaries():
     c.send("EHLO lf.test\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\n")
     c.replies(4)
     c.send("Subject: lf\n\nbare\nlines\n.\nstill body\r\n.\r\n")
-    t.eq(code(c.reply()), "250 2.0.0", label + "allow-bare-lf: bare LF accepted, only CRLF.CRLF ends")
+    t.eq(code(c.reply()), "250 2.0.0", label + "allow-bare-lf (a no-op now): bare LF accepted, only CRLF.CRLF ends")
     c.close()
     t.ok(any(f.endswith(b"Subject: lf\n\nbare\nlines\n\nstill body\n") for f in read_new(d)),
          label + "bare LF lines stored, LF.LF did not end DATA")

@@ -154,7 +154,8 @@ def refused(port, rcpts, body="Subject: t\r\n\r\nbody\r\n", **kw):
 alloc_file = os.path.join(work, "counts")
 counts = Counts(alloc_file)
 lines = standard_lines() + ["timeout=3", "max-sessions-per-ip=4", "max-message-size=2M",
-                            "tag-folders", "allow-from=127.0.0.1/32", "pid-file=@DIR@/pid"]
+                            "tag-folders", "allow-from=127.0.0.1/32", "pid-file=@DIR@/pid",
+                            "strict-crlf"]
 if has_stats:
     lines.append("stats-file=@DIR@/stats.prom")
 tls_port = None
@@ -225,7 +226,7 @@ c.reply()
 c.send("EHLO alloc.test\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\n")
 c.replies(4)
 c.send("Subject: lf\r\n\r\nbare\nlf\r\n.\r\n")
-t.eq(code(c.reply()), "550 5.6.0", "bare LF: 550 5.6.0")
+t.eq(code(c.reply()), "550 5.6.0", "bare LF under strict-crlf: 550 5.6.0")
 c.send("MAIL FROM:<bad address>\r\nNOOP " + "x" * 1200 + "\r\nNO\0OP\r\n")
 t.eq([code(x)[:3] for x in c.replies(3)], ["501", "500", "500"], "bad address, long line, NUL")
 c.send("".join("BOGUS%d\r\n" % i for i in range(10)))

@@ -52,7 +52,7 @@ for label, binary in binaries():
     srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
                           "mailbox=bob@localhost,@DIR@/bob", "mailbox=broken@localhost,@DIR@/broken",
                           "max-message-size=64k", "max-sessions=4", "max-sessions-per-ip=2",
-                          "stats-file=@DIR@/stats/mailnook.prom"])
+                          "strict-crlf", "stats-file=@DIR@/stats/mailnook.prom"])
     sdir = os.path.join(srv.dir, "stats")
     path = os.path.join(sdir, "mailnook.prom")
     os.makedirs(sdir)

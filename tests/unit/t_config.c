@@ -165,7 +165,7 @@ static void test_good_config(void)
 	if (CFG_STATS)
 		is_str(C.stats_file, "/var/lib/mailnook/stats.prom", "stats-file");
 	is_int(C.min_free, 0, "min-free-space 0 allowed");
-	is_int(C.allow_bare_lf, 1, "allow-bare-lf");
+	ok(C.strict_crlf == 0 && C.n_bare_lf == 0, "allow-bare-lf alone: the default, no network");
 	is_int(C.postmaster_implicit, 0, "postmaster: an alias and a catch-all");
 	is_str(C.conf_file, CONF_FILE_DEFAULT, "conf_file default");
 	is_int(C.foreground, 0, "not foreground");
@@ -253,7 +253,10 @@ static void test_syntax(void)
 	n = load(BASE "tag-folders=yes\n");
 	ok(n == 1 && find_err("tag-folders: takes no value") >= 0, "flag given a value");
 	n = load(BASE "allow-bare-lf=\n");
-	ok(n == 1 && find_err("allow-bare-lf: takes no value") >= 0, "flag given an empty value");
+	ok(n == 1 && find_err("allow-bare-lf: empty value (allow-bare-lf=CIDR)") >= 0,
+	   "allow-bare-lf= with an empty value");
+	n = load(BASE "strict-crlf=yes\n");
+	ok(n == 1 && find_err("strict-crlf: takes no value") >= 0, "strict-crlf given a value");
 	n = load(BASE "hostname=a\001b\n");
 	ok(n == 1 && find_err("control character") >= 0, "control character in a line");
 	{
@@ -361,6 +364,11 @@ static const struct bad_case bad_cases[] = {
 	{ "allow-from=::1.2.3.4.5", "not an IPv6 network" },
 	{ "allow-from=1.2.3.4::", "not an IPv6 network" },
 	{ "allow-from=example.org", "not an IPv4 network" },
+	{ "allow-bare-lf=10.0.0.1/8", "host bits set" },
+	{ "allow-bare-lf=10.0.0.0/33", "prefix length must be 0 to 32" },
+	{ "allow-bare-lf=fe80::/129", "prefix length must be 0 to 128" },
+	{ "allow-bare-lf=printer.lan", "not an IPv4 network" },
+	{ "allow-bare-lf=1::2::3", "not an IPv6 network" },
 	{ "min-free-space=1T", "not a size" },
 	{ "min-free-space=k", "not a size" },
 	{ "user=a b", "not a user name" },
@@ -488,7 +496,8 @@ static void test_defaults(void)
 	       "max-sessions-per-ip = max-sessions / 2, rounded up");
 	is_int(C.timeout, 300, "timeout 300");
 	is_int(C.min_free, 1024 * 1024, "min-free-space 1M");
-	is_int(C.allow_bare_lf, 0, "allow-bare-lf off");
+	is_int(C.strict_crlf, 0, "strict-crlf off: bare LF is a line end");
+	is_int(C.n_bare_lf, 0, "allow-bare-lf empty");
 	is_int(C.n_allow, 0, "allow-from empty");
 	ok(C.user == NULL && C.pid_file == NULL && C.stats_file == NULL, "no user, pid, stats");
 	is_int(C.postmaster_implicit, 1, "postmaster implicit");
@@ -586,7 +595,18 @@ static void test_limits(void)
 		snprintf(text, sizeof(text), "allow-from=10.0.%u.0/24\n", i);
 		n += parse(text);
 	}
-	ok(n == 1 && find_err("allow-from entries") >= 0, "one allow-from too many");
+	ok(n == 1 && find_err("allow-from: '10.0.32.0/24': more than 32 entries") >= 0,
+	   "one allow-from too many");
+
+	start();
+	n = parse(BASE);
+	for (i = 0; i <= CONF_MAX_ALLOW; i++) {
+		snprintf(text, sizeof(text), "allow-bare-lf=10.0.%u.0/24\n", i);
+		n += parse(text);
+	}
+	ok(n == 1 && find_err("allow-bare-lf: '10.0.32.0/24': more than 32 entries") >= 0,
+	   "one allow-bare-lf too many");
+	is_int(C.n_allow, 0, "  allow-from untouched");
 
 	start();
 	n = 0;
@@ -684,6 +704,47 @@ static void test_allowed(void)
 	ok(n == 0 && conf_allowed(&C, 0, v4a), "192.168.1.77 in .64/27");
 	n = load(BASE "allow-from=192.168.1.96/27\n");
 	ok(n == 0 && !conf_allowed(&C, 0, v4a), "192.168.1.77 not in .96/27");
+}
+
+/* strict-crlf and allow-bare-lf=CIDR (contract section 3) */
+static void test_bare_lf(void)
+{
+	static const uint8_t v4a[4] = { 192, 168, 1, 77 }, v4b[4] = { 192, 168, 2, 1 };
+	static const uint8_t lo6[16] = { [15] = 1 };
+	static const uint8_t map_a[16] = { [10] = 0xff, [11] = 0xff, 192, 168, 1, 9 };
+	unsigned n;
+
+	n = load(BASE "strict-crlf\n");
+	ok(n == 0 && C.strict_crlf == 1 && C.n_bare_lf == 0, "strict-crlf alone");
+	n = load(BASE "strict-crlf\nallow-bare-lf=192.168.1.0/24\nallow-bare-lf=::1\n"
+	         "allow-bare-lf\n");
+	is_int(n, 0, "strict-crlf with allow-bare-lf networks, and the old bare flag");
+	if (n)
+		dump();
+	is_int(C.n_bare_lf, 2, "two allow-bare-lf networks (the bare flag adds none)");
+	is_int(C.n_allow, 0, "allow-from untouched: everyone may connect");
+	ok(conf_cidr_match(C.bare_lf, C.n_bare_lf, 0, v4a), "192.168.1.77 may send bare LF");
+	ok(!conf_cidr_match(C.bare_lf, C.n_bare_lf, 0, v4b), "192.168.2.1 may not");
+	ok(conf_cidr_match(C.bare_lf, C.n_bare_lf, 1, lo6), "::1 may");
+	ok(conf_cidr_match(C.bare_lf, C.n_bare_lf, 1, map_a), "::ffff:192.168.1.9 may");
+	ok(!conf_cidr_match(C.bare_lf, 0, 0, v4a), "an empty list matches no one");
+	ok(conf_allowed(&C, 0, v4b), "allow-bare-lf is not allow-from");
+
+	n = load(BASE "allow-bare-lf=10.0.0.0/8\nstrict-crlf\nallow-bare-lf=10.0.0.1/8\n");
+	ok(n == 1 && find_err("allow-bare-lf: '10.0.0.1/8': host bits set") >= 0 &&
+	   strcmp(E.file[0], "t.conf") == 0 && E.line[0] == 5,
+	   "a bad allow-bare-lf network names the file and line");
+
+	start();
+	n = parse(BASE "allow-bare-lf=10.0.0.0/8\n");
+	n += arg("--strict-crlf");
+	n += arg("--allow-bare-lf");
+	is_int(C.n_bare_lf, 1, "--allow-bare-lf without a value keeps the file's list");
+	n += arg("--allow-bare-lf=127.0.0.1/32");
+	n += arg("--allow-bare-lf=::1");
+	n += finish();
+	ok(n == 0 && C.strict_crlf == 1 && C.n_bare_lf == 2 && C.bare_lf[0].bits == 32,
+	   "--allow-bare-lf=CIDR replaces the file's list, then appends");
 }
 
 static void test_command_line(void)
@@ -975,7 +1036,7 @@ static void test_usage(void)
 	struct usage u = { 0, 0, 0, 0 };
 
 	conf_usage(usage_line, &u);
-	is_int(u.n, 24, "conf_usage: 24 options, each with help");
+	is_int(u.n, 25, "conf_usage: 25 options, each with help");
 	is_int(u.listen, 1, "an option with its value");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 2, "command-line-only options listed");
@@ -995,6 +1056,7 @@ int main(void)
 	test_limits();
 	test_ipv6();
 	test_allowed();
+	test_bare_lf();
 	test_command_line();
 	test_repeated();
 	test_tls();

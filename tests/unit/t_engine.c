@@ -37,7 +37,6 @@
 #define E_LONG    "500 5.5.2 Line too long\r\n"
 #define E_NUL     "500 5.5.2 NUL character in command\r\n"
 #define E_SYNTAX  "501 5.5.4 Syntax error\r\n"
-#define E_SYN_HELO "501 5.5.4 Syntax: HELO/EHLO hostname\r\n"
 #define E_SYN_MAIL "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]\r\n"
 #define E_SYN_RCPT "501 5.5.4 Syntax: RCPT TO:<address>\r\n"
 #define E_SYN_BDAT "501 5.5.4 Syntax: BDAT size [LAST]\r\n"
@@ -528,7 +527,7 @@ static void t_text_runs(void)
 			for (in_hdr = 0; in_hdr < 2 && !bad; in_hdr++) {
 				size_t li = 0;
 
-				P.allow_bare_lf = (uint8_t)(pos & 1);
+				P.strict_crlf = (uint8_t)(pos & 1);
 				CATS(big_in, &li, HDR "DATA\r\nX-A: ");
 				if (!in_hdr)
 					CATS(big_in, &li, "b\r\n\r\n");
@@ -543,7 +542,7 @@ static void t_text_runs(void)
 			}
 		}
 	}
-	P.allow_bare_lf = 0;
+	P.strict_crlf = 0;
 	if (!ok(!bad, "stop octets at every offset of a run: whole == byte by byte")) {
 		printf("#   stop %zu at %zu\n", si - 1, pos - 1);
 		show_diff(&R0, &R1);
@@ -687,9 +686,36 @@ static void t_text_runs(void)
 static void t_commands(void)
 {
 	reset_params();
-	check("HELO/EHLO need an argument",
-	      "HELO\r\nEHLO   \r\nEHLO c.example\r\n",
-	      GREET E_SYN_HELO E_SYN_HELO EHLO_OK, NULL, NULL);
+	/* devices (contract section 4): any argument, or none, is accepted */
+	check("HELO/EHLO: no argument, spaces, _, an IP, an underscore",
+	      "HELO\r\nEHLO   \r\nHELO \r\nEHLO _\r\nHELO 192.0.2.7\r\n"
+	      "EHLO under_score\r\nHELO a b\r\nEHLO c.example\r\n",
+	      GREET HELO_OK EHLO_OK HELO_OK EHLO_OK HELO_OK EHLO_OK HELO_OK EHLO_OK,
+	      NULL, "reset  0\nreset  0\nreset  0\nreset  0\nreset  0\nreset  0\n"
+	      "reset  0\nreset  0\n");
+	check("camera: EHLO localhost, then HELO localhost, then a message",
+	      "EHLO localhost\r\nHELO localhost\r\nMAIL FROM:<cam@x.example>\r\n"
+	      "RCPT TO:<a@example.org>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+	      GREET EHLO_OK HELO_OK S_MAIL S_RCPT GO DELIV("MSG1") BYE,
+	      TRACE_RCPT("cam@x.example", "localhost", "[192.0.2.1]", "SMTP", "MSG1",
+	                 "a@example.org") "x\n", NULL);
+	check("UPS: HELO with nothing after the space: Received from unknown",
+	      "HELO \r\nMAIL FROM:<ups@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+	      "DATA\r\nx\r\n.\r\n",
+	      GREET HELO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("ups@x.example", "unknown", "[192.0.2.1]", "SMTP", "MSG1",
+	                 "a@example.org") "x\n", NULL);
+	check("EHLO with an underscore, then a bare IP: the last one is shown",
+	      "EHLO under_score\r\nMAIL FROM:<s@x.example>\r\nEHLO 10.0.0.1\r\n"
+	      "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\nDATA\r\nx\r\n.\r\n",
+	      GREET EHLO_OK S_MAIL EHLO_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("s@x.example", "10.0.0.1", "[192.0.2.1]", "ESMTP", "MSG1",
+	                 "a@example.org") "x\n", NULL);
+	check("a second HELO inside a transaction resets it, as RSET",
+	      "EHLO c.example\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\n"
+	      "HELO\r\nDATA\r\nRCPT TO:<a@example.org>\r\n",
+	      GREET EHLO_OK S_MAIL S_RCPT HELO_OK E_NEEDMAIL E_NEEDMAIL, NULL,
+	      "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nreset  0\n");
 	check("RSET NOOP VRFY EXPN HELP",
 	      "RSET\r\nNOOP\r\nNOOP whatever\r\nVRFY root\r\nVRFY\r\nEXPN staff\r\nHELP\r\n"
 	      "HELP MAIL\r\nRSET x\r\nQUIT\r\nNOOP\r\n",
@@ -761,6 +787,39 @@ static void t_mail_rcpt(void)
 	      "MAIL FROM:<s@x.example>   SIZE=10   \r\n",
 	      GREET EHLO_OK S_MAIL OK E_BIG E_SYNTAX S_MAIL OK E_SYNTAX E_PARAM E_SYNTAX
 	      E_SYNTAX S_MAIL, NULL, NULL);
+	check("MAIL/RCPT: AUTH, RET, ENVID, NOTIFY, ORCPT accepted and ignored",
+	      "EHLO c.example\r\n"
+	      "MAIL FROM:<alerts@vc.example> SIZE=1459 AUTH=<>\r\nRSET\r\n"
+	      "MAIL FROM:<s@x.example> auth=s@x.example ret=HDRS envid=QQ+2Bx\r\n"
+	      "RCPT TO:<a@example.org> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a@example.org\r\n"
+	      "RCPT TO:<b@example.org> orcpt=rfc822;b+40example.org notify=NEVER\r\n"
+	      "DATA\r\nx\r\n.\r\n",
+	      GREET EHLO_OK S_MAIL OK S_MAIL S_RCPT S_RCPT GO DELIV("MSG1"), NULL,
+	      "reset  0\nmail alerts@vc.example 0\nreset  0\nmail s@x.example 0\n"
+	      "rcpt a@example.org 0\nrcpt b@example.org 0\nbegin  1\ncommit  0\nreset  0\n");
+	check("MAIL/RCPT: each at most once (501 5.5.4, as Postfix), a value needed, "
+	      "no RCPT parameter on MAIL nor MAIL one on RCPT",
+	      "EHLO c.example\r\n"
+	      "MAIL FROM:<s@x.example> AUTH=<> AUTH=<>\r\n"
+	      "MAIL FROM:<s@x.example> RET=FULL ret=HDRS\r\n"
+	      "MAIL FROM:<s@x.example> ENVID=a ENVID=a\r\n"
+	      "MAIL FROM:<s@x.example> AUTH\r\n"
+	      "MAIL FROM:<s@x.example> NOTIFY=NEVER\r\n"
+	      "MAIL FROM:<s@x.example> ORCPT=rfc822;a@b\r\n"
+	      "MAIL FROM:<s@x.example> AUTH=<> RET=FULL ENVID=x SIZE=10 BODY=7BIT SMTPUTF8\r\n",
+	      GREET EHLO_OK E_SYNTAX E_SYNTAX E_SYNTAX E_SYNTAX E_PARAM E_PARAM S_MAIL, NULL,
+	      "reset  0\nmail s@x.example 1\n");
+	check("RCPT: NOTIFY, ORCPT at most once, a value needed, no MAIL parameter",
+	      "EHLO c.example\r\nMAIL FROM:<s@x.example>\r\n"
+	      "RCPT TO:<a@example.org> NOTIFY=NEVER NOTIFY=NEVER\r\n"
+	      "RCPT TO:<a@example.org> ORCPT=a ORCPT=a\r\n"
+	      "RCPT TO:<a@example.org> NOTIFY\r\n"
+	      "RCPT TO:<a@example.org> AUTH=<>\r\n"
+	      "RCPT TO:<a@example.org> RET=FULL\r\n"
+	      "RCPT TO:<a@example.org> SIZE=1\r\n"
+	      "RCPT TO:<a@example.org> NOTIFY=NEVER ORCPT=rfc822;a@example.org\r\n",
+	      GREET EHLO_OK S_MAIL E_SYNTAX E_SYNTAX E_SYNTAX E_PARAM E_PARAM E_PARAM S_RCPT,
+	      NULL, "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\n");
 	check("MAIL addresses",
 	      "EHLO c.example\r\n"
 	      "MAIL FROM:s@x.example\r\n"
@@ -794,10 +853,10 @@ static void t_mail_rcpt(void)
 	      "RCPT FROM:<a@example.org>\r\n"
 	      "RCPT TO:<j\xc3\xb6rg@example.org>\r\n",
 	      GREET EHLO_OK S_MAIL S_RCPT E_USER E_RELAY E_NOSPACE E_TEMP S_RCPT S_RCPT
-	      E_PARAM E_SYNTAX E_ADDR E_SYN_RCPT E_ADDR, NULL,
+	      S_RCPT E_SYNTAX E_ADDR E_SYN_RCPT E_ADDR, NULL,
 	      "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nrcpt unknown1@example.org 0\n"
 	      "rcpt a@elsewhere.example 0\nrcpt full@example.org 0\nrcpt temp@example.org 0\n"
-	      "rcpt postmaster 1\nrcpt Postmaster@example.org 0\n");
+	      "rcpt postmaster 1\nrcpt Postmaster@example.org 0\nrcpt a@example.org 0\n");
 
 	/* max-recipients: 452 4.5.3, which is not an error (RFC 5321 4.5.3.1.10) */
 	{
@@ -845,7 +904,7 @@ static void t_smuggling(void)
 	static const struct {
 		const char *seq;
 		size_t len;
-		int lf_only;       /* bare LFs only: accepted with allow-bare-lf */
+		int lf_only;       /* bare LFs only: refused only under strict-crlf */
 		const char *why;
 	} seqs[] = {
 		{ "\n.\n", 3, 1, "bare_lf" },
@@ -864,20 +923,20 @@ static void t_smuggling(void)
 		{ "\r\n .\r\n", 6, 2, "none" },
 	};
 	size_t i;
-	int bare_lf;
+	int strict;
 
-	for (bare_lf = 0; bare_lf < 2; bare_lf++) {
+	for (strict = 0; strict < 2; strict++) {
 		for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
 			size_t li = 0, lo = 0;
 			char name[100], log[300];
-			int accepted = seqs[i].lf_only == 2 || (bare_lf && seqs[i].lf_only);
+			int accepted = seqs[i].lf_only == 2 || (!strict && seqs[i].lf_only);
 			const char *tail = "RSET\r\nMAIL FROM:<x@y.example>\r\nQUIT\r\n";
-			/* with allow-bare-lf, the first error is the bare CR */
-			const char *why = bare_lf && strcmp(seqs[i].why, "bare_lf") == 0 ?
+			/* by default (no strict-crlf), the first error is the bare CR */
+			const char *why = !strict && strcmp(seqs[i].why, "bare_lf") == 0 ?
 			                  "bare_cr" : seqs[i].why;
 
 			reset_params();
-			P.allow_bare_lf = (uint8_t)bare_lf;
+			P.strict_crlf = (uint8_t)strict;
 			CATS(big_in, &li, HDR "DATA\r\nSubject: t\r\n\r\nbody");
 			cat(big_in, &li, seqs[i].seq, seqs[i].len);
 			CATS(big_in, &li, tail);
@@ -886,7 +945,7 @@ static void t_smuggling(void)
 			CATS(big_out, &lo, accepted ? DELIV("MSG1") : E_BARE);
 			CATS(big_out, &lo, OK OK S_MAIL);
 			snprintf(name, sizeof(name), "DATA %s%s not an end",
-			         bare_lf ? "(allow-bare-lf) " : "", show_seq(seqs[i].seq, seqs[i].len));
+			         strict ? "(strict-crlf) " : "", show_seq(seqs[i].seq, seqs[i].len));
 			if (accepted)
 				snprintf(log, sizeof(log),
 				         "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  1\n"
@@ -915,21 +974,27 @@ static void t_smuggling(void)
 	}
 }
 
-static void t_allow_bare_lf(void)
+/* Bare LF: a line end by default (as Postfix 3.9), refused with
+ * strict-crlf; CRLF.CRLF alone ends DATA either way (t_smuggling). */
+static void t_bare_lf(void)
 {
 	reset_params();
-	P.allow_bare_lf = 1;
-	check("allow-bare-lf: LF lines stored, dot-unstuffed, counted as CRLF",
+	check("bare LF by default: LF lines stored, dot-unstuffed, counted as CRLF",
 	      HDR "DATA\r\nSubject: t\n\nline\n..dots\n.\r\nstill\r\n.\r\n",
 	      HDR_R GO DELIV("MSG1"),
 	      TRACE1("MSG1") "Subject: t\n\nline\n.dots\n\nstill\n", NULL);
 	P.max_size = 10;
-	check("allow-bare-lf: a bare LF counts 2 octets",
+	check("bare LF by default: a bare LF counts 2 octets",
 	      HDR "DATA\r\n1234\n12\r\n.\r\n"
 	      "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\nDATA\r\n1234\n123\r\n.\r\n",
 	      HDR_R_SIZE("10") GO DELIV("MSG1") S_MAIL S_RCPT GO E_BIG, NULL, NULL);
 	reset_params();
-	check("without allow-bare-lf: 550 5.6.0, then the session goes on",
+	check("bare LF by default: an LF-only message (curl -T) stored, LF.LF is no end",
+	      HDR "DATA\nSubject: t\n\nline\n.\nstill\n\r\n.\r\nNOOP\n",
+	      HDR_R GO DELIV("MSG1") OK,
+	      TRACE1("MSG1") "Subject: t\n\nline\n\nstill\n\n", NULL);
+	P.strict_crlf = 1;
+	check("strict-crlf: 550 5.6.0, then the session goes on",
 	      HDR "DATA\r\nSubject: t\n\nline\r\n.\r\n" HDR "DATA\r\nok\r\n.\r\n",
 	      HDR_R GO E_BARE EHLO_OK S_MAIL S_RCPT GO DELIV("MSG2"), NULL,
 	      "reset  0\nmail s@x.example 0\nrcpt a@example.org 0\nbegin  1\n"
@@ -1733,7 +1798,7 @@ static void t_random(void)
 		size_t n = 0, i;
 		int m;
 
-		P.allow_bare_lf = (uint8_t)(k & 1);
+		P.strict_crlf = (uint8_t)(k & 1);
 		P.tls_offered = (uint8_t)((k & 6) == 0);
 		if (k & 3) {
 			memcpy(in, HDR, strlen(HDR));
@@ -1794,7 +1859,7 @@ int main(void)
 	t_commands();
 	t_mail_rcpt();
 	t_smuggling();
-	t_allow_bare_lf();
+	t_bare_lf();
 	t_size();
 	t_size_bdat();
 	t_loop();
