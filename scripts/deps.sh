@@ -42,6 +42,10 @@ if [ "$group" = test ]; then
 	fi
 	# tests/fuzz/t_fuzz.t and `make fuzz`: clang with libFuzzer
 	pkgs="$pkgs clang libclang-rt-14-dev"
+	# tests/integration/t31-exim.t: a real Exim relaying to mailnook (a
+	# private instance with its own configuration and spool; the system
+	# service this package sets up is not used)
+	pkgs="$pkgs exim4-daemon-light"
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
