@@ -413,14 +413,20 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			 * sent with its last commands) makes BearSSL close at
 			 * once and refuse our replies still to come, so while
 			 * the SMTP engine has some (a commit, replies not yet
-			 * in records) the alert stays in the socket. */
-			c->held = b == c->ibuf && c->established &&
-			          (ss & (SMTP_WANT_SEND | SMTP_COMMITTING)) &&
-			          recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
-			          type == 21;
-			if (c->held)
-				break;
-			n = recv(fd, b, len, MSG_DONTWAIT);
+			 * in records) the alert stays in the socket.  Only a
+			 * peeked byte lets the record be read: one that
+			 * arrives after the peek waits for the next turn. */
+			n = 1;
+			c->held = 0;
+			if (b == c->ibuf && c->established &&
+			    (ss & (SMTP_WANT_SEND | SMTP_COMMITTING))) {
+				n = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT);
+				c->held = n == 1 && type == 21;
+				if (c->held)
+					break;
+			}
+			if (n > 0)
+				n = recv(fd, b, len, MSG_DONTWAIT);
 			reads--;
 			if (n > 0) {
 				br_ssl_engine_recvrec_ack(eng, (size_t)n);
