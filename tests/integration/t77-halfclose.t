@@ -72,7 +72,6 @@ class Tls(Plain):
         self.eof = False
         self.greeted = starttls
         if starttls:
-            self.buf = b""
             self.plain_expect("220 ")
             self.sock.sendall(b"EHLO hc.test\r\n")
             self.plain_expect("250 ")
