@@ -440,7 +440,6 @@ static void session_events(struct loop_state *ls, struct slot *sl,
                            short revents)
 {
 	unsigned st_before = smtp_state(&sl->s), st;
-	int r;
 
 	smtp_tick(&sl->s, ls->now, ls->wall);
 	st = smtp_state(&sl->s);
@@ -455,16 +454,15 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 #endif
 
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (sl->eof) {
+			/* input is not polled for after the EOF: an error
+			 * or hang-up says the peer is gone (RST) */
+			slot_close(sl, "closed");
+			return;
+		}
 		if (st & SMTP_WANT_RECV) {
-			r = slot_read(sl);
-			if (r < 0) {
-				/* send what is left (e.g. 221 after a
-				 * pipelined QUIT and a half-close) */
-				if (slot_flush(sl) != 0) {
-					/* the peer is gone */
-				}
-				slot_check(sl, ls->now_ms);
-				slot_close(sl, r == -1 ? "closed" : "error");
+			if (slot_read(sl) != 0) {
+				slot_close(sl, "error");
 				return;
 			}
 		} else if ((revents & (POLLHUP | POLLERR)) &&

@@ -434,6 +434,7 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	sl->txn = 0;
 	sl->shut = 0;
 	sl->end_after_commit = 0;
+	sl->eof = 0;
 	sl->result = NULL;
 	sl->txn_cfg = NULL;
 	sl->started_ms = now_ms;
@@ -499,10 +500,14 @@ int slot_read(struct slot *sl)
 		do
 			n = read(sl->fd, p, len);
 		while (n < 0 && errno == EINTR);
-		if (n == 0)
-			return -1;
+		if (n == 0) {
+			/* a half-close: what came before it is still
+			 * answered (slot_check) */
+			sl->eof = 1;
+			return 0;
+		}
 		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		smtp_recv_ack(&sl->s, (size_t)n);
 		if ((size_t)n < len || sl->pending)
 			return 0;
@@ -582,7 +587,7 @@ short slot_events(const struct slot *sl)
 		return sl->tls_want;
 #endif
 	st = smtp_state(&sl->s);
-	return (short)((st & SMTP_WANT_RECV ? POLLIN : 0) |
+	return (short)((st & SMTP_WANT_RECV && !sl->eof ? POLLIN : 0) |
 	               (st & SMTP_WANT_SEND ? POLLOUT : 0));
 }
 
@@ -636,8 +641,16 @@ void slot_check(struct slot *sl, int64_t now_ms)
 	if (!slot_is_live(sl) || sl->pending)
 		return;
 	st = smtp_state(&sl->s);
-	if (!(st & (SMTP_CLOSE | SMTP_DEAD)))
+	if (!(st & (SMTP_CLOSE | SMTP_DEAD))) {
+		/* half-closed, and every command read is answered: the
+		 * engine consumes buffered input whenever its replies have
+		 * room, so with none queued and no commit it has nothing
+		 * left to say (an unfinished message is dropped) */
+		if (sl->eof && !(st & (SMTP_WANT_SEND | SMTP_COMMITTING |
+		                       SMTP_START_TLS)))
+			slot_close(sl, "closed");
 		return;
+	}
 	if (!sl->result)
 		sl->result = sl->s.p.refused ? "refused" :
 		             sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";

@@ -42,6 +42,7 @@ struct slot {
 	uint8_t txn;                    /* a transaction refers to txn_cfg */
 	uint8_t shut;                   /* shutdown: 1 finishing a message, 2 done */
 	uint8_t end_after_commit;       /* the socket failed while committing */
+	uint8_t eof;                    /* the client half-closed: no more input */
 	const char *result;             /* for the session log line */
 	const struct mn_config *txn_cfg;
 	int64_t started_ms;             /* monotonic */
@@ -104,8 +105,8 @@ short slot_events(const struct slot *sl);
  * event: the TLS handshake deadline, or INT64_MAX. */
 int64_t slot_deadline_ms(const struct slot *sl);
 
-/* Reads once from the socket into the engine.  0: fine (data or EAGAIN),
- * -1: the peer closed, -2: a socket error. */
+/* Reads once from the socket into the engine.  0: fine (data, EAGAIN, or
+ * the end of the input: then eof is set), -1: a socket error. */
 int slot_read(struct slot *sl);
 
 /* Writes what the engine has queued until it is empty or the socket would
@@ -115,7 +116,8 @@ int slot_read(struct slot *sl);
 int slot_flush(struct slot *sl);
 
 /* Closes the slot when the engine says so (SMTP_DEAD, or SMTP_CLOSE with
- * nothing left to send, or the grace period after CLOSE has passed). */
+ * nothing left to send, or the grace period after CLOSE has passed), or
+ * when the client half-closed and everything it sent is answered. */
 void slot_check(struct slot *sl, int64_t now_ms);
 
 /* Ends the session now (peer gone, socket error, forced shutdown): aborts

@@ -147,8 +147,10 @@ int tls_conn_established(const struct tls_conn *c);
  * SMTP engine can unblock it, e.g. a pending commit), or TLS_PUMP_DONE:
  * the connection is finished -- the SMTP engine said SMTP_DEAD and the
  * close_notify (after every queued reply) has been written, or the peer
- * closed, or TLS failed; tls_conn_why() says which.  The caller then
- * closes the socket. */
+ * closed (a FIN or a close_notify ends it only once the SMTP engine has
+ * nothing more to say and every reply is written: a client may pipeline
+ * QUIT and half-close), or TLS failed; tls_conn_why() says which.  The
+ * caller then closes the socket. */
 int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
                   short revents, int64_t now_ms);
 

@@ -80,6 +80,8 @@ struct tls_conn {
 	uint8_t implicit;
 	uint8_t established;
 	uint8_t closing;                /* close_notify queued */
+	uint8_t eof;                    /* the client's FIN was read */
+	uint8_t held;                   /* its next record, an alert, waits */
 	uint8_t done;
 	unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
 	unsigned char obuf[TLS_OBUF_SIZE];
@@ -205,6 +207,8 @@ int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
 	c->implicit = (uint8_t)(implicit != 0);
 	c->established = 0;
 	c->closing = 0;
+	c->eof = 0;
+	c->held = 0;
 	c->done = 0;
 	c->why = NULL;
 	c->err = 0;
@@ -306,11 +310,15 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	int reads = (revents & (POLLIN | POLLHUP | POLLERR)) ?
 	            TLS_READS_PER_PUMP : 0;
 	int write_blocked = 0;
-	unsigned st;
+	unsigned st, ss;
 	int want = 0;
 
 	if (c->done || !c->active)
 		return TLS_PUMP_DONE;
+	/* input is not polled for after the FIN or while an alert is held:
+	 * an error or hang-up then says the peer is gone (RST) */
+	if ((c->eof || c->held) && (revents & (POLLHUP | POLLERR)))
+		return finish(c, "closed");
 	if (!c->established && now_ms >= c->hs_deadline)
 		return finish(c, "tls-timeout");
 	/* the session ended (a timeout, a shutdown) before the handshake
@@ -318,8 +326,6 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	if (!c->established && (smtp_state(s) & SMTP_CLOSE))
 		return finish(c, "quit");
 	for (;;) {
-		unsigned ss;
-
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
 			c->err = br_ssl_engine_last_error(eng);
@@ -395,18 +401,42 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			return finish(c, "quit");
 
 		/* socket -> records */
-		if ((st & BR_SSL_RECVREC) && reads > 0) {
+		if ((st & BR_SSL_RECVREC) && reads > 0 && !c->eof) {
 			size_t len = 0;
 			unsigned char *b = br_ssl_engine_recvrec_buf(eng, &len);
-			ssize_t n = recv(fd, b, len, MSG_DONTWAIT);
+			unsigned char type;
+			ssize_t n;
 
+			/* BearSSL asks for a record's 5-byte header at the
+			 * start of ibuf, then for its body: nothing beyond
+			 * the record is read.  A client's alert (close_notify
+			 * sent with its last commands) makes BearSSL close at
+			 * once and refuse our replies still to come, so while
+			 * the SMTP engine has some (a commit, replies not yet
+			 * in records) the alert stays in the socket.  Only a
+			 * peeked byte lets the record be read: one that
+			 * arrives after the peek waits for the next turn. */
+			n = 1;
+			c->held = 0;
+			if (b == c->ibuf && c->established &&
+			    (ss & (SMTP_WANT_SEND | SMTP_COMMITTING))) {
+				n = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT);
+				c->held = n == 1 && type == 21;
+				if (c->held)
+					break;
+			}
+			if (n > 0)
+				n = recv(fd, b, len, MSG_DONTWAIT);
 			reads--;
 			if (n > 0) {
 				br_ssl_engine_recvrec_ack(eng, (size_t)n);
 				continue;
 			}
-			if (n == 0)
-				return finish(c, "closed");
+			if (n == 0) {
+				/* a half-close: the replies still go out */
+				c->eof = 1;
+				continue;
+			}
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -415,9 +445,15 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 		}
 		break;
 	}
+	/* after the FIN: done once every reply is on the wire (a QUIT's
+	 * 221 and close_notify went the SMTP_DEAD way above) */
+	if (c->eof && !c->closing && !(st & BR_SSL_SENDREC) &&
+	    (!c->established || !(ss & (SMTP_WANT_SEND | SMTP_COMMITTING))))
+		return finish(c, "closed");
 	if (st & BR_SSL_SENDREC)
 		want |= POLLOUT;
-	if (st & BR_SSL_RECVREC)
+	if ((st & BR_SSL_RECVREC) && !c->eof &&
+	    !(c->held && (ss & (SMTP_WANT_SEND | SMTP_COMMITTING))))
 		want |= POLLIN;
 	return want;
 }

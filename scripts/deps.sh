@@ -45,6 +45,10 @@ if [ "$group" = test ]; then
 	# tests/integration/t32-dovecot.t: Dovecot's imap reads the Maildirs
 	# back (W= as it counts it); the test runs it privately, never the service
 	pkgs="$pkgs dovecot-imapd"
+	# tests/integration/t31-exim.t: a real Exim relaying to mailnook (a
+	# private instance with its own configuration and spool; the system
+	# service this package sets up is not used)
+	pkgs="$pkgs exim4-daemon-light"
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
@@ -96,5 +100,16 @@ done
 # A mirror in mid-sync fails one index now and then; the install that
 # follows says whether anything needed is really missing.
 apt-get update -qq || echo "deps: apt-get update reported errors; installing anyway" >&2
+# Exim and Dovecot are only run privately by the tests: their packages must
+# not start system services on ports 25 and 143, so where no policy-rc.d
+# says otherwise, one that refuses service starts is in place for the install.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy"
+fi
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+rc=0
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
+[ -z "$policy" ] || rm -f "$policy"
+[ "$rc" -eq 0 ] || exit "$rc"

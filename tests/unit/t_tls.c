@@ -14,6 +14,8 @@
  * process, one thread: implicit TLS and STARTTLS, app data both ways, the
  * STARTTLS injection, resumption from the session cache, the pipelining
  * case that half-duplex buffers would deadlock on, the handshake deadline,
+ * a client that half-closes (close_notify or FIN) while its message is
+ * being committed,
  * and handshakes that must fail: a TLS 1.1 client, a CBC-only client, an
  * RSA-key-exchange-only client, garbage instead of a ClientHello.
  *
@@ -304,10 +306,12 @@ static int f_write(void *ctx, const void *p, size_t n)
 	stored_len += n;
 	return SINK_OK;
 }
+static int commit_later;         /* commit() says SINK_PENDING */
+
 static int f_commit(void *ctx)
 {
 	(void)ctx;
-	return SINK_OK;
+	return commit_later ? SINK_PENDING : SINK_OK;
 }
 static void f_abort(void *ctx, enum smtp_reject r, uint64_t size)
 {
@@ -754,6 +758,66 @@ static void test_peer_close(void)
 	(void)c_never;
 }
 
+/* The client sends the end of its message and QUIT in one record while
+ * the commit is pending, then half-closes: with a close_notify first
+ * (notify), or with the FIN alone.  Every reply must still go out before
+ * the server's close_notify. */
+static void half_close(const char *label, int notify)
+{
+	static const char last[] = "Subject: h\r\n\r\nbody\r\n.\r\nQUIT\r\n";
+	unsigned char raw[4096];
+	size_t got = 0, i;
+	int app = 0, alert_last = 0, k;
+	ssize_t n;
+
+	start_implicit(0, 60000);
+	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
+	ok(wait_for("220 mx.test"), "%s: greeting", label);
+	say("EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@mx.test>\r\nDATA\r\n");
+	ok(wait_for("354 "), "%s: DATA accepted", label);
+	cl.got_len = 0;
+	commit_later = 1;
+	say(last);
+	client_pump();
+	if (notify) {
+		/* BearSSL's client drops what comes after its close_notify:
+		 * from here on the server's records are read raw */
+		br_ssl_engine_close(&cl.cc.eng);
+		client_pump();
+	}
+	ok(shutdown(sv[1], SHUT_WR) == 0, "%s: the client half-closes", label);
+	for (k = 0; k < 20; k++)
+		server_rc = tls_conn_pump(conn, sv[0], &sess, POLLIN, 1000);
+	ok(server_rc != TLS_PUMP_DONE && (smtp_state(&sess) & SMTP_COMMITTING),
+	   "%s: the half-close does not end it while the commit is pending", label);
+	ok(!(server_rc & POLLIN), "%s: and input is no longer polled for", label);
+	commit_later = 0;
+	smtp_commit_done(&sess, SINK_OK);
+	for (k = 0; k < 20 && server_rc != TLS_PUMP_DONE; k++)
+		server_rc = tls_conn_pump(conn, sv[0], &sess, 0, 1000);
+	is_int(server_rc, TLS_PUMP_DONE, "%s: done once the replies are written", label);
+	is_str(tls_conn_why(conn), "quit", "%s: ended by the QUIT", label);
+	if (notify) {
+		while (got < sizeof raw &&
+		       (n = recv(sv[1], raw + got, sizeof raw - got, MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+		for (i = 0; i + 5 <= got; i += 5 + (size_t)(raw[i + 3] << 8 | raw[i + 4])) {
+			app += raw[i] == 23;
+			alert_last = raw[i] == 21;
+		}
+		ok(app >= 1 && alert_last && i == got,
+		   "%s: application records (the replies), then the close_notify", label);
+	} else {
+		want_text = "221 2.0.0";
+		for (k = 0; k < 100 && !c_got(); k++)
+			client_pump();
+		ok(memmem(cl.got, cl.got_len, "250 2.0.0 Ok: delivered as TESTID\r\n", 35) &&
+		   c_got(), "%s: the client reads the 250 and the 221", label);
+	}
+	tls_conn_stop(conn);
+	unpair();
+}
+
 int main(void)
 {
 	const char *why = NULL;
@@ -786,6 +850,8 @@ int main(void)
 	test_pipelined_record();
 	test_deadline();
 	test_peer_close();
+	half_close("half-close with close_notify", 1);
+	half_close("half-close with the FIN alone", 0);
 
 	/* RSA-2048 server */
 	loaded("rsa.crt", "rsa.key", "RSA server keys");
