@@ -108,8 +108,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=/usr/sbin/policy-rc.d
 	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy"
 fi
-# shellcheck disable=SC2086
 rc=0
+# shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
 [ -z "$policy" ] || rm -f "$policy"
 [ "$rc" -eq 0 ] || exit "$rc"
