@@ -54,10 +54,12 @@ fi
 
 # -Os; a section per function and object, so that --gc-sections drops what
 # nothing calls; no unwind tables (C needs none); no page-aligned gap
-# between code and data (-z noseparate-code, a few KiB in a small binary);
+# between code and data (-z noseparate-code, a few KiB in a small binary),
+# nor before the data for RELRO (-z norelro: musl applies no RELRO to a
+# static binary that is not PIE, so that alignment would be padding only);
 # a link map for `make size`'s breakdown.
 size_flags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
-link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
+link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
 	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" \
