@@ -16,15 +16,19 @@
  *                handshakes with the server, then bytes 1.. are operations
  *                (op_client()): application data of some size, flushes,
  *                how the client's bytes are cut into writes, a corrupted
- *                byte, raw bytes slipped in, close_notify, a shutdown or
- *                close of the socket, and the fake engine's replies,
- *                back-pressure and end.
+ *                byte, raw bytes slipped in, close_notify, renegotiation,
+ *                a pause in its reading (the sockets' buffers are small:
+ *                writes block), a shutdown or close of the socket, and the
+ *                fake engine's replies, back-pressure and end.
  *   bit 1     implicit TLS, else STARTTLS (smtp_tls_started() expected)
  *   bits 2-3  client suites: BearSSL's defaults, or only AES-256-GCM,
  *             only ChaCha20-Poly1305, only AES-128-GCM
  *   bit 4     the client writes small records (a 600-byte output buffer)
  *   bit 5     the operations start at once, the handshake among them
- *   bits 6-7  room for tls_conn_error()'s text: 1, 8, 18 or 64 bytes
+ *   bit 6     the slot is reused, as the loop reuses it: a first client
+ *             handshakes on it and is cut off; then the connection under
+ *             test starts there (and mode 1's client resumes that session)
+ *   bit 7     8 bytes for tls_conn_error()'s text (a cut name), else 64
  *
  * Invariants (abort() on violation, which libFuzzer reports):
  *   - tls_conn_pump() answers POLLIN/POLLOUT or TLS_PUMP_DONE, and once
@@ -39,13 +43,13 @@
  *     client neither closed nor shut down, the engine not stopped) every
  *     byte arrives, both ways;
  *   - when the engine stopped after the handshake ("quit"), every reply
- *     reached the client before the close.
+ *     reached the client, then close_notify.
  *
  * Deterministic: getrandom() and BearSSL's system seeder are replaced
  * below by fixed bytes and none; every input gets a fresh tls_init() (DRBG
- * and session cache), slot 0 back in its start-up state, and one
- * socketpair, closed at its end.  The key and certificate (a throwaway EC
- * P-256 pair made for this file) go through tls_keys_load() once, from
+ * and session cache), slot 0 back in its start-up state, and a socketpair
+ * per connection, closed at its end.  The key and certificate (a throwaway
+ * EC P-256 pair made for this file) go through tls_keys_load() once, from
  * memfds: no file is written.
  */
 #include <config.h>
@@ -73,6 +77,7 @@
 #define DATA_MAX    (256 * 1024)   /* per direction and input */
 #define WIRE_MAX    (64 * 1024)    /* client bytes not yet written */
 #define SMALL_OBUF  600            /* 512 bytes of plaintext per record */
+#define SOCKET_BUF  8192           /* SO_SNDBUF of both ends */
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \
@@ -278,18 +283,17 @@ static void server_pump(void)
 	server_pump_ev(p.revents);
 }
 
+/* A connection on slot 0, as the loop starts one. */
 static void begin(int implicit)
 {
-	const char *why = NULL;
+	int small = SOCKET_BUF;
 
-	/* a fresh DRBG and session cache, and slot 0 all zero as at start-up
-	 * (the slot then configures its BearSSL context again): the same
-	 * input always meets the same state */
-	CHECK(tls_init(&why) == 0);
 	conn = tls_conn_get(0);
-	memset(conn, 0, slot_size);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	                 0, sv) == 0);
+	/* writes that fill the socket come sooner, both ways */
+	CHECK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+	CHECK(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
 	memset(&app, 0, sizeof app);
 	app.room_max = sizeof app.rbuf;
 	app.implicit = (uint8_t)implicit;
@@ -300,6 +304,16 @@ static void begin(int implicit)
 	srv_rc = 0;
 	CHECK(tls_conn_start(conn, implicit, now, HS_TIMEOUT) == 0);
 	CHECK(tls_conn_active(conn) && !tls_conn_established(conn));
+}
+
+static void hang_up(void)
+{
+	tls_conn_stop(conn);
+	CHECK(!tls_conn_active(conn));
+	CHECK(close(sv[0]) == 0);
+	if (sv[1] >= 0)
+		CHECK(close(sv[1]) == 0);
+	sv[0] = sv[1] = -1;
 }
 
 /* err_len: how much room tls_conn_error() gets */
@@ -318,12 +332,7 @@ static void end(size_t err_len)
 		CHECK(!*tls_conn_version(conn) && !*tls_conn_suite(conn));
 	}
 	CHECK(tls_keys_spare_busy() == 0);
-	tls_conn_stop(conn);
-	CHECK(!tls_conn_active(conn));
-	CHECK(close(sv[0]) == 0);
-	if (sv[1] >= 0)
-		CHECK(close(sv[1]) == 0);
-	sv[0] = sv[1] = -1;
+	hang_up();
 }
 
 /* ---- mode 0: raw bytes ------------------------------------------------------ */
@@ -407,11 +416,14 @@ static struct {
 	uint8_t closed;                 /* the engine is closed */
 	uint8_t eof;                    /* the socket said end of file */
 	uint8_t dirty;                  /* corrupted or slipped in bytes */
-	uint8_t notify;                 /* close_notify asked for */
+	uint8_t ending;                 /* close_notify, or a renegotiation
+	                                   (refused: the client gives up) */
 	uint8_t shut, gone;             /* shutdown(SHUT_WR), close() */
+	uint8_t deaf;                   /* reads nothing for now */
 } cl;
 
-static void client_init(unsigned opts)
+/* resume: a session to offer, or NULL */
+static void client_init(unsigned opts, const br_ssl_session_parameters *resume)
 {
 	static const uint16_t only[3] = {
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -433,7 +445,9 @@ static void client_init(unsigned opts)
 	br_ssl_engine_set_buffers_bidi(eng, cl.ibuf, sizeof cl.ibuf, cl.obuf,
 	                               opts & 0x10 ? SMALL_OBUF : sizeof cl.obuf);
 	br_ssl_engine_inject_entropy(eng, seed, sizeof seed);
-	CHECK(br_ssl_client_reset(&cl.cc, "mx.test", 0));
+	if (resume)
+		br_ssl_engine_set_session_parameters(eng, resume);
+	CHECK(br_ssl_client_reset(&cl.cc, "mx.test", resume != NULL));
 }
 
 /* Moves the client's bytes as far as they go: plaintext in and out,
@@ -486,7 +500,7 @@ static void client_run(void)
 				moved = 1;
 			}
 		}
-		if ((st & BR_SSL_RECVREC) && !cl.eof && !cl.gone) {
+		if ((st & BR_SSL_RECVREC) && !cl.eof && !cl.gone && !cl.deaf) {
 			ssize_t r;
 
 			b = br_ssl_engine_recvrec_buf(eng, &len);
@@ -603,7 +617,7 @@ static void op_client(struct ops *o)
 	br_ssl_engine_context *eng = &cl.cc.eng;
 	unsigned op = take(o), k, i;
 
-	switch (op % 14) {
+	switch (op % 16) {
 	case 0:         /* application data */
 		k = 1 + take16(o) % 20000;
 		if (cl.sent + cl.pending + k <= DATA_MAX)
@@ -632,7 +646,7 @@ static void op_client(struct ops *o)
 		break;
 	case 5:
 		br_ssl_engine_close(eng);
-		cl.notify = 1;
+		cl.ending = 1;
 		break;
 	case 6:
 		if (!cl.shut && !cl.gone)
@@ -665,10 +679,30 @@ static void op_client(struct ops *o)
 	case 12:        /* a pump after a commit: nothing from poll */
 		server_pump_ev(0);
 		break;
-	default:        /* 13: just a step */
+	case 13:        /* refused by the server */
+		cl.ending |= br_ssl_engine_renegotiate(eng) != 0;
+		break;
+	case 14:        /* the server's writes fill the socket */
+		cl.deaf = !cl.deaf;
+		break;
+	default:        /* 15: just a step */
 		break;
 	}
 	step();
+}
+
+static br_ssl_session_parameters prior;
+
+/* A first session on the slot, cut off once established; then the
+ * connection under test starts on the same slot. */
+static void reuse(unsigned opts)
+{
+	client_init(opts, NULL);
+	settle();
+	CHECK(tls_conn_established(conn));
+	br_ssl_engine_get_session_parameters(&cl.cc.eng, &prior);
+	hang_up();
+	begin(opts & 2);
 }
 
 static void run_client(unsigned opts, const uint8_t *d, size_t n)
@@ -676,7 +710,7 @@ static void run_client(unsigned opts, const uint8_t *d, size_t n)
 	struct ops o = { d, n, 0 };
 	int established;
 
-	client_init(opts);
+	client_init(opts, opts & 0x40 ? &prior : NULL);
 	if (!(opts & 0x20))
 		settle();
 	while (o.pos < o.n && srv_rc != TLS_PUMP_DONE)
@@ -685,21 +719,25 @@ static void run_client(unsigned opts, const uint8_t *d, size_t n)
 	app.hold = 0;
 	app.rlen = 0;
 	cl.flush = 1;
+	cl.deaf = 0;
 	if (!cl.closed)
 		br_ssl_engine_flush(&cl.cc.eng, 0);
 	settle();
 	established = tls_conn_established(conn);
 	CHECK(app.got <= cl.sent && cl.got <= app.sent);
-	if (established && !cl.dirty && !cl.notify && !cl.shut && !cl.gone &&
+	if (established && !cl.dirty && !cl.ending && !cl.shut && !cl.gone &&
 	    !app.quit) {
-		CHECK(srv_rc != TLS_PUMP_DONE);
+		CHECK(srv_rc != TLS_PUMP_DONE && !cl.closed);
 		CHECK(cl.pending == 0 && app.got == cl.sent);
 		CHECK(app.queued == 0 && cl.got == app.sent);
 	}
-	/* every reply leaves before the close */
-	if (established && srv_rc == TLS_PUMP_DONE && !cl.notify && !cl.gone &&
-	    !strcmp(tls_conn_why(conn), "quit"))
+	/* every reply leaves before the close, and then close_notify */
+	if (established && srv_rc == TLS_PUMP_DONE && !cl.ending && !cl.gone &&
+	    !strcmp(tls_conn_why(conn), "quit")) {
 		CHECK(app.queued == 0 && cl.got == app.sent);
+		CHECK(cl.closed &&
+		      br_ssl_engine_last_error(&cl.cc.eng) == BR_ERR_OK);
+	}
 }
 
 /* ---- libFuzzer ---------------------------------------------------------------- */
@@ -746,17 +784,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const size_t err_room[4] = { 1, 8, 18, 64 };
+	const char *why = NULL;
 	unsigned opts;
 
 	if (size < 1)
 		return 0;
 	opts = data[0];
+	/* a fresh DRBG and session cache, and slot 0 all zero as at start-up
+	 * (the slot then configures its BearSSL context again): the same
+	 * input always meets the same state */
+	CHECK(tls_init(&why) == 0);
+	memset(tls_conn_get(0), 0, slot_size);
 	begin(opts & 2);
+	if (opts & 0x40)
+		reuse(opts);
 	if (opts & 1)
 		run_client(opts, data + 1, size - 1);
 	else
 		run_raw(data + 1, size - 1);
-	end(err_room[opts >> 6]);
+	end(opts & 0x80 ? 8 : 64);
 	return 0;
 }
