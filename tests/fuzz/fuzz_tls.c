@@ -526,7 +526,15 @@ static void forward(size_t most)
 	size_t k = cl.wire_len < most ? cl.wire_len : most;
 	ssize_t w;
 
-	if (!k || cl.shut || cl.gone)
+	/* Nowhere to go (the client's side is shut, or the server is done
+	 * and its socket as good as closed): the bytes are lost, but the
+	 * client must not wait to write them, for BearSSL reads a
+	 * close_notify only once its output has room. */
+	if (cl.shut || cl.gone || srv_rc == TLS_PUMP_DONE) {
+		cl.wire_len = 0;
+		return;
+	}
+	if (!k)
 		return;
 	w = send(sv[1], cl.wire, k, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (w <= 0)
@@ -580,7 +588,7 @@ static void settle(void)
 		moved(before);
 
 		client_run();
-		while (cl.wire_len && !cl.shut && !cl.gone) {
+		while (cl.wire_len) {
 			size_t left = cl.wire_len;
 
 			forward(WIRE_MAX);
