@@ -130,14 +130,17 @@ test:
 check-layering: $(CORE_SRCS:%.c=$(BUILD)/%.o)
 	@sh scripts/check-layering.sh $^
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) over core/, built with clang into
-# build/fuzz/ apart from the gcc builds.  `make fuzz` runs each for
-# FUZZ_SECONDS; new inputs go to build/fuzz/corpus/<target>, crashes to
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over core/, and with CONFIG_TLS=y
+# over platform/'s TLS glue (fuzz_tls), built with clang into build/fuzz/
+# apart from the gcc builds.  `make fuzz` runs each for FUZZ_SECONDS; new
+# inputs go to build/fuzz/corpus/<target>, crashes to
 # build/fuzz/crash-<target>-*.  `make test` runs each briefly (tests/fuzz/t_fuzz.t).
 FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := engine addr conf
+FUZZ_TARGETS-y := engine addr conf
+FUZZ_TARGETS-$(CONFIG_TLS) += tls
+FUZZ_TARGETS := $(FUZZ_TARGETS-y)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 -fno-omit-frame-pointer \
                $(FUZZ_SAN) -I$(FUZZ_BUILD) -Icore -D_GNU_SOURCE
@@ -156,7 +159,22 @@ $(FUZZ_BUILD)/core/%.o: core/%.c $(FUZZ_BUILD)/config.h
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
 
--include $(wildcard $(FUZZ_BUILD)/core/*.d)
+# fuzz_tls: platform/'s TLS glue and what it links (as t_tls), not core/:
+# the target fakes the SMTP engine's calls to check every byte they pass.
+FUZZ_TLS_CFLAGS := -Iplatform -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
+                   $(if $(BEARSSL_DIR),-isystem $(BEARSSL_DIR)/inc)
+FUZZ_TLS_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
+                 platform/stats.c platform/log.c)
+
+$(FUZZ_BUILD)/platform/%.o: platform/%.c $(FUZZ_BUILD)/config.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_TLS_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_tls: tests/fuzz/fuzz_tls.c $(FUZZ_TLS_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_TLS_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_TLS_OBJS) $(LIBS-y)
+
+-include $(wildcard $(FUZZ_BUILD)/core/*.d $(FUZZ_BUILD)/platform/*.d)
 
 fuzz-build: $(FUZZ_BINS)
 

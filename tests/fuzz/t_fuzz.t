@@ -3,7 +3,8 @@
 -fsanitize=fuzzer,address,undefined (`make fuzz-build`, into build/fuzz/),
 then runs each from its seed corpus for a few seconds (FUZZ_TEST_SECONDS,
 default 5).  One ok per target; skipped, with the reason, when clang or
-libFuzzer is missing.  `make fuzz` runs them longer."""
+libFuzzer is missing, and fuzz_tls (platform/'s TLS glue) when .config has
+no CONFIG_TLS=y.  `make fuzz` runs them longer."""
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from mntest import Tap  # noqa: E402
 
-TARGETS = ("engine", "addr", "conf")
+TARGETS = ("engine", "addr", "conf", "tls")
 SECONDS = int(os.environ.get("FUZZ_TEST_SECONDS", "5"))
 FUZZ_CC = os.environ.get("FUZZ_CC", "clang")
 WHY_DEPS = "scripts/deps.sh test installs clang libclang-rt-14-dev"
@@ -57,8 +58,21 @@ if not t.eq(r.returncode, 0, "make fuzz-build (clang -fsanitize=fuzzer,address,u
     t.diag(r.stdout.decode(errors="replace")[-3000:])
     t.done()
 
+
+def config_tls():
+    """CONFIG_TLS=y in .config (which make fuzz-build made if missing)"""
+    try:
+        with open(os.path.join(TOP, ".config")) as f:
+            return any(line.strip() == "CONFIG_TLS=y" for line in f)
+    except OSError:
+        return False
+
+
 fuzz_dir = os.path.join(TOP, "build", "fuzz")
 for name in TARGETS:
+    if name == "tls" and not config_tls():
+        t.skip("fuzz_tls", "CONFIG_TLS is off in .config")
+        continue
     binary = os.path.join(fuzz_dir, "fuzz_" + name)
     seeds = os.path.join(TOP, "tests", "fuzz", "corpus", name)
     with tempfile.TemporaryDirectory(prefix="mailnook-fuzz-%s-" % name) as work:
