@@ -177,3 +177,25 @@ def features(binary):
         if line.startswith("features:"):
             return set(line.split(":", 1)[1].split())
     return set()
+
+
+def hold(port, n, host="127.0.0.1"):
+    """Opens n connections and reads each one's first reply code (or the
+    error); returns [(Raw, code)]."""
+    from mntest import Raw
+    out = []
+    for _ in range(n):
+        c = Raw(port, host=host)
+        try:
+            out.append((c, code(c.reply())))
+        except (OSError, EOFError) as e:
+            out.append((c, "error: %r" % e))
+    return out
+
+
+def close_all(conns):
+    for c in conns:
+        try:
+            c.close()
+        except OSError:
+            pass

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, maildir_files  # noqa: E402
-from mnops import code, fd_count, reload, transaction, vm_kb  # noqa: E402
+from mnops import close_all, code, fd_count, hold, reload, transaction, vm_kb  # noqa: E402
 
 t = Tap()
 MAX = 8
@@ -29,22 +29,6 @@ def good(port):
         return transaction(port, ["user@localhost"], BODY, helo="good.test")[-1]
     except (OSError, EOFError) as e:
         return "error: %r" % e
-
-
-def hold(port, n):
-    out = []
-    for _ in range(n):
-        c = Raw(port)
-        out.append((c, code(c.reply())))
-    return out
-
-
-def close_all(conns):
-    for c in conns:
-        try:
-            c.close()
-        except OSError:
-            pass
 
 
 def wait_fds(pid, want, timeout=20):

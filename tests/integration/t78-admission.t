@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, free_port  # noqa: E402
-from mnops import code, features, usr1_until, wait_log  # noqa: E402
+from mnops import close_all, code, features, hold, usr1_until, wait_log  # noqa: E402
 
 t = Tap()
 M = "mailnook_"
@@ -80,25 +80,6 @@ def raw_read(sock, timeout=5):
     except socket.timeout:
         return got, "timeout"
     return got, "timeout"
-
-
-def hold(port, n, host="127.0.0.1"):
-    out = []
-    for _ in range(n):
-        c = Raw(port, host=host)
-        try:
-            out.append((c, code(c.reply())))
-        except (OSError, EOFError) as e:
-            out.append((c, "error: %r" % e))
-    return out
-
-
-def close_all(conns):
-    for c in conns:
-        try:
-            c.close()
-        except OSError:
-            pass
 
 
 def delta(s, base, key):
