@@ -199,3 +199,22 @@ def close_all(conns):
             c.close()
         except OSError:
             pass
+
+
+def make_cert(d, kind="ec"):
+    """A self-signed certificate for mx.test and 127.0.0.1 with its key, kind
+    'ec' (P-256) or 'rsa' (2048 bits): d/KIND.crt and d/KIND.key.  Returns
+    (crt, key); raises RuntimeError with openssl's words when it fails."""
+    import subprocess
+    key, crt = os.path.join(d, kind + ".key"), os.path.join(d, kind + ".crt")
+    if kind == "ec":
+        gen = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]
+    else:
+        gen = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key]
+    for argv in (gen, ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test",
+                       "-addext", "subjectAltName=DNS:mx.test,IP:127.0.0.1", "-days", "2", "-out", crt]):
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("openssl: %s" % r.stdout.decode(errors="replace"))
+    return crt, key

@@ -21,7 +21,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, maildir_files  # noqa: E402
-from mnops import features, wait_log  # noqa: E402
+from mnops import features, make_cert, wait_log  # noqa: E402
 
 t = Tap()
 N = 5
@@ -154,17 +154,6 @@ def purge(d):
     shutil.rmtree(d, ignore_errors=True)
 
 
-def make_cert(d):
-    key, crt = os.path.join(d, "ec.key"), os.path.join(d, "ec.crt")
-    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                  "ec_paramgen_curve:P-256", "-out", key],
-                 ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test",
-                  "-days", "2", "-out", crt]):
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, timeout=60, check=True)
-    return crt
-
-
 for label, binary in binaries():
     L = label
     tls = shutil.which("openssl") is not None and "tls" in features(binary)
@@ -174,7 +163,7 @@ for label, binary in binaries():
     if tls:
         lines += ["tls-cert=@DIR@/ec.crt", "tls-key=@DIR@/ec.key"]
     srv = Server(binary, lines)
-    crt = make_cert(srv.dir) if tls else None
+    crt = make_cert(srv.dir)[0] if tls else None
     srv.start()
     d = exim_dir(srv.port, crt)
     boxes = [("user", "BDAT"), ("viadata", "DATA")]

@@ -24,6 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, TOP, read_new  # noqa: E402
+from mnops import make_cert  # noqa: E402
 
 ARCHS = {
     # name: (prefix, qemu, ELF word in `file`, byte order in `file`, multiarch name or None)
@@ -52,14 +53,6 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "
 def run(argv, timeout=900, **kw):
     return subprocess.run(argv, cwd=TOP, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout, env=kw.pop("env", ENV), **kw)
-
-
-def make_cert(d):
-    key, crt = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
-    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
-                 ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test", "-days", "2",
-                  "-out", crt]):
-        subprocess.run(argv, check=True, capture_output=True)
 
 
 def bearssl_for(arch, prefix, multiarch):
@@ -128,7 +121,7 @@ def one(arch):
 
     lines = ["domain=localhost", "mailbox=user@localhost,@DIR@/user"]
     if has_tls:
-        lines += ["tls-cert=@DIR@/cert.pem", "tls-key=@DIR@/key.pem"]
+        lines += ["tls-cert=@DIR@/ec.crt", "tls-key=@DIR@/ec.key"]
     srv = Server(qemu + [binpath], lines)
     try:
         if has_tls:

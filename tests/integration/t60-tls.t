@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, free_port, read_new, maildir_files  # noqa: E402
+from mnops import make_cert  # noqa: E402
 
 t = Tap()
 
@@ -46,21 +47,6 @@ if not shutil.which("openssl"):
 if not tls_compiled(binaries()[0][1]):
     t.skip("TLS", "this build has no TLS (CONFIG_TLS is off)")
     t.done()
-
-
-def make_cert(d, kind):
-    """kind 'ec' or 'rsa': d/kind.key and d/kind.crt (self-signed, mx.test)."""
-    key, crt = os.path.join(d, kind + ".key"), os.path.join(d, kind + ".crt")
-    if kind == "ec":
-        gen = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]
-    else:
-        gen = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key]
-    for argv in (gen, ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test",
-                       "-addext", "subjectAltName=DNS:mx.test,IP:127.0.0.1", "-days", "2", "-out", crt]):
-        r = run(argv)
-        if r.returncode != 0:
-            raise RuntimeError("openssl: %s" % r.stdout.decode(errors="replace"))
-    return crt, key
 
 
 def client_ctx(cafile=None):

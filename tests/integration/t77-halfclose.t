@@ -15,14 +15,13 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port, maildir_files  # noqa: E402
-from mnops import features, wait_log  # noqa: E402
+from mnops import features, make_cert, wait_log  # noqa: E402
 
 t = Tap()
 RUNS = 20
@@ -267,13 +266,7 @@ for label, binary in binaries():
                        "tls-cert=@DIR@/ec.crt", "tls-key=@DIR@/ec.key"]
     srv = Server(binary, lines_conf)
     if tls:
-        key, crt = os.path.join(srv.dir, "ec.key"), os.path.join(srv.dir, "ec.crt")
-        for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                      "ec_paramgen_curve:P-256", "-out", key],
-                     ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test",
-                      "-days", "2", "-out", crt]):
-            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           stdin=subprocess.DEVNULL, timeout=60, check=True)
+        make_cert(srv.dir)
     srv.start()
     user = srv.maildir("user")
     stored = 0

@@ -21,13 +21,12 @@ import re
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, free_port  # noqa: E402
-from mnops import close_all, code, features, hold, usr1_until, wait_log  # noqa: E402
+from mnops import close_all, code, features, hold, make_cert, usr1_until, wait_log  # noqa: E402
 
 t = Tap()
 M = "mailnook_"
@@ -84,17 +83,6 @@ def raw_read(sock, timeout=5):
 
 def delta(s, base, key):
     return s.get(key, 0) - base.get(key, 0)
-
-
-def make_cert(d):
-    key, crt = os.path.join(d, "ec.key"), os.path.join(d, "ec.crt")
-    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
-                 ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test", "-days", "2",
-                  "-out", crt]):
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("openssl: %s" % r.stdout.decode(errors="replace"))
 
 
 def probe_ended(srv):
