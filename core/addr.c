@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "fmt.h"
 #include "text.h"
 
 static int is_alnum(unsigned c)
@@ -311,4 +312,51 @@ enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
 int addr_same_client(int v6a, const uint8_t *a, int v6b, const uint8_t *b)
 {
 	return v6a == v6b && memcmp(a, b, v6a ? 8 : 4) == 0;
+}
+
+static size_t dotted(char *p, const uint8_t *b)
+{
+	return fmt(p, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+/* see addr.h */
+size_t addr_ip_text(char *buf, int v6, const uint8_t *b)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	unsigned i, run, best = 8, blen = 1;
+	size_t n = 0;
+	int sep = 0;
+
+	if (!v6)
+		return dotted(buf, b);
+	if (memcmp(b, mapped, 12) == 0) {
+		memcpy(buf, "::ffff:", 7);
+		return 7 + dotted(buf + 7, b + 12);
+	}
+	/* RFC 5952 4.2: the longest run of two or more zero groups, the
+	 * first one on a tie, becomes "::" */
+	for (i = 0; i < 8; i += run ? run : 1) {
+		for (run = 0; i + run < 8 && !b[2 * (i + run)] &&
+		     !b[2 * (i + run) + 1]; run++)
+			;
+		if (run > blen) {
+			best = i;
+			blen = run;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			memcpy(buf + n, "::", 2);
+			n += 2;
+			i += blen - 1;
+			sep = 0;
+			continue;
+		}
+		if (sep)
+			buf[n++] = ':';
+		n += fmt(buf + n, 5, "%x", (unsigned)(b[2 * i] << 8 | b[2 * i + 1]));
+		sep = 1;
+	}
+	buf[n] = '\0';
+	return n;
 }

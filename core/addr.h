@@ -58,4 +58,16 @@ enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
  */
 int addr_same_client(int v6a, const uint8_t *a, int v6b, const uint8_t *b);
 
+/* Room for addr_ip_text()'s output, NUL included (as INET6_ADDRSTRLEN). */
+#define ADDR_IP_TEXT_MAX 46
+
+/*
+ * Writes an IP address as text into buf[ADDR_IP_TEXT_MAX], as inet_ntop()
+ * does but without stdio: bin holds 4 octets (dotted quad) or, when v6, 16
+ * (RFC 5952: lowercase hex without leading zeros, the longest run of two or
+ * more zero groups, the first on a tie, as "::"; an IPv4-mapped address as
+ * "::ffff:a.b.c.d").  Returns the length.
+ */
+size_t addr_ip_text(char *buf, int v6, const uint8_t *bin);
+
 #endif
