@@ -316,7 +316,7 @@ int addr_same_client(int v6a, const uint8_t *a, int v6b, const uint8_t *b)
 
 static size_t dotted(char *p, const uint8_t *b)
 {
-	return fmt(p, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	return fmt_into(p, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 }
 
 /* see addr.h */
@@ -354,7 +354,8 @@ size_t addr_ip_text(char *buf, int v6, const uint8_t *b)
 		}
 		if (sep)
 			buf[n++] = ':';
-		n += fmt(buf + n, 5, "%x", (unsigned)(b[2 * i] << 8 | b[2 * i + 1]));
+		n += fmt_into(buf + n, 5, "%x",
+		              (unsigned)(b[2 * i] << 8 | b[2 * i + 1]));
 		sep = 1;
 	}
 	buf[n] = '\0';

@@ -15,7 +15,7 @@ static void put(struct out *o, char c, size_t times)
 			o->buf[o->n] = c;
 }
 
-size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
+size_t fmt_vinto(char *buf, size_t size, const char *f, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 	char tmp[24];
@@ -26,6 +26,7 @@ size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
 		unsigned long long v = 0;
 		size_t w = 0, n, pad;
 		int left = 0, zero = 0, lng = 0, z = 0;
+		unsigned base;
 		char sign = 0;
 
 		if (*f != '%') {
@@ -48,7 +49,11 @@ size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
 		}
 		switch (*f) {
 		case 'd': {
-			long long x = lng > 1 ? va_arg(ap, long long) :
+			long long x;
+
+			if (z)
+				goto unsupported;       /* %zd: ssize_t */
+			x = lng > 1 ? va_arg(ap, long long) :
 			              lng ? va_arg(ap, long) : va_arg(ap, int);
 			/* negate as unsigned: LLONG_MIN has no positive twin */
 			v = x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
@@ -62,9 +67,10 @@ size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
 			    lng > 1 ? va_arg(ap, unsigned long long) :
 			    lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
 		number:
+			base = *f == 'x' ? 16 : 10;
 			do {
-				*--d = "0123456789abcdef"[v % (*f == 'x' ? 16 : 10)];
-				v /= *f == 'x' ? 16 : 10;
+				*--d = "0123456789abcdef"[v % base];
+				v /= base;
 			} while (v);
 			s = d;
 			n = (size_t)(tmp + sizeof tmp - d);
@@ -87,6 +93,7 @@ size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
 			n = 1;
 			break;
 		default:
+		unsupported:
 			/* not supported: mark it and stop, the arguments can no
 			 * longer be matched */
 			put(&o, '?', 1);
@@ -113,13 +120,13 @@ end:
 	return o.n;
 }
 
-size_t fmt(char *buf, size_t size, const char *f, ...)
+size_t fmt_into(char *buf, size_t size, const char *f, ...)
 {
 	va_list ap;
 	size_t n;
 
 	va_start(ap, f);
-	n = fmt_v(buf, size, f, ap);
+	n = fmt_vinto(buf, size, f, ap);
 	va_end(ap);
 	return n;
 }

@@ -1,4 +1,4 @@
-/* fmt(): mailnook's own printf, checked against the C library's snprintf
+/* fmt_into(): mailnook's own printf, checked against the C library's snprintf
  * for every conversion it supports, at every buffer size from 0 to past
  * the end; addr_ip_text() against inet_ntop(). */
 #include <arpa/inet.h>
@@ -23,13 +23,13 @@
 		char e_[200]; \
 		size_t n_; \
 		memset(g_, 'G', sizeof g_); \
-		n_ = fmt(sz_ ? g_ : NULL, sz_, f, __VA_ARGS__); \
+		n_ = fmt_into(sz_ ? g_ : NULL, sz_, f, __VA_ARGS__); \
 		(void)snprintf(e_, sz_ ? sz_ : 1, f, __VA_ARGS__); \
 		if (n_ != (size_t)wn_ || (sz_ && strcmp(g_, e_) != 0) || \
 		    g_[sz_] != 'G') \
 			bad_++; \
 	} \
-	(void)fmt(g_, sizeof g_, f, __VA_ARGS__); \
+	(void)fmt_into(g_, sizeof g_, f, __VA_ARGS__); \
 	ok(bad_ == 0 && strcmp(g_, w_) == 0, "%-14s -> \"%s\" at every size", \
 	   #f " " #__VA_ARGS__, w_); \
 } while (0)
@@ -87,9 +87,26 @@ int main(void)
 		char b[8];
 		const char *volatile null = NULL;
 
-		is_int((int)fmt(b, sizeof b, "%s", null), 6,
+		is_int((int)fmt_into(b, sizeof b, "%s", null), 6,
 		       "%%s of NULL: the length of (null)");
 		is_str(b, "(null)", "  and the text");
+	}
+
+	{
+		/* outside the supported set: '?' and nothing more, since the
+		 * arguments after it can no longer be told apart */
+		static const char *const odd[] = { "a%fb%s", "a%zdb%s", "a%",
+		                                   "a%.3sb%s", "a%pb%s" };
+		char b[16];
+		unsigned i;
+
+		for (i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+			const char *volatile f = odd[i];
+
+			is_int((int)fmt_into(b, sizeof b, f, "x"), 2,
+			       "unsupported \"%s\": the length", odd[i]);
+			is_str(b, "a?", "  the text");
+		}
 	}
 
 	/* addr_ip_text() */
