@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "arena.h"
+#include "fmt.h"
 #include "log.h"
 #include "maildir.h"
 #include "text.h"
@@ -50,7 +50,7 @@ static void report_fn(void *ctx, const char *file, unsigned line,
 	} else if (line) {
 		char buf[LOG_LINE_MAX];
 		size_t n = 0;
-		int m = snprintf(buf, sizeof buf, "%s:%u: %s%s%s\n", file, line,
+		int m = fmt_into(buf, sizeof buf, "%s:%u: %s%s%s\n", file, line,
 		                 k, sep, msg);
 		if (m > 0) {
 			n = (size_t)m < sizeof buf ? (size_t)m : sizeof buf - 1;
@@ -246,7 +246,7 @@ unsigned conf_check_maildirs(const struct mn_config *c, const char *to_log)
 		if (!what)
 			continue;
 		e = errno;
-		snprintf(msg, sizeof msg, "mailbox %s: %s %s: %s", m->address,
+		fmt_into(msg, sizeof msg, "mailbox %s: %s %s: %s", m->address,
 		         what, m->maildir, strerror(e));
 		/* a link inside a Maildir (its owner's doing): that mailbox
 		 * answers 451, the others keep working */

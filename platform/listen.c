@@ -3,17 +3,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "fmt.h"
 #include "log.h"
 
 #define LISTEN_BACKLOG 64
 
 void listen_name(char *buf, size_t size, const struct conf_listen *l)
 {
-	snprintf(buf, size, l->v6 ? "[%s]:%u" : "%s:%u", l->addr,
+	fmt_into(buf, size, l->v6 ? "[%s]:%u" : "%s:%u", l->addr,
 	         (unsigned)l->port);
 }
 
@@ -117,24 +118,23 @@ void listen_close(struct listener *l, unsigned n)
 void listen_peer(const struct sockaddr_storage *ss, char *text, size_t size,
                  uint8_t bin[16], int *v6)
 {
+	char buf[ADDR_IP_TEXT_MAX] = "unknown";
+
 	memset(bin, 0, 16);
 	*v6 = 0;
-	text[0] = '\0';
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
 		memcpy(bin, &s4->sin_addr, 4);
-		inet_ntop(AF_INET, &s4->sin_addr, text, (socklen_t)size);
+		addr_ip_text(buf, 0, bin);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
 			memcpy(bin, s6->sin6_addr.s6_addr + 12, 4);
-			inet_ntop(AF_INET, bin, text, (socklen_t)size);
 		} else {
 			*v6 = 1;
 			memcpy(bin, s6->sin6_addr.s6_addr, 16);
-			inet_ntop(AF_INET6, &s6->sin6_addr, text, (socklen_t)size);
 		}
+		addr_ip_text(buf, *v6, bin);
 	}
-	if (!text[0])
-		snprintf(text, size, "unknown");
+	fmt_into(text, size, "%s", buf);
 }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,25 +9,27 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fmt.h"
 
 static enum log_target target = LOG_TO_STDERR;
 static int syslog_fd = -1;
 static unsigned long dropped;
 static long pid;
 
-/* One write(2); a short write of a log line is not retried beyond EINTR. */
-static void write_all(int fd, const char *p, size_t n)
+/* All of p[0..n), over short writes and EINTR; -1 on any other error. */
+static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return;
+			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
 static void syslog_connect(void)
@@ -92,23 +93,21 @@ static void emit(enum log_level lvl, const char *msg)
 	char line[LOG_LINE_MAX + 128];
 	struct tm tm;
 	time_t now = time(NULL);
-	int n;
+	size_t n;
 
 	if (target == LOG_TO_NOWHERE)
 		return;
 	if (target == LOG_TO_STDERR) {
 		gmtime_r(&now, &tm);
-		n = snprintf(line, sizeof line,
+		n = fmt_into(line, sizeof line,
 		             "%04d-%02d-%02dT%02d:%02d:%02dZ mailnook[%ld]: %s\n",
 		             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		             tm.tm_hour, tm.tm_min, tm.tm_sec, pid, msg);
-		if (n < 0)
-			return;
-		if ((size_t)n >= sizeof line) {
-			n = (int)sizeof line - 1;
+		if (n >= sizeof line) {
+			n = sizeof line - 1;
 			line[n - 1] = '\n';
 		}
-		write_all(STDERR_FILENO, line, (size_t)n);
+		(void)write_all(STDERR_FILENO, line, n);
 		return;
 	}
 	{
@@ -121,22 +120,19 @@ static void emit(enum log_level lvl, const char *msg)
 
 		if (dropped) {
 			char note[96];
-			int m;
+			size_t m;
 
-			m = snprintf(note, sizeof note,
+			m = fmt_into(note, sizeof note,
 			             "<%d>mailnook[%ld]: %lu log lines dropped",
 			             16 + 4, pid, dropped);
-			if (m > 0 && (size_t)m < sizeof note &&
-			    send_syslog(note, (size_t)m) == 0)
+			if (m < sizeof note && send_syslog(note, m) == 0)
 				dropped = 0;
 		}
-		n = snprintf(line, sizeof line, "<%d>mailnook[%ld]: %s", pri,
+		n = fmt_into(line, sizeof line, "<%d>mailnook[%ld]: %s", pri,
 		             pid, msg);
-		if (n < 0)
-			return;
-		if ((size_t)n >= sizeof line)
-			n = (int)sizeof line - 1;
-		if (send_syslog(line, (size_t)n) != 0)
+		if (n >= sizeof line)
+			n = sizeof line - 1;
+		if (send_syslog(line, n) != 0)
 			dropped++;
 	}
 }
@@ -148,8 +144,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
-		msg[0] = '\0';
+	(void)fmt_vinto(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	emit(lvl, msg);
 	errno = saved;
@@ -159,20 +154,32 @@ void log_stderr(const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 	int saved = errno;
 
 	memcpy(msg, "mailnook: ", 10);
 	va_start(ap, fmt);
-	n = vsnprintf(msg + 10, sizeof msg - 11, fmt, ap);
+	n = fmt_vinto(msg + 10, sizeof msg - 11, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof msg - 12)
-		n = (int)(sizeof msg - 12);
+	if (n > sizeof msg - 12)
+		n = sizeof msg - 12;
 	msg[10 + n] = '\n';
-	write_all(STDERR_FILENO, msg, (size_t)(11 + n));
+	(void)write_all(STDERR_FILENO, msg, 11 + n);
 	errno = saved;
+}
+
+int log_stdout(const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = fmt_vinto(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n >= sizeof msg)
+		n = sizeof msg - 1;
+	return write_all(STDOUT_FILENO, msg, n);
 }
 
 char *log_clean(char *dst, size_t size, const char *src)

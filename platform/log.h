@@ -67,4 +67,8 @@ char *log_clean(char *dst, size_t size, const char *src);
 /* Writes "mailnook: MESSAGE\n" to stderr (start-up errors, -t output). */
 void log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes the text to stdout, all of it (--help, -V, -t): -1 when it could
+ * not.  Up to LOG_LINE_MAX - 1 octets a call; not for the log. */
+int log_stdout(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

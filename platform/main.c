@@ -14,7 +14,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -26,6 +25,7 @@
 #include "account.h"
 #include "clock.h"
 #include "conf_load.h"
+#include "fmt.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -43,67 +43,69 @@ static int pid_fd = -1;
 
 static void usage_line(void *ctx, const char *opt, const char *help)
 {
-	char buf[512];
-	int n;
+	int *bad = ctx;
 
-	(void)ctx;
 	/* -c, -f and -t are listed above */
 	if (strncmp(opt, "conf-file", 9) == 0 || strcmp(opt, "foreground") == 0 ||
 	    strcmp(opt, "test") == 0)
 		return;
-	n = snprintf(buf, sizeof buf, "  --%-30s %s\n", opt, help ? help : "");
-	if (n > 0 && write(STDOUT_FILENO, buf,
-	                   (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1) < 0) {
-		/* stdout gone */
-	}
+	if (log_stdout("  --%-30s %s\n", opt, help ? help : "") != 0)
+		*bad = 1;
 }
 
-static void usage(void)
+/* 0, or -1 when stdout took not all of it */
+static int usage(void)
 {
-	printf("usage: mailnook [-f] [-t] [-c FILE] [--OPTION[=VALUE] ...]\n"
-	       "\n"
-	       "  -c FILE, --conf-file=FILE  configuration file (default "
-	       CONF_FILE_DEFAULT ")\n"
-	       "  -f, --foreground           stay in the foreground, log to "
-	       "stderr\n"
-	       "  -t, --test                 check the configuration and exit\n"
-	       "  -V, --version              version and compiled-in features\n"
-	       "  -h, --help                 this help\n"
-	       "\n"
-	       "Every configuration option may be given as --OPTION=VALUE (or "
-	       "--OPTION\nfor a flag); the command line wins over the file:\n");
-	fflush(stdout);
-	conf_usage(usage_line, NULL);
+	int bad = log_stdout(
+		"usage: mailnook [-f] [-t] [-c FILE] [--OPTION[=VALUE] ...]\n"
+		"\n"
+		"  -c FILE, --conf-file=FILE  configuration file (default "
+		CONF_FILE_DEFAULT ")\n"
+		"  -f, --foreground           stay in the foreground, log to "
+		"stderr\n"
+		"  -t, --test                 check the configuration and exit\n"
+		"  -V, --version              version and compiled-in features\n"
+		"  -h, --help                 this help\n"
+		"\n"
+		"Every configuration option may be given as --OPTION=VALUE (or "
+		"--OPTION\nfor a flag); the command line wins over the file:\n");
+
+	conf_usage(usage_line, &bad);
+	return bad ? -1 : 0;
 }
 
-static void version(void)
+/* 0, or -1 when stdout took not all of it */
+static int version(void)
 {
 	size_t slots_b = slot_footprint();
 	size_t arenas_b = 2u * (size_t)CFG_CONF_ARENA_KB * 1024u;
 	size_t tls_b = 0;
+	int bad;
 
-	printf("mailnook %s\n", MAILNOOK_VERSION);
-	printf("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
-	       CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
-	       CFG_SYSLOG ? " syslog" : "");
-	printf("limits: sessions=%d listeners=%d mailboxes=%d "
-	       "max-recipients=%d recv-buffer=%d reply-buffer=%d "
-	       "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
-	       CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
-	       CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
+	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
+	bad |= log_stdout("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
+	                  CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
+	                  CFG_SYSLOG ? " syslog" : "");
+	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
+	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
+	                  "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
+	                  CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
+	                  CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
 #if CFG_TLS
 	tls_b = tls_footprint();
 #endif
-	printf("static footprint: session slots %zu bytes (%d x %zu), "
-	       "message buffer %d bytes (one for all sessions), "
-	       "configuration arenas %zu bytes (2 x %d KiB), ",
-	       slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
-	       CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
+	bad |= log_stdout("static footprint: session slots %zu bytes "
+	                  "(%d x %zu), message buffer %d bytes (one for all "
+	                  "sessions), configuration arenas %zu bytes "
+	                  "(2 x %d KiB), ",
+	                  slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
+	                  CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
 	if (CFG_TLS)
-		printf("TLS %zu bytes (contexts and record buffers, key "
-		       "stores, session cache), ", tls_b);
-	printf("total %zu bytes\n",
-	       slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
+		bad |= log_stdout("TLS %zu bytes (contexts and record buffers, key "
+		                  "stores, session cache), ", tls_b);
+	bad |= log_stdout("total %zu bytes\n",
+	                  slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
+	return bad;
 }
 
 /* Drops to user=NAME (from /etc/passwd, its groups from /etc/group: see
@@ -253,11 +255,11 @@ fail:
 static void write_pid(int fd, pid_t pid)
 {
 	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
+	size_t n = fmt_into(buf, sizeof buf, "%ld\n", (long)pid);
 
 	if (fd < 0)
 		return;
-	if (n < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, n, 0) != (ssize_t)n)
 		log_warn("pid-file: cannot write: %s", strerror(errno));
 }
 
@@ -367,11 +369,9 @@ int main(int argc, char **argv)
 			else if (strcmp(a, "--test") == 0)
 				test = 1;
 			else if (strcmp(a, "--version") == 0) {
-				version();
-				return 0;
+				return version() != 0;
 			} else if (strcmp(a, "--help") == 0) {
-				usage();
-				return 0;
+				return usage() != 0;
 			} else if (strncmp(a, "--conf-file=", 12) == 0)
 				file = a + 12;
 			else if (strcmp(a, "--conf-file") == 0) {
@@ -395,8 +395,8 @@ int main(int argc, char **argv)
 			switch (*a) {
 			case 'f': foreground = 1; break;
 			case 't': test = 1; break;
-			case 'V': version(); return 0;
-			case 'h': usage(); return 0;
+			case 'V': return version() != 0;
+			case 'h': return usage() != 0;
 			case 'c':
 				if (a[1]) {
 					file = a + 1;
@@ -452,8 +452,7 @@ int main(int argc, char **argv)
 		errors += conf_check_maildirs(c, NULL);
 		if (errors)
 			return 1;
-		printf("mailnook: configuration OK\n");
-		return 0;
+		return log_stdout("mailnook: configuration OK\n") != 0;
 	}
 
 	raise_fd_limit(c);
@@ -504,12 +503,11 @@ int main(int argc, char **argv)
 		log_open(LOG_TO_STDERR);
 	}
 
-	off = (size_t)snprintf(start, sizeof start,
-	                       "mailnook %s started, listening on",
-	                       MAILNOOK_VERSION);
+	off = fmt_into(start, sizeof start, "mailnook %s started, listening on",
+	               MAILNOOK_VERSION);
 	for (k = 0; k < n_listen && off < sizeof start; k++)
-		off += (size_t)snprintf(start + off, sizeof start - off, "%s %s",
-		                        k ? "," : "", listeners[k].name);
+		off += fmt_into(start + off, sizeof start - off, "%s %s",
+		                k ? "," : "", listeners[k].name);
 	log_info("%s", start);
 #if CFG_TLS
 	if (tls_keys_current()) {

@@ -2,13 +2,13 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "fmt.h"
 #include "log.h"
 #include "stats.h"
 #include "text.h"
@@ -169,12 +169,12 @@ static void log_session(struct slot *sl, const char *result)
 
 #if CFG_TLS
 	if (tls_conn_established(sl->tls))
-		snprintf(tls, sizeof tls, " tls=%s cipher=%s",
+		fmt_into(tls, sizeof tls, " tls=%s cipher=%s",
 		         tls_conn_version(sl->tls), tls_conn_suite(sl->tls));
 	if (tls_conn_active(sl->tls) && strcmp(result, "tls-error") == 0) {
 		char err[48];
 
-		snprintf(reason, sizeof reason, " reason=%s",
+		fmt_into(reason, sizeof reason, " reason=%s",
 		         tls_conn_error(sl->tls, err, sizeof err));
 	}
 #endif
@@ -225,7 +225,7 @@ static int folder_exists(const char *maildir, const char *folder)
 	struct stat st;
 	int n;
 
-	n = snprintf(path, sizeof path, "%s/.%s", maildir, folder);
+	n = fmt_into(path, sizeof path, "%s/.%s", maildir, folder);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return 0;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

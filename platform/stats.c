@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "sink.h"
 
@@ -186,7 +187,7 @@ static void put(const char *fmt, ...)
 	if (out_full)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(out + out_len, sizeof out - out_len, fmt, ap);
+	n = fmt_vinto(out + out_len, sizeof out - out_len, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof out - out_len) {
 		out_full = 1;
@@ -318,7 +319,7 @@ static int write_file(const char *path)
 	static char tmp[PATH_MAX];
 	int fd, n, e;
 
-	n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	n = fmt_into(tmp, sizeof tmp, "%s.tmp", path);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -53,11 +53,11 @@
  * signature work, which is what costs on a small CPU.
  */
 #include "tls.h"
+#include "fmt.h"
 #include "stats.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -509,15 +509,15 @@ const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len)
 	if (c->err == BR_ERR_OK)
 		return buf;
 	if (c->err >= BR_ERR_SEND_FATAL_ALERT)
-		snprintf(buf, len, "alert-sent-%d",
+		fmt_into(buf, len, "alert-sent-%d",
 		         c->err - BR_ERR_SEND_FATAL_ALERT);
 	else if (c->err >= BR_ERR_RECV_FATAL_ALERT)
-		snprintf(buf, len, "alert-received-%d",
+		fmt_into(buf, len, "alert-received-%d",
 		         c->err - BR_ERR_RECV_FATAL_ALERT);
 	else if ((name = err_name(c->err)) != NULL)
-		snprintf(buf, len, "%s", name);
+		fmt_into(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "error-%d", c->err);
+		fmt_into(buf, len, "error-%d", c->err);
 	return buf;
 }
 

@@ -13,11 +13,11 @@
  * scalar must equal the certificate's point, on the same curve.
  */
 #include "tls.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,13 +86,12 @@ static void report(struct load *L, const char *fmt, ...)
 	int n;
 	va_list ap;
 
-	n = snprintf(msg, sizeof msg, "%s: %s: ",
+	n = fmt_into(msg, sizeof msg, "%s: %s: ",
 	             L->which == TLS_OPT_CERT ? "tls-cert" : "tls-key", L->path);
 	if (n < 0 || (size_t)n >= sizeof msg)
 		n = 0;
 	va_start(ap, fmt);
-	if (vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap) < 0)
-		msg[n] = '\0';
+	(void)fmt_vinto(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	va_end(ap);
 	L->errors++;
 	L->err(L->ctx, L->which, msg);
@@ -573,11 +572,11 @@ const char *tls_keys_describe(const struct tls_keys *k, char *buf, size_t len)
 	const char *curve;
 
 	if (!k || !k->loaded) {
-		snprintf(buf, len, "none");
+		fmt_into(buf, len, "none");
 		return buf;
 	}
 	if (k->key_type == BR_KEYTYPE_RSA) {
-		snprintf(buf, len, "RSA-%u", k->sk.rsa.n_bitlen);
+		fmt_into(buf, len, "RSA-%u", k->sk.rsa.n_bitlen);
 		return buf;
 	}
 	switch (k->sk.ec.curve) {
@@ -585,6 +584,6 @@ const char *tls_keys_describe(const struct tls_keys *k, char *buf, size_t len)
 	case BR_EC_secp384r1: curve = "P384"; break;
 	default:              curve = "P521"; break;
 	}
-	snprintf(buf, len, "EC-%s", curve);
+	fmt_into(buf, len, "EC-%s", curve);
 	return buf;
 }

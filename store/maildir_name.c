@@ -21,12 +21,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "maildir.h"
 #include "maildir_int.h"
 
@@ -132,7 +132,7 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX])
 		sys[sizeof sys - 1] = '\0';
 		maildir_set_host(sys);
 	}
-	(void)snprintf(out, MAILDIR_NAME_MAX,
+	(void)fmt_into(out, MAILDIR_NAME_MAX,
 	               "%lld.M%ldP%ldQ%" PRIu64 "R%016" PRIx64 ".%s",
 	               (long long)ts.tv_sec, (long)(ts.tv_nsec / 1000),
 	               (long)getpid(), counter++, random64(&ts), host);
@@ -142,6 +142,6 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX])
 void maildir_name_final(const struct maildir_msg *m,
                         char out[MAILDIR_FINAL_MAX])
 {
-	(void)snprintf(out, MAILDIR_FINAL_MAX, "%s,S=%" PRIu64 ",W=%" PRIu64,
+	(void)fmt_into(out, MAILDIR_FINAL_MAX, "%s,S=%" PRIu64 ",W=%" PRIu64,
 	               m->unique, m->size, m->size + m->lines);
 }
