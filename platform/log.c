@@ -1,7 +1,9 @@
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -215,4 +217,20 @@ char *log_clean(char *dst, size_t size, const char *src)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+/* assert() without stdio: the C library's own __assert_fail prints with
+ * fprintf, which would bring all of stdio (about 12 KiB of a static musl
+ * binary) back for this one message.  Logged like any error, so it also
+ * reaches syslog when detached. */
+#ifdef __GLIBC__
+void __assert_fail(const char *expr, const char *file, unsigned line,
+                   const char *func)
+#else
+void __assert_fail(const char *expr, const char *file, int line,
+                   const char *func)
+#endif
+{
+	log_err("assertion failed: %s (%s:%d, %s)", expr, file, (int)line, func);
+	abort();
 }
