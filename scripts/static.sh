@@ -66,6 +66,19 @@ $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUIL
 	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include" \
 	LDFLAGS="$link_flags ${STATIC_LDFLAGS:-}" \
 	"$out/mailnook.full"
+# No stdio in the binary: the C library's printf family and its buffers
+# are about 12 KiB here (core/fmt.h has mailnook's own).  Name what pulled
+# it in, so a stray snprintf, printf or assert is caught at once.
+stdio='libc\.a\((v?s?n?printf|v?fprintf|fwrite|f?puts|stdout|stderr|assert|inet_ntop)\.lo\)$'
+pulled=$(awk -v re="$stdio" '/^(Discarded input sections|Memory Configuration)/ { exit }
+	hit && /^[ \t]/ { print; hit = 0; next }
+	{ hit = 0 }
+	$0 ~ re { print; hit = 1 }' "$out/mailnook.map")
+if [ -n "$pulled" ]; then
+	echo "static: stdio linked (use fmt_into/log_stdout); members and who pulled them in:" >&2
+	echo "$pulled" >&2
+	exit 1
+fi
 strip=${STRIP:-strip}
 "$strip" -s -R .comment -o "$out/mailnook" "$out/mailnook.full"
 echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl})"
