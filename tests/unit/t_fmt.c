@@ -3,6 +3,7 @@
  * the end; addr_ip_text() against inet_ntop(). */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,19 @@
 #include "fmt.h"
 #include "tap.h"
 
-#pragma GCC diagnostic ignored "-Wformat-truncation"
+/* The C library's, through a va_list, where gcc does not warn of the
+ * truncation that is the point of the test. */
+static int __attribute__((format(printf, 3, 4)))
+ref(char *buf, size_t size, const char *f, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(buf, size, f, ap);
+	va_end(ap);
+	return n;
+}
 
 /* Each size 0..want+2 into a buffer with guard bytes: the same length
  * returned, the same text, nothing written past size. */
@@ -24,7 +37,7 @@
 		size_t n_; \
 		memset(g_, 'G', sizeof g_); \
 		n_ = fmt_into(sz_ ? g_ : NULL, sz_, f, __VA_ARGS__); \
-		(void)snprintf(e_, sz_ ? sz_ : 1, f, __VA_ARGS__); \
+		(void)ref(e_, sz_ ? sz_ : 1, f, __VA_ARGS__); \
 		if (n_ != (size_t)wn_ || (sz_ && strcmp(g_, e_) != 0) || \
 		    g_[sz_] != 'G') \
 			bad_++; \
