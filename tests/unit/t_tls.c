@@ -90,9 +90,11 @@ static char errs[8][600];
 static unsigned n_errs;
 static int err_which[8];
 
-static void on_err(void *ctx, enum tls_key_option which, const char *msg)
+static void on_err(void *ctx, enum tls_key_option which, unsigned pair,
+                   const char *msg)
 {
 	(void)ctx;
+	(void)pair;
 	if (n_errs < 8) {
 		snprintf(errs[n_errs], sizeof errs[0], "%s", msg);
 		err_which[n_errs] = which;
@@ -104,7 +106,12 @@ static unsigned load(const char *cert, const char *key)
 {
 	n_errs = 0;
 	memset(errs, 0, sizeof errs);
-	return tls_keys_load(path(cert), path(key), on_err, NULL);
+	char cp[512], kp[512];
+	const char *c = cp, *k = kp;
+
+	snprintf(cp, sizeof cp, "%s", path(cert));
+	snprintf(kp, sizeof kp, "%s", path(key));
+	return tls_keys_load(&c, &k, 1, on_err, NULL);
 }
 
 /* one error, from the expected option, containing text */
@@ -192,25 +199,25 @@ static void test_keys(void)
 
 	loaded("rsa.crt", "rsa.key", "RSA-2048 certificate and PKCS#8 key load");
 	k = tls_keys_spare();
-	is_int(k->key_type, BR_KEYTYPE_RSA, "  RSA key");
-	is_int(k->chain_len, 1, "  one certificate");
-	is_str(tls_keys_describe(k, d, sizeof d), "RSA-2048", "  described as RSA-2048");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_RSA, "  RSA key");
+	is_int(k->cred[0].chain_len, 1, "  one certificate");
+	is_str(tls_keys_describe(&k->cred[0], d, sizeof d), "RSA-2048", "  described as RSA-2048");
 
 	loaded("rsa.crt", "rsa-trad.key", "RSA key in the traditional form (RSA PRIVATE KEY)");
 
 	loaded("ec.crt", "ec.key", "EC P-256: EC PARAMETERS + EC PRIVATE KEY");
 	k = tls_keys_spare();
-	is_int(k->key_type, BR_KEYTYPE_EC, "  EC key");
-	is_int(k->sk.ec.curve, BR_EC_secp256r1, "  on P-256");
-	is_str(tls_keys_describe(k, d, sizeof d), "EC-P256", "  described as EC-P256");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_EC, "  EC key");
+	is_int(k->cred[0].sk.ec.curve, BR_EC_secp256r1, "  on P-256");
+	is_str(tls_keys_describe(&k->cred[0], d, sizeof d), "EC-P256", "  described as EC-P256");
 
 	loaded("p384.crt", "p384.key", "EC P-384");
 
 	loaded("chain.crt", "ec2.key", "a chain of two: EC leaf signed by an RSA CA");
 	k = tls_keys_spare();
-	is_int(k->chain_len, 2, "  two certificates");
-	is_int(k->key_type, BR_KEYTYPE_EC, "  the leaf's key type");
-	is_int(k->issuer_key_type, BR_KEYTYPE_RSA, "  issuer key type RSA");
+	is_int(k->cred[0].chain_len, 2, "  two certificates");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_EC, "  the leaf's key type");
+	is_int(k->cred[0].issuer_key_type, BR_KEYTYPE_RSA, "  issuer key type RSA");
 
 	loaded("combined.pem", "combined.pem", "one file holding certificate and key serves as both");
 
@@ -350,11 +357,11 @@ static void client_init(int fd, unsigned vmin, unsigned vmax,
 	memset(&cl, 0, sizeof cl);
 	cl.fd = fd;
 	br_ssl_client_init_full(&cl.cc, &cl.xm, NULL, 0);
-	if (k->pub.key_type == BR_KEYTYPE_RSA)
-		br_x509_knownkey_init_rsa(&cl.xk, &k->pub.key.rsa,
+	if (k->cred[0].pub.key_type == BR_KEYTYPE_RSA)
+		br_x509_knownkey_init_rsa(&cl.xk, &k->cred[0].pub.key.rsa,
 		                          BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
 	else
-		br_x509_knownkey_init_ec(&cl.xk, &k->pub.key.ec,
+		br_x509_knownkey_init_ec(&cl.xk, &k->cred[0].pub.key.ec,
 		                         BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
 	br_ssl_engine_set_x509(&cl.cc.eng, &cl.xk.vtable);
 	br_ssl_engine_set_versions(&cl.cc.eng, vmin, vmax);
@@ -464,7 +471,7 @@ static int start_implicit(unsigned slot, int64_t timeout_ms)
 	session(0, 1);
 	conn = tls_conn_get(slot);
 	server_rc = 0;
-	return tls_conn_start(conn, 1, 1000, timeout_ms);
+	return tls_conn_start(conn, 1, BR_TLS12, 1000, timeout_ms);
 }
 
 /* Runs server and client by turns until cond() holds, the server is done,
@@ -603,7 +610,7 @@ static void test_starttls(void)
 	ok(plain_len > strlen(go) && strcmp(plain + plain_len - strlen(go), go) == 0,
 	   "STARTTLS: 220, and nothing for the pipelined RSET");
 	ok(smtp_state(&sess) & SMTP_START_TLS, "STARTTLS: the engine asks for the handshake");
-	is_int(tls_conn_start(conn, 0, 1000, 60000), 0, "STARTTLS: handshake starts");
+	is_int(tls_conn_start(conn, 0, BR_TLS12, 1000, 60000), 0, "STARTTLS: handshake starts");
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
 	ok(run(c_established, 1000), "STARTTLS: handshake completes");
 	ok(sess.tls && sess.phase == PHASE_GREETING, "STARTTLS: the session started over");
@@ -705,7 +712,7 @@ static void test_garbage(void)
 	p.timeout = 300;
 	p.tls_active = 1;
 	smtp_session_start(&sess2, &p, &fake_sink, NULL, 1000, 1700000000);
-	tls_conn_start(bad, 1, 1000, 60000);
+	tls_conn_start(bad, 1, BR_TLS12, 1000, 60000);
 	if (write(bsv[1], junk, sizeof junk - 1) < 0)
 		return;
 
