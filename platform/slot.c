@@ -432,6 +432,8 @@ static void tls_nodelay(int fd)
 		/* not TCP (a test's socketpair): nothing to tune */
 	}
 }
+
+static void start_tls(struct slot *sl, int implicit);
 #endif
 
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
@@ -489,12 +491,8 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 		sl->hello_wait_ms = now_ms + SLOT_HELLO_WAIT_MS;
 	/* RFC 8314: the handshake first; the greeting waits in the engine */
 	if (tls) {
-		if (tls_conn_start(sl->tls, 1, c->tls_min_version, now_ms,
-		                   (int64_t)c->timeout * 1000) != 0) {
-			slot_close(sl, "tls-error");
-			return;
-		}
-		tls_nodelay(fd);
+		start_tls(sl, 1);
+		return;
 	}
 #endif
 	if (slot_flush(sl) != 0)
@@ -526,20 +524,12 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 static int slot_hello(struct slot *sl)
 {
 #if CFG_TLS
-	const struct mn_config *c = current;
-	int64_t now_ms = clock_mono_ms();
-
 	if (sl->hello_wait_ms && tls_keys_current()) {
 		/* the session is encrypted from here on, as on listen-tls:
 		 * no STARTTLS, the greeting goes out after the handshake */
 		smtp_tls_started(&sl->s);
 		sl->hello_wait_ms = 0;
-		if (tls_conn_start(sl->tls, 1, c->tls_min_version, now_ms,
-		                   (int64_t)c->timeout * 1000) != 0) {
-			sl->result = "tls-error";
-			return -1;
-		}
-		tls_nodelay(sl->fd);
+		start_tls(sl, 1);
 		return 0;
 	}
 #endif
@@ -630,15 +620,16 @@ void slot_tls_io(struct slot *sl, short revents, int64_t now_ms)
 	slot_check(sl, now_ms);
 }
 
-/* STARTTLS's 220 has gone out: from here on the socket belongs to TLS.
- * Whatever the client pipelined after STARTTLS was read with it and the
- * engine dropped it; the next byte read goes to BearSSL. */
-static void start_tls(struct slot *sl)
+/* STARTTLS's 220 has gone out (implicit: the greeting waits for the
+ * handshake): from here on the socket belongs to TLS.  Whatever the client
+ * pipelined after STARTTLS was read with it and the engine dropped it; the
+ * next byte read goes to BearSSL. */
+static void start_tls(struct slot *sl, int implicit)
 {
 	const struct mn_config *c = current;
 	int64_t now_ms = clock_mono_ms();
 
-	if (tls_conn_start(sl->tls, 0, c->tls_min_version, now_ms,
+	if (tls_conn_start(sl->tls, implicit, c->tls_min_version, now_ms,
 	                   (int64_t)c->timeout * 1000) != 0) {
 		slot_close(sl, "tls-error");
 		return;
@@ -701,7 +692,7 @@ int slot_flush(struct slot *sl)
 		if (!p || len == 0) {
 #if CFG_TLS
 			if (smtp_state(&sl->s) & SMTP_START_TLS)
-				start_tls(sl);
+				start_tls(sl, 0);
 #endif
 			return 0;
 		}

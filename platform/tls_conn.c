@@ -94,8 +94,6 @@ struct tls_conn {
 	const char *why;                /* set when done */
 	int err;                        /* BearSSL's error when it failed */
 	unsigned version, suite;        /* after the handshake */
-	unsigned hello_version;         /* the ClientHello's highest version */
-	uint8_t got;                    /* the client sent something */
 	uint8_t configured;             /* algorithms and buffers are set */
 	uint8_t active;
 	uint8_t implicit;
@@ -328,8 +326,6 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	c->why = NULL;
 	c->err = 0;
 	c->version = c->suite = 0;
-	c->hello_version = 0;
-	c->got = 0;
 	c->hs_deadline = now_ms + timeout_ms;
 	c->keys = k;
 	if (!k || !drbg_ready) {
@@ -343,6 +339,7 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	br_hmac_drbg_generate(&drbg, seed, sizeof seed);
 	br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof seed);
 	memset(seed, 0, sizeof seed);
+	c->sc.client_max_version = 0;   /* not reset by BearSSL */
 	if (!br_ssl_server_reset(&c->sc)) {
 		c->err = br_ssl_engine_last_error(&c->sc.eng);
 		c->done = 1;
@@ -414,26 +411,6 @@ static void handshake_done(struct tls_conn *c, struct smtp_session *s)
 	memset(&sp, 0, sizeof sp);      /* it holds the master secret */
 	if (!c->implicit)
 		smtp_tls_started(s);
-}
-
-/* The ClientHello as it passes, for the log line of a failed handshake:
- * BearSSL reads the first record's 5-byte header into ibuf, then its body
- * after it, so the record's version is at ibuf[1] and the handshake
- * message's client_version at ibuf[9] once the bytes up to there came. */
-static void note_hello(struct tls_conn *c, const unsigned char *b, size_t n)
-{
-	const unsigned char *h = c->ibuf;
-	unsigned v;
-
-	c->got = 1;
-	if (c->hello_version || b > h + 10 || b + n < h + 11 || h[5] != 1)
-		return;
-	/* the highest of the two: old clients put their best in
-	 * client_version and 1.0 in the record, a few the other way */
-	v = (unsigned)h[1] << 8 | h[2];
-	c->hello_version = (unsigned)h[9] << 8 | h[10];
-	if (v > c->hello_version)
-		c->hello_version = v;
 }
 
 /* The four channels, as run_ssl_engine() in BearSSL's tools/sslio.c moves
@@ -566,8 +543,6 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 				n = recv(fd, b, len, MSG_DONTWAIT);
 			reads--;
 			if (n > 0) {
-				if (!c->established)
-					note_hello(c, b, (size_t)n);
 				br_ssl_engine_recvrec_ack(eng, (size_t)n);
 				continue;
 			}
@@ -664,11 +639,15 @@ const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
                              char *buf, size_t len)
 {
 	const char *why = c->why;
+	/* BearSSL keeps the ClientHello's client_version, and the record
+	 * layer's version of what came in (reset with the engine): old
+	 * clients put their best in the first, a few in the second */
+	unsigned v = c->sc.client_max_version, r = c->sc.eng.version_in;
 
-	*version = c->hello_version;
-	/* "quit": the session ended it; "closed" before a byte: a probe */
+	*version = v > r ? v : r;
+	/* "quit": the session ended it; "closed" before a record: a probe */
 	if (!c->active || c->established || !why || why[0] == 'q' ||
-	    (why[0] == 'c' && !c->got))
+	    (why[0] == 'c' && !*version))
 		return NULL;
 	if (why[0] != 't')
 		return "closed";        /* the client gave up, or a socket error */
