@@ -84,7 +84,7 @@ static void version(void)
 
 	printf("mailnook %s\n", MAILNOOK_VERSION);
 	printf("features:%s%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
-	       CFG_TLS_LEGACY ? " tls-legacy" : "",
+	       CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
 	       CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
 	       CFG_SYSLOG ? " syslog" : "");
 	printf("limits: sessions=%d listeners=%d mailboxes=%d "
