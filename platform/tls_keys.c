@@ -578,8 +578,8 @@ unsigned tls_keys_load(const char *const *cert_files,
 			 * type leave one unused */
 			L.which = TLS_OPT_CERT;
 			L.path = cert_files[i];
-			report(&L, "a second certificate of the same key "
-			       "type (give one RSA and one EC)");
+			report(&L, "same key type as the first (one RSA, "
+			       "one EC)");
 		}
 	}
 	k->n_cred = i;

@@ -304,7 +304,7 @@ for label, binary in binaries():
     make_cert(srv.dir, "ec")
     cases = [
         (["tls-cert=@DIR@/rsa.crt", "tls-key=@DIR@/rsa.key", "tls-cert=@DIR@/rsa2.crt",
-          "tls-key=@DIR@/rsa2.key"], 6, "a second certificate of the same key type", "two RSA certificates"),
+          "tls-key=@DIR@/rsa2.key"], 6, "same key type as the first (one RSA, one EC)", "two RSA certificates"),
         (["tls-cert=@DIR@/rsa.crt", "tls-key=@DIR@/rsa.key", "tls-cert=@DIR@/ec.crt"], 6,
          "tls-cert: given without tls-key", "a second tls-cert without its key"),
         (["tls-cert=@DIR@/rsa.crt", "tls-key=@DIR@/rsa.key", "tls-cert=@DIR@/ec.crt",
