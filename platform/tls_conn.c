@@ -4,15 +4,16 @@
  *
  * Profile.  TLS 1.2 only; ECDHE key exchange only (the key signs, it never
  * decrypts a premaster secret); AES-128-GCM, AES-256-GCM and
- * ChaCha20-Poly1305 only, nothing weaker offered.  With CONFIG_TLS_LEGACY
- * and tls-min-version=1.0 or 1.1 (printers, old firmware) also TLS 1.0/1.1
- * and, after those, AES-CBC with HMAC-SHA1/SHA256 under ECDHE and RSA key
- * exchange: every CBC suite BearSSL has but the 3DES and SHA-384 ones.  The server's preference
- * order is enforced: AES-128-GCM first when the CPU has AES instructions
- * (BearSSL uses AES-NI / POWER8 then), ChaCha20-Poly1305 first otherwise,
- * as on most router CPUs, where constant-time software AES is several times
- * slower.  Renegotiation is refused.  ECDHE groups are BearSSL's defaults
- * (X25519, P-256, P-384, P-521).
+ * ChaCha20-Poly1305 only, nothing weaker offered.  (With CONFIG_TLS_LEGACY
+ * and tls-min-version=1.0 or 1.1, for printers and old firmware, also TLS
+ * 1.0/1.1 and, after the AEAD suites, AES-CBC with HMAC-SHA1/SHA256 under
+ * ECDHE and RSA key exchange; not the static-ECDH, SHA-384 or 3DES ones.)
+ * The server's preference order is enforced: AES-128-GCM first when the
+ * CPU has AES instructions (BearSSL uses AES-NI / POWER8 then),
+ * ChaCha20-Poly1305 first otherwise, as on most router CPUs, where
+ * constant-time software AES is several times slower.  Renegotiation is
+ * refused.  ECDHE groups are BearSSL's defaults (X25519, P-256, P-384,
+ * P-521).
  *
  * Buffers.  Each connection has its br_ssl_server_context (about 4 KiB),
  * an input buffer of BR_SSL_BUFSIZE_INPUT (16 KiB + 325) and a separate
@@ -273,7 +274,7 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 	unsigned i;
 	int legacy = CFG_TLS_LEGACY && min_version < BR_TLS12;
 
-	if (!CFG_TLS_LEGACY || !legacy)
+	if (!legacy)
 		min_version = BR_TLS12;
 	br_ssl_engine_set_versions(eng, min_version, BR_TLS12);
 #if CFG_TLS_LEGACY
@@ -288,6 +289,8 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 		const struct tls_cred *cr = &k->cred[i];
 
 		if (cr->key_type == BR_KEYTYPE_RSA) {
+			/* KEYX: RSA key exchange, only ever chosen from
+			 * the suites offered, so only with legacy ones */
 			n = add_suites(suites, n, 0, legacy);
 			br_ssl_server_set_single_rsa(&c->sc, cr->chain,
 			        cr->chain_len, &cr->sk.rsa,
