@@ -129,8 +129,8 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
  * the file, line 0.  Command-line values win over the file: platform parses
  * the file first, then the arguments.  A single-value option overwrites; the
  * first --OPTION of a repeatable one (listen, listen-tls, domain, mailbox,
- * alias, allow-from, allow-bare-lf) replaces the file's list of that option, and later
- * ones append.  --conf-file=, --foreground and --test are accepted here and
+ * alias, allow-from, allow-bare-lf, tls-cert, tls-key) replaces the file's
+ * list of that option, and later ones append.  --conf-file=, --foreground and --test are accepted here and
  * are errors in a file. */
 unsigned conf_parse_arg(struct mn_config *c, const char *arg,
                         conf_error_fn *err, void *ctx);
