@@ -78,12 +78,12 @@
 #define TLS_SEED_LEN       48
 #define TLS_CONN_SEED_LEN  32
 
-/* Two certificates: BearSSL's single-key policy contexts, as
- * br_ssl_server_set_single_rsa()/_ec() fill them, and the one chosen. */
+/* Two certificates: the RSA policy context as br_ssl_server_set_single_rsa()
+ * fills it (the EC one stays where br_ssl_server_set_single_ec() puts it,
+ * in the server context), and the one chosen. */
 struct tls_dual {
 	const br_ssl_server_policy_class *vtable;
 	const br_ssl_server_policy_class **chosen;
-	br_ssl_server_policy_ec_context ec;
 	br_ssl_server_policy_rsa_context rsa;
 };
 
@@ -190,9 +190,11 @@ static int dual_choose(const br_ssl_server_policy_class **pctx,
                        br_ssl_server_choices *choices)
 {
 	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
+	struct tls_conn *c = (struct tls_conn *)(void *)
+	                     ((char *)d - offsetof(struct tls_conn, dual));
 
-	d->chosen = &d->ec.vtable;
-	if (d->ec.vtable->choose(d->chosen, cc, choices))
+	d->chosen = &c->sc.chain_handler.single_ec.vtable;
+	if ((*d->chosen)->choose(d->chosen, cc, choices))
 		return 1;
 	d->chosen = &d->rsa.vtable;
 	return d->rsa.vtable->choose(d->chosen, cc, choices);
@@ -269,6 +271,7 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
                      unsigned min_version)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
+	const struct tls_cred *ec = NULL, *rsa = NULL;
 	uint16_t suites[20];
 	size_t n = 0;
 	unsigned i;
@@ -281,33 +284,34 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 	/* TLS 1.0/1.1 hash the handshake with MD5 and SHA-1 */
 	br_ssl_engine_set_hash(eng, br_md5_ID, legacy ? &br_md5_vtable : NULL);
 #endif
-	/* EC first: the suites and, with two, the policy try it first */
-	for (i = k->n_cred; i-- > 0;)
-		if (k->cred[i].key_type == BR_KEYTYPE_EC)
-			n = add_suites(suites, n, 1, legacy);
 	for (i = 0; i < k->n_cred; i++) {
-		const struct tls_cred *cr = &k->cred[i];
-
-		if (cr->key_type == BR_KEYTYPE_RSA) {
-			/* KEYX: RSA key exchange, only ever chosen from
-			 * the suites offered, so only with legacy ones */
-			n = add_suites(suites, n, 0, legacy);
-			br_ssl_server_set_single_rsa(&c->sc, cr->chain,
-			        cr->chain_len, &cr->sk.rsa,
-			        BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX,
-			        br_rsa_private_get_default(),
-			        br_rsa_pkcs1_sign_get_default());
-			c->dual.rsa = c->sc.chain_handler.single_rsa;
-		} else {
-			br_ssl_server_set_single_ec(&c->sc, cr->chain,
-			        cr->chain_len, &cr->sk.ec, BR_KEYTYPE_SIGN,
-			        cr->issuer_key_type, br_ec_get_default(),
-			        br_ecdsa_sign_asn1_get_default());
-			c->dual.ec = c->sc.chain_handler.single_ec;
-		}
+		if (k->cred[i].key_type == BR_KEYTYPE_EC)
+			ec = &k->cred[i];
+		else
+			rsa = &k->cred[i];
 	}
+	/* EC first: the suites and, with two, the policy try it first */
+	if (ec)
+		n = add_suites(suites, n, 1, legacy);
+	if (rsa) {
+		/* KEYX: RSA key exchange, only ever chosen from the suites
+		 * offered, so only with legacy ones */
+		n = add_suites(suites, n, 0, legacy);
+		br_ssl_server_set_single_rsa(&c->sc, rsa->chain, rsa->chain_len,
+		                             &rsa->sk.rsa,
+		                             BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX,
+		                             br_rsa_private_get_default(),
+		                             br_rsa_pkcs1_sign_get_default());
+		c->dual.rsa = c->sc.chain_handler.single_rsa;
+	}
+	if (ec)
+		br_ssl_server_set_single_ec(&c->sc, ec->chain, ec->chain_len,
+		                            &ec->sk.ec, BR_KEYTYPE_SIGN,
+		                            ec->issuer_key_type,
+		                            br_ec_get_default(),
+		                            br_ecdsa_sign_asn1_get_default());
 	br_ssl_engine_set_suites(eng, suites, n);
-	if (k->n_cred > 1) {
+	if (ec && rsa) {
 		c->dual.vtable = &dual_vtable;
 		br_ssl_server_set_policy(&c->sc, &c->dual.vtable);
 	}
