@@ -36,7 +36,9 @@ enum opt_kind {
 	K_MAILBOX,      /* ADDRESS,MAILDIR */
 	K_ALIAS,        /* ADDRESS,TARGET[,TARGET...] */
 	K_CIDR,
-	K_DELIM         /* recipient-delimiter characters */
+	K_DELIM,        /* recipient-delimiter characters */
+	K_TLS_FILE,     /* tls-cert, tls-key: at most CONF_TLS_CERTS each */
+	K_TLS_VERSION   /* 1.0, 1.1, 1.2 */
 };
 
 enum opt_id {
@@ -44,7 +46,8 @@ enum opt_id {
 	O_DELIM, O_TAG_FOLDERS, O_MAX_SIZE, O_MAX_RCPT, O_MAX_SESSIONS,
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
 	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF, O_CONF_FILE,
-	O_FOREGROUND, O_TEST
+	O_FOREGROUND, O_TEST,
+	O_TLS_MIN
 };
 
 #define F_REPEAT 1      /* repeatable: entries accumulate; any other option
@@ -91,10 +94,12 @@ static const struct opt opts[] = {
 	  "(default max-sessions/2, rounded up)" },
 	{ "timeout", O_TIMEOUT, K_NUMBER, 0, OFF(timeout), "SECONDS",
 	  "idle time allowed waiting for a command or data (default 300)" },
-	{ "tls-cert", O_TLS_CERT, K_STRING, 0, OFF(tls_cert), "FILE",
+	{ "tls-cert", O_TLS_CERT, K_TLS_FILE, F_REPEAT, 0, "FILE",
 	  "PEM certificate chain" },
-	{ "tls-key", O_TLS_KEY, K_STRING, 0, OFF(tls_key), "FILE",
+	{ "tls-key", O_TLS_KEY, K_TLS_FILE, F_REPEAT, 0, "FILE",
 	  "PEM private key (RSA or EC)" },
+	{ "tls-min-version", O_TLS_MIN, K_TLS_VERSION, 0, 0, "1.0|1.1|1.2",
+	  "oldest TLS version accepted (default 1.2)" },
 	{ "allow-from", O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, "CIDR",
 	  "only these client networks may connect, repeatable (default everyone)" },
 	{ "user", O_USER, K_STRING, 0, OFF(user), "NAME",
@@ -843,10 +848,6 @@ static void string_set(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	const char *s;
 
-	if ((o->id == O_TLS_CERT || o->id == O_TLS_KEY) && !CFG_TLS) {
-		bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
-		return;
-	}
 	if (o->id == O_STATS_FILE && !CFG_STATS) {
 		bad(p, o, val, "stats support is not compiled in (CONFIG_STATS)");
 		return;
@@ -860,16 +861,56 @@ static void string_set(struct pctx *p, const struct opt *o, const char *val)
 	if (!s)
 		return;
 	*(const char **)(void *)((char *)c + o->off) = s;
-	if (o->id == O_TLS_CERT) {
-		c->tls_cert_at.file = p->file;
-		c->tls_cert_at.line = p->line;
-	} else if (o->id == O_TLS_KEY) {
-		c->tls_key_at.file = p->file;
-		c->tls_key_at.line = p->line;
-	} else if (o->id == O_USER) {
+	if (o->id == O_USER) {
 		c->user_at.file = p->file;
 		c->user_at.line = p->line;
 	}
+}
+
+/* tls-cert and tls-key: the i-th of each make a pair; which is RSA and
+ * which EC is only known once the files are read (platform/). */
+static void tls_file_add(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	int cert = o->id == O_TLS_CERT;
+	unsigned *n = cert ? &c->n_tls_cert : &c->n_tls_key;
+	struct conf_origin *at = cert ? c->tls_cert_at : c->tls_key_at;
+	const char *s;
+
+	if (!CFG_TLS) {
+		bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
+	if (*n >= CONF_TLS_CERTS) {
+		bad(p, o, val, "given more than twice");
+		return;
+	}
+	s = arena_strndup(c->arena, val, strlen(val));
+	if (!s)
+		return;
+	(cert ? c->tls_cert : c->tls_key)[*n] = s;
+	at[*n].file = p->file;
+	at[*n].line = p->line;
+	(*n)++;
+}
+
+static void tls_version_set(struct pctx *p, const struct opt *o,
+                            const char *val)
+{
+	if (!CFG_TLS) {
+		bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
+	if (strlen(val) != 3 || val[0] != '1' || val[1] != '.' ||
+	    val[2] < '0' || val[2] > '2') {
+		bad(p, o, val, "not 1.0, 1.1 or 1.2");
+		return;
+	}
+	if (val[2] != '2' && !CFG_TLS_LEGACY) {
+		bad(p, o, val, "this build has no TLS 1.0/1.1: CONFIG_TLS_LEGACY");
+		return;
+	}
+	p->c->tls_min_version = 0x0301u + (unsigned)(val[2] - '0');
 }
 
 /* The first --option of a repeatable option drops the file's entries. */
@@ -905,6 +946,12 @@ static void argv_replace(struct mn_config *c, const struct opt *o)
 		break;
 	case O_BARE_LF:
 		c->n_bare_lf = 0;
+		break;
+	case O_TLS_CERT:
+		c->n_tls_cert = 0;
+		break;
+	case O_TLS_KEY:
+		c->n_tls_key = 0;
 		break;
 	default:
 		break;
@@ -1021,6 +1068,12 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	case K_DELIM:
 		delim_set(p, o, val);
 		break;
+	case K_TLS_FILE:
+		tls_file_add(p, o, val);
+		break;
+	case K_TLS_VERSION:
+		tls_version_set(p, o, val);
+		break;
 	}
 	/* an argument reports one error at most: conf_parse_arg() checks
 	 * the arena after a good one, conf_finish() in any case */
@@ -1072,6 +1125,7 @@ void conf_init(struct mn_config *c, struct arena *a)
 	c->max_per_ip = 0;              /* conf_finish: max-sessions / 2 */
 	c->timeout = 300;
 	c->min_free = 1u << 20;
+	c->tls_min_version = 0x0303;
 	c->conf_file = CONF_FILE_DEFAULT;
 }
 
@@ -1302,13 +1356,14 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		int tls_listener = 0;
 		for (i = 0; i < c->n_listen; i++)
 			tls_listener |= c->listen[i].tls;
-		if (c->tls_cert && !c->tls_key)
-			report_at(&p, c->tls_cert_at.file, c->tls_cert_at.line,
+		/* pairs in order: the one without its partner is at fault */
+		for (i = c->n_tls_key; i < c->n_tls_cert; i++)
+			report_at(&p, c->tls_cert_at[i].file, c->tls_cert_at[i].line,
 			          "tls-cert: given without tls-key");
-		if (c->tls_key && !c->tls_cert)
-			report_at(&p, c->tls_key_at.file, c->tls_key_at.line,
+		for (i = c->n_tls_cert; i < c->n_tls_key; i++)
+			report_at(&p, c->tls_key_at[i].file, c->tls_key_at[i].line,
 			          "tls-key: given without tls-cert");
-		if (tls_listener && !c->tls_cert)
+		if (tls_listener && !c->n_tls_cert)
 			report_at(&p, c->listen_tls_at.file, c->listen_tls_at.line,
 			          "listen-tls: needs tls-cert and tls-key");
 	}

@@ -24,6 +24,7 @@
 #define CONF_MAX_ALLOW 32    /* allow-from entries, and allow-bare-lf ones */
 #define CONF_MAX_DOMAINS 64
 #define CONF_FILE_DEFAULT "/etc/mailnook.conf"
+#define CONF_TLS_CERTS 2     /* tls-cert/tls-key pairs: one RSA, one EC */
 
 struct conf_listen {
 	char addr[64];          /* numeric address, no brackets; "0.0.0.0", "::1" */
@@ -83,8 +84,11 @@ struct mn_config {
 	unsigned timeout;
 	uint64_t min_free;
 
-	const char *tls_cert, *tls_key;
-	struct conf_origin tls_cert_at, tls_key_at;
+	/* pairs in the order given: tls_key[i] belongs to tls_cert[i] */
+	const char *tls_cert[CONF_TLS_CERTS], *tls_key[CONF_TLS_CERTS];
+	struct conf_origin tls_cert_at[CONF_TLS_CERTS], tls_key_at[CONF_TLS_CERTS];
+	unsigned n_tls_cert, n_tls_key;
+	unsigned tls_min_version;           /* 0x0301 (TLS 1.0) .. 0x0303 */
 
 	struct conf_cidr allow_from[CONF_MAX_ALLOW];
 	unsigned n_allow;
@@ -125,8 +129,8 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
  * the file, line 0.  Command-line values win over the file: platform parses
  * the file first, then the arguments.  A single-value option overwrites; the
  * first --OPTION of a repeatable one (listen, listen-tls, domain, mailbox,
- * alias, allow-from, allow-bare-lf) replaces the file's list of that option, and later
- * ones append.  --conf-file=, --foreground and --test are accepted here and
+ * alias, allow-from, allow-bare-lf, tls-cert, tls-key) replaces the file's
+ * list of that option, and later ones append.  --conf-file=, --foreground and --test are accepted here and
  * are errors in a file. */
 unsigned conf_parse_arg(struct mn_config *c, const char *arg,
                         conf_error_fn *err, void *ctx);
@@ -136,7 +140,7 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
  * domain and address tables, checks contradictions (no domain; no mailbox;
  * alias target not a mailbox; an alias shadowing a mailbox; a mailbox or
  * alias outside the local domains; a mailbox twice; per-ip above
- * max-sessions; tls-cert without tls-key, ...) and sets postmaster_implicit.
+ * max-sessions; a tls-cert without its tls-key, ...) and sets postmaster_implicit.
  * Each error names the file and line of the option at fault; a missing
  * option (no domain, no mailbox) names the last file parsed and its last
  * line.  Range checks against the compiled-in limits, and TLS/stats

@@ -217,8 +217,10 @@ unsigned conf_load(unsigned gen, const char *file, char *const *args,
 	}
 	c->pid_file = conf_abs_path(c, c->pid_file);
 	c->stats_file = conf_abs_path(c, c->stats_file);
-	c->tls_cert = conf_abs_path(c, c->tls_cert);
-	c->tls_key = conf_abs_path(c, c->tls_key);
+	for (i = 0; i < c->n_tls_cert; i++) {     /* as many keys: checked */
+		c->tls_cert[i] = conf_abs_path(c, c->tls_cert[i]);
+		c->tls_key[i] = conf_abs_path(c, c->tls_key[i]);
+	}
 	if (a->failed)
 		goto full;
 	return r.count;
@@ -278,11 +280,12 @@ struct tls_report {
 };
 
 static void tls_report_fn(void *ctx, enum tls_key_option which,
-                          const char *msg)
+                          unsigned pair, const char *msg)
 {
 	struct tls_report *t = ctx;
 	const struct conf_origin *at = which == TLS_OPT_CERT ?
-	                               &t->c->tls_cert_at : &t->c->tls_key_at;
+	                               &t->c->tls_cert_at[pair] :
+	                               &t->c->tls_key_at[pair];
 
 	report_fn(t->r, at->file ? at->file : t->c->conf_file, at->line, msg);
 }
@@ -292,9 +295,10 @@ unsigned conf_check_tls(const struct mn_config *c, const char *to_log)
 	struct report r = { to_log, NULL, 0 };
 	struct tls_report t = { c, &r };
 
-	if (!c->tls_cert || !c->tls_key)
+	if (!c->n_tls_cert || c->n_tls_key != c->n_tls_cert)
 		return 0;
-	tls_keys_load(c->tls_cert, c->tls_key, tls_report_fn, &t);
+	tls_keys_load(c->tls_cert, c->tls_key, c->n_tls_cert, tls_report_fn,
+	              &t);
 	return r.count;
 }
 #else

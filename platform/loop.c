@@ -320,7 +320,7 @@ static void reload_try(struct loop_state *ls)
 		         "a restart");
 	maildir_set_host(c->hostname);
 #if CFG_TLS
-	if (c->tls_cert)
+	if (c->n_tls_cert)
 		tls_keys_activate();
 #endif
 	slot_set_config(c);

@@ -83,7 +83,8 @@ static int version(void)
 	int bad;
 
 	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
+	bad |= log_stdout("features:%s%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
+	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
 	                  CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
 	                  CFG_SYSLOG ? " syslog" : "");
 	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
@@ -483,7 +484,7 @@ int main(int argc, char **argv)
 	 * (a reload then needs it readable by user=) */
 	if (conf_check_tls(c, NULL) != 0)
 		goto fail;
-	if (c->tls_cert)
+	if (c->n_tls_cert)
 		tls_keys_activate();
 #endif
 	if (drop_privileges(c) != 0)
@@ -511,13 +512,15 @@ int main(int argc, char **argv)
 	log_info("%s", start);
 #if CFG_TLS
 	if (tls_keys_current()) {
+		const struct tls_keys *tk = tls_keys_current();
 		char kd[32];
 
-		log_info("TLS: %s key, %zu certificate%s from %s",
-		         tls_keys_describe(tls_keys_current(), kd, sizeof kd),
-		         tls_keys_current()->chain_len,
-		         tls_keys_current()->chain_len == 1 ? "" : "s",
-		         c->tls_cert);
+		for (k = 0; k < tk->n_cred; k++)
+			log_info("TLS: %s key, %zu certificate%s from %s",
+			         tls_keys_describe(&tk->cred[k], kd, sizeof kd),
+			         tk->cred[k].chain_len,
+			         tk->cred[k].chain_len == 1 ? "" : "s",
+			         c->tls_cert[k]);
 	}
 #endif
 	conf_print_warnings(c, "");

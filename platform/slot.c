@@ -21,6 +21,9 @@
 
 #define SLOT_CLOSE_GRACE_MS 10000   /* CLOSE set: time to take the last reply */
 #define SLOT_READS_PER_TURN 4
+/* How long a plain session with TLS on offer holds its greeting for a
+ * ClientHello (see slot_hello()). */
+#define SLOT_HELLO_WAIT_MS  200
 
 struct slot slots[CFG_MAX_SESSIONS];
 uint8_t slot_live[CFG_MAX_SESSIONS];
@@ -168,12 +171,25 @@ static void log_session(struct slot *sl, const char *result)
 	int64_t secs = (clock_mono_ms() - sl->started_ms) / 1000;
 
 #if CFG_TLS
+	/* by minor version, 7 bytes each */
+	static const char names[] = "SSL3.0\0TLS1.0\0TLS1.1\0TLS1.2\0TLS1.3\0"
+	                            "unknown";
+	char err[48];
+	unsigned v;
+	const char *failed = tls_conn_failure(sl->tls, &v, err, sizeof err);
+
+	/* a line of its own, for log watchers: which version did that
+	 * printer want, and why did it fail? */
+	if (failed) {
+		if (v >> 8 != 3 || (v & 0xff) > 4)
+			v = 5;
+		log_info("tls=failed reason=%s client-version=%s ip=%s", failed,
+		         names + 7 * (v & 0xff), sl->s.client_ip);
+	}
 	if (tls_conn_established(sl->tls))
 		fmt_into(tls, sizeof tls, " tls=%s cipher=%s",
 		         tls_conn_version(sl->tls), tls_conn_suite(sl->tls));
 	if (tls_conn_active(sl->tls) && strcmp(result, "tls-error") == 0) {
-		char err[48];
-
 		fmt_into(reason, sizeof reason, " reason=%s",
 		         tls_conn_error(sl->tls, err, sizeof err));
 	}
@@ -416,6 +432,8 @@ static void tls_nodelay(int fd)
 		/* not TCP (a test's socketpair): nothing to tune */
 	}
 }
+
+static void start_tls(struct slot *sl, int implicit);
 #endif
 
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
@@ -435,6 +453,8 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	sl->shut = 0;
 	sl->end_after_commit = 0;
 	sl->eof = 0;
+	sl->fresh = (uint8_t)!tls;
+	sl->hello_wait_ms = 0;
 	sl->result = NULL;
 	sl->txn_cfg = NULL;
 	sl->started_ms = now_ms;
@@ -460,21 +480,19 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	p.strict_crlf = c->strict_crlf &&
 	                !conf_cidr_match(c->bare_lf, c->n_bare_lf, v6, bin);
 #if CFG_TLS
-	p.tls_offered = !tls && c->tls_cert && tls_keys_current();
+	p.tls_offered = !tls && c->n_tls_cert && tls_keys_current();
 #endif
 	p.tls_active = (uint8_t)(tls != 0);
 	p.refused = (uint8_t)(refused != 0);
 	stats_session_start(refused);
 	smtp_session_start(&sl->s, &p, &slot_sink, sl, now_ms / 1000, wall);
 #if CFG_TLS
+	if (p.tls_offered && !p.refused)
+		sl->hello_wait_ms = now_ms + SLOT_HELLO_WAIT_MS;
 	/* RFC 8314: the handshake first; the greeting waits in the engine */
 	if (tls) {
-		if (tls_conn_start(sl->tls, 1, now_ms,
-		                   (int64_t)c->timeout * 1000) != 0) {
-			slot_close(sl, "tls-error");
-			return;
-		}
-		tls_nodelay(fd);
+		start_tls(sl, 1);
+		return;
 	}
 #endif
 	if (slot_flush(sl) != 0)
@@ -483,9 +501,57 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 		slot_check(sl, now_ms);
 }
 
+/*
+ * A client whose first byte on a plain listener is 0x16 (a TLS handshake
+ * record) wants implicit TLS: HP printers try that on port 25 before they
+ * fall back to plaintext.  SMTP's server speaks first, and such a client
+ * sends its ClientHello at once, without reading: a 220 already written
+ * would reach its TLS stack as a broken ServerHello.  So while TLS is on
+ * offer, a plain session holds its greeting for SLOT_HELLO_WAIT_MS or until
+ * the first byte comes, whichever is sooner.  A ClientHello leaves the
+ * client's stack right after connect() returns, so it arrives together with
+ * the ACK that completed the connection, whatever the round-trip time;
+ * only the client's own work stands between them.  A plaintext client
+ * waits for the greeting and sends nothing: it is greeted that much later,
+ * once, which no SMTP client minds (Postfix's postscreen pauses for 6 s);
+ * one that speaks first ends the wait.  Without TLS on offer nothing is
+ * held, and a ClientHello, or one after the greeting went out, is answered
+ * by closing at once without a reply: the client's fallback to plaintext
+ * starts sooner than with a 500 to every line of binary.
+ *
+ * Returns 0, or -1 with sl->result set: close.
+ */
+static int slot_hello(struct slot *sl)
+{
+#if CFG_TLS
+	if (sl->hello_wait_ms && tls_keys_current()) {
+		/* the session is encrypted from here on, as on listen-tls:
+		 * no STARTTLS, the greeting goes out after the handshake */
+		smtp_tls_started(&sl->s);
+		sl->hello_wait_ms = 0;
+		start_tls(sl, 1);
+		return 0;
+	}
+#endif
+	sl->result = "tls-hello";
+	return -1;
+}
+
 int slot_read(struct slot *sl)
 {
 	int k;
+
+	if (sl->fresh) {
+		uint8_t b;
+		ssize_t n = recv(sl->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n == 1) {
+			sl->fresh = 0;
+			if (b == 0x16)
+				return slot_hello(sl);
+			sl->hello_wait_ms = 0;  /* it spoke first: greet now */
+		}
+	}
 
 	for (k = 0; k < SLOT_READS_PER_TURN; k++) {
 		size_t len = 0;
@@ -554,15 +620,16 @@ void slot_tls_io(struct slot *sl, short revents, int64_t now_ms)
 	slot_check(sl, now_ms);
 }
 
-/* STARTTLS's 220 has gone out: from here on the socket belongs to TLS.
- * Whatever the client pipelined after STARTTLS was read with it and the
- * engine dropped it; the next byte read goes to BearSSL. */
-static void start_tls(struct slot *sl)
+/* STARTTLS's 220 has gone out (implicit: the greeting waits for the
+ * handshake): from here on the socket belongs to TLS.  Whatever the client
+ * pipelined after STARTTLS was read with it and the engine dropped it; the
+ * next byte read goes to BearSSL. */
+static void start_tls(struct slot *sl, int implicit)
 {
 	const struct mn_config *c = current;
 	int64_t now_ms = clock_mono_ms();
 
-	if (tls_conn_start(sl->tls, 0, now_ms,
+	if (tls_conn_start(sl->tls, implicit, c->tls_min_version, now_ms,
 	                   (int64_t)c->timeout * 1000) != 0) {
 		slot_close(sl, "tls-error");
 		return;
@@ -588,11 +655,13 @@ short slot_events(const struct slot *sl)
 #endif
 	st = smtp_state(&sl->s);
 	return (short)((st & SMTP_WANT_RECV && !sl->eof ? POLLIN : 0) |
-	               (st & SMTP_WANT_SEND ? POLLOUT : 0));
+	               (st & SMTP_WANT_SEND && !sl->hello_wait_ms ? POLLOUT : 0));
 }
 
 int64_t slot_deadline_ms(const struct slot *sl)
 {
+	if (sl->hello_wait_ms)
+		return sl->hello_wait_ms;
 #if CFG_TLS
 	if (slot_tls(sl))
 		return tls_conn_deadline(sl->tls);
@@ -610,6 +679,11 @@ int slot_flush(struct slot *sl)
 		return 0;
 	}
 #endif
+	if (sl->hello_wait_ms) {
+		if (clock_mono_ms() < sl->hello_wait_ms)
+			return 0;
+		sl->hello_wait_ms = 0;
+	}
 	for (;;) {
 		size_t len = 0;
 		const char *p = smtp_send_buf(&sl->s, &len);
@@ -618,7 +692,7 @@ int slot_flush(struct slot *sl)
 		if (!p || len == 0) {
 #if CFG_TLS
 			if (smtp_state(&sl->s) & SMTP_START_TLS)
-				start_tls(sl);
+				start_tls(sl, 0);
 #endif
 			return 0;
 		}

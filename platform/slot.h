@@ -43,6 +43,9 @@ struct slot {
 	uint8_t shut;                   /* shutdown: 1 finishing a message, 2 done */
 	uint8_t end_after_commit;       /* the socket failed while committing */
 	uint8_t eof;                    /* the client half-closed: no more input */
+	uint8_t fresh;                  /* plain socket, no byte read yet */
+	int64_t hello_wait_ms;          /* the greeting waits until then for a
+	                                 * ClientHello (slot.c); 0: not */
 	const char *result;             /* for the session log line */
 	const struct mn_config *txn_cfg;
 	int64_t started_ms;             /* monotonic */

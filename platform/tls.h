@@ -55,16 +55,17 @@
 #define TLS_KEY_POOL   16384
 #define TLS_MAX_CHAIN  8       /* certificates in the chain */
 
+#define TLS_MAX_CREDS  2       /* certificate and key pairs: RSA and EC */
+
 enum tls_key_option { TLS_OPT_CERT = 0, TLS_OPT_KEY = 1 };
 
 /* msg names its file, e.g. "tls-key: /etc/k.pem: encrypted keys are not
- * supported" */
+ * supported"; pair is the index of the tls-cert/tls-key pair at fault */
 typedef void tls_error_fn(void *ctx, enum tls_key_option which,
-                          const char *msg);
+                          unsigned pair, const char *msg);
 
-struct tls_keys {
-	unsigned char pool[TLS_KEY_POOL];
-	size_t used;
+/* One certificate chain and its private key. */
+struct tls_cred {
 	br_x509_certificate chain[TLS_MAX_CHAIN];
 	size_t chain_len;
 	int key_type;                   /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
@@ -74,19 +75,30 @@ struct tls_keys {
 		br_rsa_private_key rsa;
 		br_ec_private_key ec;
 	} sk;                           /* elements in pool */
+};
+
+/* One or two credentials (at most one of each key type), in the order the
+ * configuration gave them, sharing one pool. */
+struct tls_keys {
+	unsigned char pool[TLS_KEY_POOL];
+	size_t used;
+	struct tls_cred cred[TLS_MAX_CREDS];
+	unsigned n_cred;
 	uint8_t loaded;
 };
 
-/* Reads cert_file (PEM: one or more CERTIFICATE objects, the server's own
- * first) and key_file (PEM: RSA PRIVATE KEY, EC PRIVATE KEY or an
- * unencrypted PKCS#8 PRIVATE KEY; RSA or EC on P-256, P-384, P-521) into
- * the spare store and checks that the key is the certificate's.  Every
- * problem is reported through err; returns the number of errors (0: the
- * spare store is loaded).  Refused: no certificate, a malformed PEM or DER
- * object, an encrypted key, an unsupported key type or curve, a chain over
- * TLS_MAX_CHAIN or TLS_KEY_POOL, a key that does not match the
- * certificate. */
-unsigned tls_keys_load(const char *cert_file, const char *key_file,
+/* Reads n pairs (n <= TLS_MAX_CREDS): cert_files[i] (PEM: one or more
+ * CERTIFICATE objects, the server's own first) and key_files[i] (PEM: RSA
+ * PRIVATE KEY, EC PRIVATE KEY or an unencrypted PKCS#8 PRIVATE KEY; RSA or
+ * EC on P-256, P-384, P-521) into the spare store and checks that each key
+ * is its certificate's.  Every problem is reported through err; returns
+ * the number of errors (0: the spare store is loaded).  Refused: no
+ * certificate, a malformed PEM or DER object, an encrypted key, an
+ * unsupported key type or curve, a chain over TLS_MAX_CHAIN or the pairs
+ * over TLS_KEY_POOL, a key that does not match the certificate, two
+ * certificates with the same key type. */
+unsigned tls_keys_load(const char *const *cert_files,
+                       const char *const *key_files, unsigned n,
                        tls_error_fn *err, void *ctx);
 
 /* Number of handshakes in progress that use the spare store: loading into
@@ -103,7 +115,8 @@ const struct tls_keys *tls_keys_current(void);
 const struct tls_keys *tls_keys_spare(void);
 
 /* "RSA-2048", "EC-P256": for the start-up log. */
-const char *tls_keys_describe(const struct tls_keys *k, char *buf, size_t len);
+const char *tls_keys_describe(const struct tls_cred *cr, char *buf,
+                              size_t len);
 
 /* ---- connections ---------------------------------------------------------- */
 
@@ -119,11 +132,13 @@ struct tls_conn *tls_conn_get(unsigned i);
 /* Starts a server handshake on this connection with the current keys;
  * implicit: RFC 8314 implicit TLS (listen-tls), the SMTP greeting is
  * already queued in the engine and goes out once the handshake is done;
- * otherwise STARTTLS: smtp_tls_started() is called when it is done.  The
+ * otherwise STARTTLS: smtp_tls_started() is called when it is done.
+ * min_version: the oldest version accepted (tls-min-version, as BR_TLS10
+ * .. BR_TLS12; below BR_TLS12 only with CONFIG_TLS_LEGACY).  The
  * handshake must finish by now_ms + timeout_ms.  0, or -1 when there are
  * no keys or BearSSL refuses (the session then closes). */
-int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
-                   int64_t timeout_ms);
+int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
+                   int64_t now_ms, int64_t timeout_ms);
 
 /* Forgets the connection (socket closed).  Safe to call twice. */
 void tls_conn_stop(struct tls_conn *c);
@@ -162,6 +177,16 @@ const char *tls_conn_why(const struct tls_conn *c);
 /* For "tls-error": BearSSL's reason, e.g. "unsupported-version",
  * "alert-sent-40", "alert-received-70"; "" otherwise. */
 const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len);
+
+/* After TLS_PUMP_DONE, a handshake that failed: returns why, for the log
+ * line "tls=failed reason=... client-version=...": "no-common-suite",
+ * "no-common-version", "bad-record" (not TLS), "closed" (the client gave
+ * up), "timeout", or BearSSL's reason as tls_conn_error() puts it in buf;
+ * *version: the highest version the ClientHello offered (0x0301: TLS 1.0),
+ * 0 when none came.  NULL when no handshake failed: it completed, the
+ * session ended it (shutdown), or the client closed without a byte. */
+const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
+                             char *buf, size_t len);
 
 /* The handshake deadline (monotonic ms) while it is in progress, else
  * INT64_MAX: for the poll timeout. */

@@ -4,12 +4,16 @@
  *
  * Profile.  TLS 1.2 only; ECDHE key exchange only (the key signs, it never
  * decrypts a premaster secret); AES-128-GCM, AES-256-GCM and
- * ChaCha20-Poly1305 only, nothing weaker offered.  The server's preference
- * order is enforced: AES-128-GCM first when the CPU has AES instructions
- * (BearSSL uses AES-NI / POWER8 then), ChaCha20-Poly1305 first otherwise,
- * as on most router CPUs, where constant-time software AES is several times
- * slower.  Renegotiation is refused.  ECDHE groups are BearSSL's defaults
- * (X25519, P-256, P-384, P-521).
+ * ChaCha20-Poly1305 only, nothing weaker offered.  (With CONFIG_TLS_LEGACY
+ * and tls-min-version=1.0 or 1.1, for printers and old firmware, also TLS
+ * 1.0/1.1 and, after the AEAD suites, AES-CBC with HMAC-SHA1/SHA256 under
+ * ECDHE and RSA key exchange; not the static-ECDH, SHA-384 or 3DES ones.)
+ * The server's preference order is enforced: AES-128-GCM first when the
+ * CPU has AES instructions (BearSSL uses AES-NI / POWER8 then),
+ * ChaCha20-Poly1305 first otherwise, as on most router CPUs, where
+ * constant-time software AES is several times slower.  Renegotiation is
+ * refused.  ECDHE groups are BearSSL's defaults (X25519, P-256, P-384,
+ * P-521).
  *
  * Buffers.  Each connection has its br_ssl_server_context (about 4 KiB),
  * an input buffer of BR_SSL_BUFSIZE_INPUT (16 KiB + 325) and a separate
@@ -47,6 +51,12 @@
  * plaintext, and incoming records of any legal size still fit.
  * tests/unit/t_tls.c pipelines 16 KiB of NOOPs in one record to prove it.
  *
+ * Two certificates.  With an RSA and an EC pair, set_keys() offers the
+ * suites of both (EC's first) and the policy handler asks BearSSL's own
+ * single-key policies in turn: the EC one picks the first ECDHE_ECDSA suite
+ * the client can use (it offered one, and for TLS 1.2 an ECDSA signature
+ * hash), else the RSA one picks from the rest.
+ *
  * Session cache.  One br_ssl_session_cache_lru shared by every connection,
  * TLS_CACHE_ENTRIES entries of 100 bytes in a static buffer: a device that
  * delivers every few minutes resumes its session and skips the ECDHE and
@@ -68,8 +78,18 @@
 #define TLS_SEED_LEN       48
 #define TLS_CONN_SEED_LEN  32
 
+/* Two certificates: the RSA policy context as br_ssl_server_set_single_rsa()
+ * fills it (the EC one stays where br_ssl_server_set_single_ec() puts it,
+ * in the server context), and the one chosen. */
+struct tls_dual {
+	const br_ssl_server_policy_class *vtable;
+	const br_ssl_server_policy_class **chosen;
+	br_ssl_server_policy_rsa_context rsa;
+};
+
 struct tls_conn {
 	br_ssl_server_context sc;
+	struct tls_dual dual;
 	const struct tls_keys *keys;    /* the handshake in progress uses them */
 	int64_t hs_deadline;            /* monotonic ms */
 	const char *why;                /* set when done */
@@ -151,6 +171,12 @@ static void configure(struct tls_conn *c)
 	br_ssl_engine_set_default_ec(eng);
 	br_ssl_engine_set_default_aes_gcm(eng);
 	br_ssl_engine_set_default_chapol(eng);
+#if CFG_TLS_LEGACY
+	/* the suites and versions, set per handshake, decide whether these
+	 * are ever used */
+	br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+	br_ssl_engine_set_default_aes_cbc(eng);
+#endif
 	br_ssl_engine_set_buffers_bidi(eng, c->ibuf, sizeof c->ibuf,
 	                               c->obuf, sizeof c->obuf);
 	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES |
@@ -159,46 +185,140 @@ static void configure(struct tls_conn *c)
 	c->configured = 1;
 }
 
-static void set_keys(struct tls_conn *c, const struct tls_keys *k)
+static int dual_choose(const br_ssl_server_policy_class **pctx,
+                       const br_ssl_server_context *cc,
+                       br_ssl_server_choices *choices)
 {
-	static const uint16_t ec_aes[] = {
-		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	}, ec_chacha[] = {
-		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	}, rsa_aes[] = {
-		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	}, rsa_chacha[] = {
-		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	};
-	br_ssl_engine_context *eng = &c->sc.eng;
-	int aes = hw_aes();
+	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
+	struct tls_conn *c = (struct tls_conn *)(void *)
+	                     ((char *)d - offsetof(struct tls_conn, dual));
 
-	if (k->key_type == BR_KEYTYPE_RSA) {
-		br_ssl_engine_set_suites(eng, aes ? rsa_aes : rsa_chacha, 3);
-		br_ssl_server_set_single_rsa(&c->sc, k->chain, k->chain_len,
-		                             &k->sk.rsa, BR_KEYTYPE_SIGN,
+	d->chosen = &c->sc.chain_handler.single_ec.vtable;
+	if ((*d->chosen)->choose(d->chosen, cc, choices))
+		return 1;
+	d->chosen = &d->rsa.vtable;
+	return d->rsa.vtable->choose(d->chosen, cc, choices);
+}
+
+static uint32_t dual_keyx(const br_ssl_server_policy_class **pctx,
+                          unsigned char *data, size_t *len)
+{
+	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
+
+	return (*d->chosen)->do_keyx(d->chosen, data, len);
+}
+
+static size_t dual_sign(const br_ssl_server_policy_class **pctx,
+                        unsigned algo_id, unsigned char *data, size_t hv_len,
+                        size_t len)
+{
+	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
+
+	return (*d->chosen)->do_sign(d->chosen, algo_id, data, hv_len, len);
+}
+
+static const br_ssl_server_policy_class dual_vtable = {
+	sizeof(struct tls_dual), dual_choose, dual_keyx, dual_sign
+};
+
+/* Appends a key type's suites to list, in the server's order of
+ * preference: AEAD (AES-GCM first with AES instructions, ChaCha20 first
+ * without), then with legacy the CBC ones.  Returns the new count. */
+static size_t add_suites(uint16_t *list, size_t n, int ec, int legacy)
+{
+	static const uint16_t aead[2][3] = {
+		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 },
+	};
+	unsigned k;
+
+	for (k = 0; k < 3; k++)
+		list[n++] = aead[ec][k];
+	if (!hw_aes()) {
+		/* ChaCha20-Poly1305 first */
+		list[n - 3] = aead[ec][1];
+		list[n - 2] = aead[ec][0];
+	}
+#if CFG_TLS_LEGACY
+	if (legacy) {
+		static const uint16_t cbc[2][7] = {
+			{ BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+			  BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+			  BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_RSA_WITH_AES_256_CBC_SHA },
+			{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA },
+		};
+
+		for (k = 0; k < (ec ? 3u : 7u); k++)
+			list[n++] = cbc[ec][k];
+	}
+#else
+	(void)legacy;
+#endif
+	return n;
+}
+
+static void set_keys(struct tls_conn *c, const struct tls_keys *k,
+                     unsigned min_version)
+{
+	br_ssl_engine_context *eng = &c->sc.eng;
+	const struct tls_cred *ec = NULL, *rsa = NULL;
+	uint16_t suites[20];
+	size_t n = 0;
+	unsigned i;
+	int legacy = CFG_TLS_LEGACY && min_version < BR_TLS12;
+
+	if (!legacy)
+		min_version = BR_TLS12;
+	br_ssl_engine_set_versions(eng, min_version, BR_TLS12);
+#if CFG_TLS_LEGACY
+	/* TLS 1.0/1.1 hash the handshake with MD5 and SHA-1 */
+	br_ssl_engine_set_hash(eng, br_md5_ID, legacy ? &br_md5_vtable : NULL);
+#endif
+	for (i = 0; i < k->n_cred; i++) {
+		if (k->cred[i].key_type == BR_KEYTYPE_EC)
+			ec = &k->cred[i];
+		else
+			rsa = &k->cred[i];
+	}
+	/* EC first: the suites and, with two, the policy try it first */
+	if (ec)
+		n = add_suites(suites, n, 1, legacy);
+	if (rsa) {
+		/* KEYX: RSA key exchange, only ever chosen from the suites
+		 * offered, so only with legacy ones */
+		n = add_suites(suites, n, 0, legacy);
+		br_ssl_server_set_single_rsa(&c->sc, rsa->chain, rsa->chain_len,
+		                             &rsa->sk.rsa,
+		                             BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX,
 		                             br_rsa_private_get_default(),
 		                             br_rsa_pkcs1_sign_get_default());
-	} else {
-		br_ssl_engine_set_suites(eng, aes ? ec_aes : ec_chacha, 3);
-		br_ssl_server_set_single_ec(&c->sc, k->chain, k->chain_len,
-		                            &k->sk.ec, BR_KEYTYPE_SIGN,
-		                            k->issuer_key_type,
+		c->dual.rsa = c->sc.chain_handler.single_rsa;
+	}
+	if (ec)
+		br_ssl_server_set_single_ec(&c->sc, ec->chain, ec->chain_len,
+		                            &ec->sk.ec, BR_KEYTYPE_SIGN,
+		                            ec->issuer_key_type,
 		                            br_ec_get_default(),
 		                            br_ecdsa_sign_asn1_get_default());
+	br_ssl_engine_set_suites(eng, suites, n);
+	if (ec && rsa) {
+		c->dual.vtable = &dual_vtable;
+		br_ssl_server_set_policy(&c->sc, &c->dual.vtable);
 	}
 }
 
-int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
-                   int64_t timeout_ms)
+int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
+                   int64_t now_ms, int64_t timeout_ms)
 {
 	const struct tls_keys *k = tls_keys_current();
 	unsigned char seed[TLS_CONN_SEED_LEN];
@@ -222,10 +342,11 @@ int tls_conn_start(struct tls_conn *c, int implicit, int64_t now_ms,
 	}
 	if (!c->configured)
 		configure(c);
-	set_keys(c, k);
+	set_keys(c, k, min_version);
 	br_hmac_drbg_generate(&drbg, seed, sizeof seed);
 	br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof seed);
 	memset(seed, 0, sizeof seed);
+	c->sc.client_max_version = 0;   /* not reset by BearSSL */
 	if (!br_ssl_server_reset(&c->sc)) {
 		c->err = br_ssl_engine_last_error(&c->sc.eng);
 		c->done = 1;
@@ -521,6 +642,36 @@ const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len)
 	return buf;
 }
 
+const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
+                             char *buf, size_t len)
+{
+	const char *why = c->why;
+	/* BearSSL keeps the ClientHello's client_version, and the record
+	 * layer's version of what came in (reset with the engine): old
+	 * clients put their best in the first, a few in the second */
+	unsigned v = c->sc.client_max_version, r = c->sc.eng.version_in;
+
+	*version = v > r ? v : r;
+	/* "quit": the session ended it; "closed" before a record: a probe */
+	if (!c->active || c->established || !why || why[0] == 'q' ||
+	    (why[0] == 'c' && !*version))
+		return NULL;
+	if (why[0] != 't')
+		return "closed";        /* the client gave up, or a socket error */
+	if (why[4] == 't')
+		return "timeout";
+	switch (c->err) {
+	case BR_ERR_SEND_FATAL_ALERT + 40:      /* handshake_failure */
+		return "no-common-suite";
+	case BR_ERR_SEND_FATAL_ALERT + 70:      /* protocol_version */
+		return "no-common-version";
+	case BR_ERR_UNSUPPORTED_VERSION:        /* not a TLS record at all */
+		return "bad-record";
+	default:
+		return tls_conn_error(c, buf, len);
+	}
+}
+
 const char *tls_version_name(unsigned version)
 {
 	switch (version) {
@@ -546,6 +697,28 @@ const char *tls_suite_name(unsigned suite)
 		return "ECDHE-RSA-AES256-GCM-SHA384";
 	case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
 		return "ECDHE-RSA-CHACHA20-POLY1305";
+#if CFG_TLS_LEGACY
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:
+		return "ECDHE-ECDSA-AES128-SHA256";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:
+		return "ECDHE-ECDSA-AES128-SHA";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:
+		return "ECDHE-ECDSA-AES256-SHA";
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:
+		return "ECDHE-RSA-AES128-SHA256";
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:
+		return "ECDHE-RSA-AES128-SHA";
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:
+		return "ECDHE-RSA-AES256-SHA";
+	case BR_TLS_RSA_WITH_AES_128_CBC_SHA256:
+		return "AES128-SHA256";
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA256:
+		return "AES256-SHA256";
+	case BR_TLS_RSA_WITH_AES_128_CBC_SHA:
+		return "AES128-SHA";
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA:
+		return "AES256-SHA";
+#endif
 	default:
 		return "";
 	}

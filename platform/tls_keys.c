@@ -56,6 +56,8 @@ void tls_keys_activate(void)
 
 struct load {
 	struct tls_keys *k;
+	struct tls_cred *cr;    /* the pair being read */
+	unsigned pair;
 	tls_error_fn *err;
 	void *ctx;
 	unsigned errors;
@@ -94,7 +96,7 @@ static void report(struct load *L, const char *fmt, ...)
 	(void)fmt_vinto(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	va_end(ap);
 	L->errors++;
-	L->err(L->ctx, L->which, msg);
+	L->err(L->ctx, L->which, L->pair, msg);
 }
 
 static void *pool_take(struct load *L, size_t n)
@@ -177,7 +179,7 @@ static int is_encrypted_name(const char *name)
 /* An object begins: choose where its bytes go.  0, or -1 to stop. */
 static int obj_begin(struct load *L, const char *name)
 {
-	struct tls_keys *k = L->k;
+	struct tls_cred *k = L->cr;
 
 	L->obj = OBJ_SKIP;
 	br_pem_decoder_setdest(&pem, NULL, NULL);
@@ -190,7 +192,7 @@ static int obj_begin(struct load *L, const char *name)
 			return -1;
 		}
 		L->obj = OBJ_CERT;
-		L->obj_start = k->used;
+		L->obj_start = L->k->used;
 		br_pem_decoder_setdest(&pem, cert_bytes, L);
 		return 0;
 	}
@@ -228,7 +230,7 @@ static const char *x509_reason(int e)
  * type.  0, or -1 after a report. */
 static int take_leaf_key(struct load *L)
 {
-	struct tls_keys *k = L->k;
+	struct tls_cred *k = L->cr;
 	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&x509);
 
 	if (!pk) {
@@ -266,7 +268,7 @@ static int take_leaf_key(struct load *L)
 
 static int obj_end(struct load *L)
 {
-	struct tls_keys *k = L->k;
+	struct tls_cred *k = L->cr;
 
 	if (L->obj == OBJ_CERT) {
 		br_x509_certificate *c = &k->chain[k->chain_len];
@@ -274,8 +276,8 @@ static int obj_end(struct load *L)
 
 		if (L->overflow)
 			return 0;       /* reported at the end */
-		c->data = k->pool + L->obj_start;
-		c->data_len = k->used - L->obj_start;
+		c->data = L->k->pool + L->obj_start;
+		c->data_len = L->k->used - L->obj_start;
 		k->chain_len++;
 		/* every certificate must at least decode */
 		br_x509_decoder_init(&x509, NULL, NULL);
@@ -391,7 +393,7 @@ static int read_pem(struct load *L)
 
 static int load_cert(struct load *L, const char *path)
 {
-	struct tls_keys *k = L->k;
+	struct tls_cred *k = L->cr;
 
 	L->which = TLS_OPT_CERT;
 	L->path = path;
@@ -412,7 +414,7 @@ static int load_cert(struct load *L, const char *path)
 
 static int load_key(struct load *L, const char *path)
 {
-	struct tls_keys *k = L->k;
+	struct tls_cred *k = L->cr;
 	int type;
 
 	L->which = TLS_OPT_KEY;
@@ -499,7 +501,7 @@ static int same_uint(const unsigned char *a, size_t alen,
  * only works for p and q = 3 mod 4, which OpenSSL's keys need not be).
  * EC: the point computed from the private scalar must be the
  * certificate's, on the same curve. */
-static int key_matches(const struct tls_keys *k)
+static int key_matches(const struct tls_cred *k)
 {
 	if (k->key_type != k->pub.key_type)
 		return 0;
@@ -535,26 +537,51 @@ static int key_matches(const struct tls_keys *k)
 	}
 }
 
-unsigned tls_keys_load(const char *cert_file, const char *key_file,
+/* One pair into L->cr.  0, or the number of errors. */
+static unsigned load_pair(struct load *L, const char *cert_file,
+                          const char *key_file)
+{
+	unsigned before = L->errors;
+	int cert_ok, key_ok;
+
+	cert_ok = load_cert(L, cert_file) == 0;
+	/* the key is read even after a bad certificate: report both */
+	key_ok = load_key(L, key_file) == 0;
+	if (cert_ok && key_ok && !key_matches(L->cr)) {
+		L->which = TLS_OPT_KEY;
+		L->path = key_file;
+		report(L, "key does not match certificate %s", cert_file);
+	}
+	return L->errors - before;
+}
+
+unsigned tls_keys_load(const char *const *cert_files,
+                       const char *const *key_files, unsigned n,
                        tls_error_fn *err, void *ctx)
 {
 	struct tls_keys *k = spare_store();
 	struct load L;
-	int cert_ok, key_ok;
+	unsigned i;
 
 	memset(k, 0, sizeof *k);
 	memset(&L, 0, sizeof L);
 	L.k = k;
 	L.err = err;
 	L.ctx = ctx;
-	cert_ok = load_cert(&L, cert_file) == 0;
-	/* the key is read even after a bad certificate: report both */
-	key_ok = load_key(&L, key_file) == 0;
-	if (cert_ok && key_ok && !key_matches(k)) {
-		L.which = TLS_OPT_KEY;
-		L.path = key_file;
-		report(&L, "key does not match certificate %s", cert_file);
+	for (i = 0; i < n && i < TLS_MAX_CREDS; i++) {
+		L.pair = i;
+		L.cr = &k->cred[i];
+		if (load_pair(&L, cert_files[i], key_files[i]) == 0 && i > 0 &&
+		    k->cred[0].key_type == L.cr->key_type) {
+			/* the client's choice is by key type: two of one
+			 * type leave one unused */
+			L.which = TLS_OPT_CERT;
+			L.path = cert_files[i];
+			report(&L, "same key type as the first (one RSA, "
+			       "one EC)");
+		}
 	}
+	k->n_cred = i;
 	/* the decoders held key material: leave none of it behind */
 	memset(&skey, 0, sizeof skey);
 	memset(&pem, 0, sizeof pem);
@@ -567,14 +594,10 @@ unsigned tls_keys_load(const char *cert_file, const char *key_file,
 	return 0;
 }
 
-const char *tls_keys_describe(const struct tls_keys *k, char *buf, size_t len)
+const char *tls_keys_describe(const struct tls_cred *k, char *buf, size_t len)
 {
 	const char *curve;
 
-	if (!k || !k->loaded) {
-		fmt_into(buf, len, "none");
-		return buf;
-	}
 	if (k->key_type == BR_KEYTYPE_RSA) {
 		fmt_into(buf, len, "RSA-%u", k->sk.rsa.n_bitlen);
 		return buf;

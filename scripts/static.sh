@@ -57,9 +57,14 @@ fi
 # between code and data (-z noseparate-code, a few KiB in a small binary),
 # nor before the data for RELRO (-z norelro: musl applies no RELRO to a
 # static binary that is not PIE, so that alignment would be padding only);
-# a link map for `make size`'s breakdown.
+# no file padding to save a page of memory (-z common-page-size=64: ld
+# otherwise pads the file up to a page before the data whenever that makes
+# data+bss span one page fewer, so a few bytes more of bss could add up to
+# 4 KiB to the binary; the data stays congruent with its file offset modulo
+# the real page size, as the loader needs); a link map for `make size`'s
+# breakdown.
 size_flags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
-link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
+link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64 -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
 	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" \

@@ -170,7 +170,7 @@ static void test_good_config(void)
 	is_str(C.conf_file, CONF_FILE_DEFAULT, "conf_file default");
 	is_int(C.foreground, 0, "not foreground");
 	is_int(C.test_only, 0, "not test");
-	ok(C.tls_cert == NULL && C.tls_key == NULL, "no TLS files");
+	ok(C.n_tls_cert == 0 && C.n_tls_key == 0, "no TLS files");
 }
 
 static struct errs W;
@@ -836,14 +836,15 @@ static void test_tls(void)
 		ok(find_err("listen-tls: '0.0.0.0:465': TLS support is not compiled in") >= 0,
 		   "listen-tls without CONFIG_TLS");
 		ok(E.line[0] == 3 && E.line[1] == 4 && E.line[2] == 5, "at their lines");
-		ok(C.tls_cert == NULL && C.tls_key == NULL, "nothing stored");
+		ok(C.n_tls_cert == 0 && C.n_tls_key == 0, "nothing stored");
 		return;
 	}
 	n = load(BASE "tls-cert=/etc/cert.pem\ntls-key=/etc/key.pem\nlisten-tls=0.0.0.0:465\n");
 	is_int(n, 0, "TLS config");
-	is_str(C.tls_cert, "/etc/cert.pem", "tls-cert");
-	is_int(C.tls_cert_at.line, 3, "tls-cert line");
-	is_int(C.tls_key_at.line, 4, "tls-key line");
+	is_str(C.tls_cert[0], "/etc/cert.pem", "tls-cert");
+	is_int(C.tls_cert_at[0].line, 3, "tls-cert line");
+	is_int(C.tls_key_at[0].line, 4, "tls-key line");
+	is_int(C.tls_min_version, 0x0303, "tls-min-version defaults to 1.2");
 	is_int(C.n_listen, 1, "only the TLS listener, no default");
 	is_int(C.listen[0].tls, 1, "listen-tls");
 	n = load(BASE "tls-cert=/etc/cert.pem\n");
@@ -973,15 +974,36 @@ static void test_repeated(void)
 	n = load(BASE "tls-cert=/etc/a.crt\ntls-key=/etc/a.key\n"
 	         "# a comment\ntls-cert=/etc/b.crt\ntls-key=/etc/b.key\n");
 	if (CFG_TLS) {
-		ok(n == 2 && E.n == 2 &&
-		   strcmp(E.msg[0], "tls-cert given twice (first at line 3)") == 0 &&
-		   E.line[0] == 6 && strcmp(E.file[0], "t.conf") == 0 &&
-		   strcmp(E.msg[1], "tls-key given twice (first at line 4)") == 0 &&
-		   E.line[1] == 7,
-		   "tls-cert and tls-key twice: errors at the second lines naming the first");
-		if (n != 2)
-			dump();
-		is_str(C.tls_cert, "/etc/a.crt", "the first tls-cert is not dropped");
+		/* two pairs (an RSA and an EC certificate), in order */
+		ok(n == 0 && C.n_tls_cert == 2 && C.n_tls_key == 2 &&
+		   strcmp(C.tls_cert[0], "/etc/a.crt") == 0 &&
+		   strcmp(C.tls_key[1], "/etc/b.key") == 0 &&
+		   C.tls_cert_at[1].line == 6 && C.tls_key_at[1].line == 7,
+		   "tls-cert and tls-key twice: two pairs, in order");
+		n = load(BASE "tls-cert=/etc/a.crt\ntls-key=/etc/a.key\n"
+		         "tls-cert=/etc/b.crt\ntls-key=/etc/b.key\n"
+		         "tls-cert=/etc/c.crt\n");
+		ok(n >= 1 && E.line[0] == 7 &&
+		   strcmp(E.msg[0], "tls-cert: '/etc/c.crt': given more than twice") == 0,
+		   "a third tls-cert: an error at its line");
+		n = load(BASE "tls-cert=/etc/a.crt\ntls-key=/etc/a.key\n"
+		         "tls-cert=/etc/b.crt\n");
+		ok(n == 1 && E.line[0] == 5 &&
+		   strcmp(E.msg[0], "tls-cert: given without tls-key") == 0,
+		   "a second tls-cert without its key: an error at its line");
+		n = load(BASE "tls-min-version=1.1\n");
+		if (CFG_TLS_LEGACY)
+			ok(n == 0 && C.tls_min_version == 0x0302, "tls-min-version=1.1");
+		else
+			ok(n == 1 && E.line[0] == 3 && strcmp(E.msg[0],
+			   "tls-min-version: '1.1': this build has no TLS 1.0/1.1: "
+			   "CONFIG_TLS_LEGACY") == 0,
+			   "tls-min-version=1.1 without CONFIG_TLS_LEGACY: an error at its line");
+		n = load(BASE "tls-min-version=1.3\ntls-min-version=1.2\n");
+		ok(n == 2 && E.line[0] == 3 && E.line[1] == 4 &&
+		   strcmp(E.msg[0], "tls-min-version: '1.3': not 1.0, 1.1 or 1.2") == 0 &&
+		   strcmp(E.msg[1], "tls-min-version given twice (first at line 3)") == 0,
+		   "tls-min-version=1.3, and given twice: errors at their lines");
 	} else {
 		ok(n == 4, "tls-cert and tls-key twice without TLS: errors");
 	}
@@ -1036,7 +1058,7 @@ static void test_usage(void)
 	struct usage u = { 0, 0, 0, 0 };
 
 	conf_usage(usage_line, &u);
-	is_int(u.n, 25, "conf_usage: 25 options, each with help");
+	is_int(u.n, 26, "conf_usage: 26 options, each with help");
 	is_int(u.listen, 1, "an option with its value");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 2, "command-line-only options listed");

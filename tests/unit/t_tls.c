@@ -90,9 +90,11 @@ static char errs[8][600];
 static unsigned n_errs;
 static int err_which[8];
 
-static void on_err(void *ctx, enum tls_key_option which, const char *msg)
+static void on_err(void *ctx, enum tls_key_option which, unsigned pair,
+                   const char *msg)
 {
 	(void)ctx;
+	(void)pair;
 	if (n_errs < 8) {
 		snprintf(errs[n_errs], sizeof errs[0], "%s", msg);
 		err_which[n_errs] = which;
@@ -104,7 +106,12 @@ static unsigned load(const char *cert, const char *key)
 {
 	n_errs = 0;
 	memset(errs, 0, sizeof errs);
-	return tls_keys_load(path(cert), path(key), on_err, NULL);
+	char cp[512], kp[512];
+	const char *c = cp, *k = kp;
+
+	snprintf(cp, sizeof cp, "%s", path(cert));
+	snprintf(kp, sizeof kp, "%s", path(key));
+	return tls_keys_load(&c, &k, 1, on_err, NULL);
 }
 
 /* one error, from the expected option, containing text */
@@ -192,25 +199,25 @@ static void test_keys(void)
 
 	loaded("rsa.crt", "rsa.key", "RSA-2048 certificate and PKCS#8 key load");
 	k = tls_keys_spare();
-	is_int(k->key_type, BR_KEYTYPE_RSA, "  RSA key");
-	is_int(k->chain_len, 1, "  one certificate");
-	is_str(tls_keys_describe(k, d, sizeof d), "RSA-2048", "  described as RSA-2048");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_RSA, "  RSA key");
+	is_int(k->cred[0].chain_len, 1, "  one certificate");
+	is_str(tls_keys_describe(&k->cred[0], d, sizeof d), "RSA-2048", "  described as RSA-2048");
 
 	loaded("rsa.crt", "rsa-trad.key", "RSA key in the traditional form (RSA PRIVATE KEY)");
 
 	loaded("ec.crt", "ec.key", "EC P-256: EC PARAMETERS + EC PRIVATE KEY");
 	k = tls_keys_spare();
-	is_int(k->key_type, BR_KEYTYPE_EC, "  EC key");
-	is_int(k->sk.ec.curve, BR_EC_secp256r1, "  on P-256");
-	is_str(tls_keys_describe(k, d, sizeof d), "EC-P256", "  described as EC-P256");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_EC, "  EC key");
+	is_int(k->cred[0].sk.ec.curve, BR_EC_secp256r1, "  on P-256");
+	is_str(tls_keys_describe(&k->cred[0], d, sizeof d), "EC-P256", "  described as EC-P256");
 
 	loaded("p384.crt", "p384.key", "EC P-384");
 
 	loaded("chain.crt", "ec2.key", "a chain of two: EC leaf signed by an RSA CA");
 	k = tls_keys_spare();
-	is_int(k->chain_len, 2, "  two certificates");
-	is_int(k->key_type, BR_KEYTYPE_EC, "  the leaf's key type");
-	is_int(k->issuer_key_type, BR_KEYTYPE_RSA, "  issuer key type RSA");
+	is_int(k->cred[0].chain_len, 2, "  two certificates");
+	is_int(k->cred[0].key_type, BR_KEYTYPE_EC, "  the leaf's key type");
+	is_int(k->cred[0].issuer_key_type, BR_KEYTYPE_RSA, "  issuer key type RSA");
 
 	loaded("combined.pem", "combined.pem", "one file holding certificate and key serves as both");
 
@@ -341,11 +348,14 @@ static void session(int tls_offered, int tls_active)
 	smtp_session_start(&sess, &p, &fake_sink, NULL, 1000, 1700000000);
 }
 
+/* the server key the client accepts (with two, the one it should get) */
+static unsigned client_knows;
+
 static void client_init(int fd, unsigned vmin, unsigned vmax,
                         const uint16_t *suites, size_t n_suites,
                         const br_ssl_session_parameters *resume)
 {
-	const struct tls_keys *k = tls_keys_current();
+	const struct tls_cred *k = &tls_keys_current()->cred[client_knows];
 
 	memset(&cl, 0, sizeof cl);
 	cl.fd = fd;
@@ -464,7 +474,7 @@ static int start_implicit(unsigned slot, int64_t timeout_ms)
 	session(0, 1);
 	conn = tls_conn_get(slot);
 	server_rc = 0;
-	return tls_conn_start(conn, 1, 1000, timeout_ms);
+	return tls_conn_start(conn, 1, BR_TLS12, 1000, timeout_ms);
 }
 
 /* Runs server and client by turns until cond() holds, the server is done,
@@ -603,7 +613,7 @@ static void test_starttls(void)
 	ok(plain_len > strlen(go) && strcmp(plain + plain_len - strlen(go), go) == 0,
 	   "STARTTLS: 220, and nothing for the pipelined RSET");
 	ok(smtp_state(&sess) & SMTP_START_TLS, "STARTTLS: the engine asks for the handshake");
-	is_int(tls_conn_start(conn, 0, 1000, 60000), 0, "STARTTLS: handshake starts");
+	is_int(tls_conn_start(conn, 0, BR_TLS12, 1000, 60000), 0, "STARTTLS: handshake starts");
 	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
 	ok(run(c_established, 1000), "STARTTLS: handshake completes");
 	ok(sess.tls && sess.phase == PHASE_GREETING, "STARTTLS: the session started over");
@@ -650,9 +660,11 @@ static void test_pipelined_record(void)
 }
 
 static void refused_handshake(const char *label, unsigned vmax,
-                              const uint16_t *suites, size_t n, const char *why)
+                              const uint16_t *suites, size_t n, const char *why,
+                              const char *failure)
 {
 	char err[64];
+	unsigned v = 0;
 
 	start_implicit(0, 60000);
 	client_init(sv[1], BR_TLS10, vmax, suites, n, NULL);
@@ -662,6 +674,9 @@ static void refused_handshake(const char *label, unsigned vmax,
 	ok(strstr(tls_conn_error(conn, err, sizeof err), why) != NULL,
 	   "%s: %s", label, err);
 	ok(!memmem(cl.got, cl.got_len, "220", 3), "%s: no greeting leaked", label);
+	is_str(tls_conn_failure(conn, &v, err, sizeof err), failure,
+	       "%s: logged as tls=failed reason=%s", label, failure);
+	is_int(v, vmax, "%s: with the client's highest version", label);
 	tls_conn_stop(conn);
 	unpair();
 }
@@ -679,9 +694,12 @@ static void test_refusals(void)
 		BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
 	};
 
-	refused_handshake("TLS 1.1 client", BR_TLS11, NULL, 0, "");
-	refused_handshake("CBC-only client", BR_TLS12, cbc, 4, "");
-	refused_handshake("RSA-key-exchange-only client", BR_TLS12, rsa_kx, 2, "");
+	refused_handshake("TLS 1.1 client", BR_TLS11, NULL, 0, "",
+	                  "no-common-version");
+	refused_handshake("CBC-only client", BR_TLS12, cbc, 4, "",
+	                  "no-common-suite");
+	refused_handshake("RSA-key-exchange-only client", BR_TLS12, rsa_kx, 2, "",
+	                  "no-common-suite");
 }
 
 /* garbage on one connection while another handshakes and talks */
@@ -705,7 +723,7 @@ static void test_garbage(void)
 	p.timeout = 300;
 	p.tls_active = 1;
 	smtp_session_start(&sess2, &p, &fake_sink, NULL, 1000, 1700000000);
-	tls_conn_start(bad, 1, 1000, 60000);
+	tls_conn_start(bad, 1, BR_TLS12, 1000, 60000);
 	if (write(bsv[1], junk, sizeof junk - 1) < 0)
 		return;
 
@@ -719,6 +737,13 @@ static void test_garbage(void)
 	is_int(brc, TLS_PUMP_DONE, "garbage instead of a ClientHello: that connection ends");
 	is_str(tls_conn_why(bad), "tls-error", "garbage: as a TLS error (%s)",
 	       tls_conn_error(bad, err, sizeof err));
+	{
+		unsigned v = 1;
+
+		is_str(tls_conn_failure(bad, &v, err, sizeof err), "bad-record",
+		       "garbage: logged as tls=failed reason=bad-record");
+		is_int(v, 0, "garbage: no client version");
+	}
 	ok(wait_for("220 mx.test"), "garbage: the other connection is served meanwhile");
 	tls_conn_stop(bad);
 	tls_conn_stop(conn);
@@ -818,6 +843,54 @@ static void half_close(const char *label, int notify)
 	unpair();
 }
 
+/* An RSA and an EC pair: each client gets the certificate it can use. */
+static void test_two_keys(void)
+{
+	static const uint16_t rsa_only[] = {
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	};
+	const char *certs[2], *keys[2];
+	char d[32];
+	unsigned v = 0;
+
+	certs[0] = path("rsa.crt");
+	keys[0] = path("rsa.key");
+	certs[1] = path("ec.crt");
+	keys[1] = path("ec.key");
+	n_errs = 0;
+	is_int(tls_keys_load(certs, keys, 2, on_err, NULL), 0, "two pairs: RSA and EC load");
+	is_int(tls_keys_spare()->n_cred, 2, "  two credentials");
+	is_str(tls_keys_describe(&tls_keys_spare()->cred[1], d, sizeof d), "EC-P256",
+	       "  the second is the EC one");
+	tls_keys_activate();
+
+	client_knows = 1;
+	start_implicit(0, 60000);
+	client_init(sv[1], BR_TLS12, BR_TLS12, NULL, 0, NULL);
+	ok(run(c_established, 1000), "two keys: a client that can do both gets EC");
+	ok(strncmp(tls_conn_suite(conn), "ECDHE-ECDSA-", 12) == 0, "  %s", tls_conn_suite(conn));
+	ok(wait_for("220 mx.test"), "  greeting");
+	tls_conn_stop(conn);
+	unpair();
+
+	client_knows = 0;
+	start_implicit(0, 60000);
+	client_init(sv[1], BR_TLS12, BR_TLS12, rsa_only, 1, NULL);
+	ok(run(c_established, 1000), "two keys: an RSA-only client gets the RSA certificate");
+	is_str(tls_conn_suite(conn), "ECDHE-RSA-AES128-GCM-SHA256", "  and its suite");
+	ok(wait_for("220 mx.test"), "  greeting");
+	ok(tls_conn_failure(conn, &v, d, sizeof d) == NULL, "  not a failure");
+	tls_conn_stop(conn);
+	unpair();
+
+	certs[1] = path("rsa.crt");
+	keys[1] = path("rsa.key");
+	n_errs = 0;
+	is_int(tls_keys_load(certs, keys, 2, on_err, NULL), 1, "two RSA pairs: an error");
+	ok(err_which[0] == TLS_OPT_CERT && strstr(errs[0], "same key type"),
+	   "  at the second tls-cert: %s", errs[0]);
+}
+
 int main(void)
 {
 	const char *why = NULL;
@@ -860,6 +933,7 @@ int main(void)
 	test_implicit("RSA-2048", NULL);
 	test_refusals();
 	test_garbage();
+	test_two_keys();
 
 	/* a chain: the client knows the leaf's key */
 	loaded("chain.crt", "ec2.key", "chain server keys");
