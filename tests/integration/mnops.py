@@ -201,12 +201,14 @@ def close_all(conns):
             pass
 
 
-def make_cert(d, kind="ec"):
+def make_cert(d, kind="ec", name=None):
     """A self-signed certificate for mx.test and 127.0.0.1 with its key, kind
-    'ec' (P-256) or 'rsa' (2048 bits): d/KIND.crt and d/KIND.key.  Returns
-    (crt, key); raises RuntimeError with openssl's words when it fails."""
+    'ec' (P-256) or 'rsa' (2048 bits): d/NAME.crt and d/NAME.key, NAME the
+    kind unless given.  Returns (crt, key); raises RuntimeError with
+    openssl's words when it fails."""
     import subprocess
-    key, crt = os.path.join(d, kind + ".key"), os.path.join(d, kind + ".crt")
+    name = name or kind
+    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
     if kind == "ec":
         gen = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]
     else:

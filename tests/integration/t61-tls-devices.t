@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port, read_new  # noqa: E402
+from mnops import make_cert  # noqa: E402
 
 t = Tap()
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -46,21 +47,6 @@ if not shutil.which("openssl"):
 if " tls" not in features(binaries()[0][1]):
     t.skip("TLS devices", "this build has no TLS (CONFIG_TLS is off)")
     t.done()
-
-
-def make_cert(d, kind, name=None):
-    name = name or kind
-    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
-    if kind == "ec":
-        gen = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]
-    else:
-        gen = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key]
-    for argv in (gen, ["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=mx.test",
-                       "-days", "2", "-out", crt]):
-        r = run(argv)
-        if r.returncode != 0:
-            raise RuntimeError("openssl: %s" % r.stdout.decode(errors="replace"))
-    return crt, key
 
 
 def der(crt):
