@@ -30,6 +30,7 @@ struct conf_listen {
 	uint16_t port;
 	uint8_t tls;            /* listen-tls */
 	uint8_t v6;
+	uint8_t auth;           /* ,auth: a checked AUTH before MAIL */
 };
 
 struct conf_cidr {
@@ -91,6 +92,11 @@ struct mn_config {
 	struct conf_cidr bare_lf[CONF_MAX_ALLOW];   /* allow-bare-lf */
 	unsigned n_bare_lf;
 
+	const char *auth_users;             /* auth-users=FILE (CONFIG_AUTH) */
+	uint8_t auth_any;
+	uint8_t auth_plaintext;
+	struct conf_origin auth_users_at, listen_auth_at;
+
 	const char *user;
 	struct conf_origin user_at;
 	const char *pid_file;
@@ -136,7 +142,9 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
  * domain and address tables, checks contradictions (no domain; no mailbox;
  * alias target not a mailbox; an alias shadowing a mailbox; a mailbox or
  * alias outside the local domains; a mailbox twice; per-ip above
- * max-sessions; tls-cert without tls-key, ...) and sets postmaster_implicit.
+ * max-sessions; tls-cert without tls-key; auth-any with auth-users; a
+ * ,auth listener without auth-users; auth-users with neither TLS nor
+ * auth-plaintext, ...) and sets postmaster_implicit.
  * Each error names the file and line of the option at fault; a missing
  * option (no domain, no mailbox) names the last file parsed and its last
  * line.  Range checks against the compiled-in limits, and TLS/stats

@@ -83,9 +83,9 @@ static void version(void)
 	size_t tls_b = 0;
 
 	printf("mailnook %s\n", MAILNOOK_VERSION);
-	printf("features:%s%s chunking%s%s\n", CFG_TLS ? " tls" : "",
+	printf("features:%s%s chunking%s%s%s\n", CFG_TLS ? " tls" : "",
 	       CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
-	       CFG_SYSLOG ? " syslog" : "");
+	       CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "");
 	printf("limits: sessions=%d listeners=%d mailboxes=%d "
 	       "max-recipients=%d recv-buffer=%d reply-buffer=%d "
 	       "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,

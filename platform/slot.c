@@ -392,6 +392,28 @@ static void sink_reset(void *ctx)
 	sl->id[0] = '\0';
 }
 
+#if CFG_AUTH
+/* Whether the credentials are right.  Without auth-users there is nothing
+ * to check them against: any credentials go through, granting nothing. */
+static int sink_auth(void *ctx, const char *user, const char *pass)
+{
+	struct slot *sl = ctx;
+	int r = AUTH_ANY;
+
+	(void)pass;
+	if (current->auth_users)
+		r = AUTH_FAIL;  /* the check against the file: not yet */
+	stats_auth(r != AUTH_FAIL);
+	if (r == AUTH_FAIL) {
+		char name[LOG_FIELD_MAX];
+
+		log_clean(name, sizeof name, user);
+		log_info("auth=failed user=%s ip=%s", name, sl->s.client_ip);
+	}
+	return r;
+}
+#endif
+
 static const struct smtp_sink slot_sink = {
 	.mail = sink_mail,
 	.rcpt = sink_rcpt,
@@ -400,6 +422,9 @@ static const struct smtp_sink slot_sink = {
 	.commit = sink_commit,
 	.abort = sink_abort,
 	.reset = sink_reset,
+#if CFG_AUTH
+	.auth = sink_auth,
+#endif
 };
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -464,6 +489,10 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 #endif
 	p.tls_active = (uint8_t)(tls != 0);
 	p.refused = (uint8_t)(refused != 0);
+	if (CFG_AUTH && c->auth_any)
+		p.auth = SMTP_AUTH_OFFER;
+	else if (CFG_AUTH && c->auth_users)
+		p.auth = c->auth_plaintext ? SMTP_AUTH_OFFER : SMTP_AUTH_TLS;
 	stats_session_start(refused);
 	smtp_session_start(&sl->s, &p, &slot_sink, sl, now_ms / 1000, wall);
 #if CFG_TLS
@@ -647,7 +676,7 @@ void slot_check(struct slot *sl, int64_t now_ms)
 		 * room, so with none queued and no commit it has nothing
 		 * left to say (an unfinished message is dropped) */
 		if (sl->eof && !(st & (SMTP_WANT_SEND | SMTP_COMMITTING |
-		                       SMTP_START_TLS)))
+		                       SMTP_START_TLS | SMTP_PAUSED)))
 			slot_close(sl, "closed");
 		return;
 	}

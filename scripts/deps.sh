@@ -40,6 +40,9 @@ if [ "$group" = test ]; then
 	if [ -n "$tls" ]; then
 		pkgs="$pkgs libbearssl-dev:mipsel"
 	fi
+	# tests/integration/t34-auth.t: msmtp logs in with `auth on` (it
+	# sends no password unless EHLO offers AUTH)
+	pkgs="$pkgs msmtp"
 	# tests/fuzz/t_fuzz.t and `make fuzz`: clang with libFuzzer
 	pkgs="$pkgs clang libclang-rt-14-dev"
 	# tests/integration/t32-dovecot.t: Dovecot's imap reads the Maildirs
