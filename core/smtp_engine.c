@@ -389,10 +389,12 @@ static void cmd_mail(struct smtp_session *s, const char *arg, size_t n)
 		say(s, s->bdat_used ? R_BDAT_SEQ : R_NESTED_MAIL);
 		return;
 	}
-	if (CFG_AUTH && s->p.auth_required && s->auth != AUTH_CHECKED) {
+#if CFG_AUTH
+	if (s->p.auth_required && s->auth != AUTH_CHECKED) {
 		say(s, R_AUTH_NEEDED);
 		return;
 	}
+#endif
 	if (n < 5 || text_ncasecmp(arg, "FROM:", 5) != 0) {
 		say(s, R_SYNTAX_MAIL);
 		return;
@@ -890,7 +892,7 @@ static size_t line_step(struct smtp_session *s, const uint8_t *p, size_t n)
 	if (!lf)
 		return n;
 	s->line_since = -1;
-	if (s->phase == PHASE_AUTH)
+	if (CFG_AUTH && s->phase == PHASE_AUTH)
 		s->wipe = 1;
 	if (s->line_too_long) {
 		s->line_too_long = 0;
@@ -898,7 +900,7 @@ static size_t line_step(struct smtp_session *s, const uint8_t *p, size_t n)
 		if (s->phase == PHASE_REFUSED) {
 			exec_refused(s, NCOMMANDS, "");
 		} else {
-			if (s->phase == PHASE_AUTH)
+			if (CFG_AUTH && s->phase == PHASE_AUTH)
 				enter(s, PHASE_READY);  /* the exchange is over */
 			say(s, R_TOO_LONG);
 		}
@@ -929,7 +931,7 @@ static void process(struct smtp_session *s)
 			used = n;
 			break;
 		case PHASE_COMMIT:
-		case PHASE_AUTH_WAIT:
+		case PHASE_AUTH_WAIT:   /* (never without CONFIG_AUTH) */
 			used = 0;
 			break;
 		case PHASE_DATA:
@@ -1010,7 +1012,7 @@ unsigned smtp_state(const struct smtp_session *s)
 		return (f & SMTP_WANT_SEND) ? f : f | SMTP_START_TLS;
 	if (s->phase == PHASE_COMMIT)
 		f |= SMTP_COMMITTING;
-	if (s->phase == PHASE_AUTH_WAIT)
+	if (CFG_AUTH && s->phase == PHASE_AUTH_WAIT)
 		f |= SMTP_PAUSED;
 	if (in_free > 0)
 		f |= SMTP_WANT_RECV;
@@ -1143,8 +1145,10 @@ void smtp_tls_started(struct smtp_session *s)
 	s->tls = 1;
 	s->esmtp = 0;
 	s->helo[0] = '\0';
-	s->auth = 0;            /* RFC 4954 4: forgotten with the old session */
-	s->auth_name[0] = '\0';
+	if (CFG_AUTH) {         /* RFC 4954 4: forgotten with the old session */
+		s->auth = 0;
+		s->auth_name[0] = '\0';
+	}
 	s->in_start = s->in_end = 0;
 	s->line_len = 0;
 	s->line_too_long = 0;

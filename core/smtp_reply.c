@@ -145,7 +145,7 @@ int smtp_reply(struct smtp_session *s, enum smtp_reply_id r)
 	char buf[SMTP_HOSTNAME_MAX + 128];
 	size_t n;
 
-	if (r <= R_NONE || r >= R_COUNT || !replies[r].head)
+	if (r <= R_NONE || r >= R_COUNT)
 		return 0;
 	n = smtp_reply_line(buf, sizeof(buf), replies[r].head,
 	                    replies[r].host ? s->hostname : NULL, replies[r].tail);

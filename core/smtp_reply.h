@@ -66,7 +66,7 @@ enum smtp_reply_id {
 	R_RELAY,          /* 550 5.7.1 */
 	R_BARE,           /* 550 5.6.0 */
 	R_LOOP,           /* 554 5.4.6 */
-	/* AUTH (CONFIG_AUTH) */
+#if CFG_AUTH
 	R_AUTH_OK,        /* 235 2.7.0 */
 	R_AUTH_FAIL,      /* 535 5.7.8 */
 	R_AUTH_CANCEL,    /* 501 5.0.0 */
@@ -77,6 +77,7 @@ enum smtp_reply_id {
 	R_AUTH_PLAIN,     /* 334 (empty challenge) */
 	R_AUTH_USER,      /* 334 Username: */
 	R_AUTH_PASS,      /* 334 Password: */
+#endif
 	R_COUNT
 };
 
