@@ -1117,6 +1117,78 @@ void conf_init(struct mn_config *c, struct arena *a)
 	c->conf_file = CONF_FILE_DEFAULT;
 }
 
+#if CFG_AUTH
+unsigned conf_parse_users(struct mn_config *c, const char *file,
+                          const char *buf, size_t len, conf_error_fn *err,
+                          void *ctx)
+{
+	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file };
+	size_t at = 0;
+	unsigned i;
+
+	c->n_auth_user = 0;
+	c->auth_user = arena_alloc(c->arena, CFG_AUTH_USERS_MAX *
+	                           sizeof(*c->auth_user));
+	if (!c->auth_user) {
+		report(&p, "configuration arena full");
+		return p.errors;
+	}
+	while (at < len) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (buf + at)) : len - at, k;
+		const char *s = buf + at, *colon;
+		struct conf_auth_user *u;
+
+		at += n + (nl ? 1 : 0);
+		p.line++;
+		while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		while (n && (*s == ' ' || *s == '\t')) {
+			s++;
+			n--;
+		}
+		if (!n || *s == '#')
+			continue;
+		colon = memchr(s, ':', n);
+		k = colon ? (size_t)(colon - s) : 0;
+		if (has_control(s, n) || !colon || !k || k > CONF_AUTH_NAME_MAX ||
+		    memchr(s, ' ', k) || memchr(s, '\t', k)) {
+			report(&p, "not a NAME:HASH line");
+			continue;
+		}
+		if (n - k - 1 < 4 || colon[1] != '$' ||
+		    (colon[2] != '5' && colon[2] != '6') || colon[3] != '$') {
+			report(&p, "the hash must be a crypt(3) $5$ or $6$ string "
+			           "(openssl passwd -6)");
+			continue;
+		}
+		for (i = 0; i < c->n_auth_user; i++)
+			if (strlen(c->auth_user[i].name) == k &&
+			    memcmp(c->auth_user[i].name, s, k) == 0)
+				break;
+		if (i < c->n_auth_user) {
+			report(&p, "this name is given twice");
+			continue;
+		}
+		if (c->n_auth_user >= CFG_AUTH_USERS_MAX) {
+			report(&p, "more than " STR(CFG_AUTH_USERS_MAX) " users "
+			           "(the compiled-in limit, CONFIG_AUTH_USERS_MAX)");
+			break;
+		}
+		u = &c->auth_user[c->n_auth_user];
+		u->name = arena_strndup(c->arena, s, k);
+		u->hash = arena_strndup(c->arena, colon + 1, n - k - 1);
+		u->line = p.line;
+		if (!u->name || !u->hash) {
+			report(&p, "configuration arena full");
+			break;
+		}
+		c->n_auth_user++;
+	}
+	return p.errors;
+}
+#endif
+
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx)
 {

@@ -33,6 +33,14 @@ struct conf_listen {
 	uint8_t auth;           /* ,auth: a checked AUTH before MAIL */
 };
 
+struct conf_auth_user {     /* one auth-users line */
+	const char *name;
+	const char *hash;       /* a crypt(3) string, $5$ or $6$ */
+	unsigned line;          /* in the auth-users file, for messages */
+};
+
+#define CONF_AUTH_NAME_MAX 255  /* as the engine's SMTP_AUTH_NAME_MAX */
+
 struct conf_cidr {
 	uint8_t v6;
 	uint8_t bits;
@@ -93,6 +101,8 @@ struct mn_config {
 	unsigned n_bare_lf;
 
 	const char *auth_users;             /* auth-users=FILE (CONFIG_AUTH) */
+	struct conf_auth_user *auth_user;   /* its lines, in the arena */
+	unsigned n_auth_user;
 	uint8_t auth_any;
 	uint8_t auth_plaintext;
 	struct conf_origin auth_users_at, listen_auth_at;
@@ -151,6 +161,16 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
  * options without CONFIG_TLS/CONFIG_STATS, are reported by the parsers at
  * their line.  Returns the number of errors. */
 unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx);
+
+/* The auth-users file's bytes (platform/ reads it): "NAME:HASH" lines,
+ * '#' comments and blank lines, into c->auth_user (the arena).  Errors at
+ * (file, line): no ':', an empty or over-long name, a name with spaces or
+ * control characters, a name given twice, a HASH that is not "$5$..." or
+ * "$6$...", more than CONFIG_AUTH_USERS_MAX users.  Whether crypt(3) can
+ * check each HASH is platform/'s question.  Returns the number of errors. */
+unsigned conf_parse_users(struct mn_config *c, const char *file,
+                          const char *buf, size_t len, conf_error_fn *err,
+                          void *ctx);
 
 /* Warnings -t prints, after a successful conf_finish(): "postmaster@D is
  * not configured; it goes to ADDRESS (the first mailbox)" at each domain=

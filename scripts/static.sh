@@ -46,6 +46,22 @@ if ! echo '#include <uthash.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
 	ln -sf "$uthash" "$out/include/uthash.h"
 fi
 
+# CONFIG_AUTH checks auth-users passwords with crypt(3), which Debian's
+# musl does not have (upstream musl does): without it the build has the
+# AUTH dialogue and auth-any, and auth-users is a configuration error.
+crypt_lib=-lcrypt
+if grep -q '^CONFIG_AUTH=y' "$config"; then
+	if ! echo '#include <crypt.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
+		crypt_lib=
+		echo "static: CONFIG_AUTH: $cc has no crypt(3), so this build cannot" \
+			"check auth-users passwords (auth-users is a configuration error;" \
+			"the AUTH dialogue and auth-any work)" >&2
+	elif echo 'char crypt_r(void); int main(void) { return crypt_r(); }' |
+		"$cc" -x c - -o /dev/null >/dev/null 2>&1; then
+		crypt_lib=      # crypt_r in libc itself (upstream musl)
+	fi
+fi
+
 bearssl=
 if [ -n "$tls" ]; then
 	bearssl=${BEARSSL_DIR:-}
@@ -62,7 +78,7 @@ size_flags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tab
 link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
-	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" \
+	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" CRYPT_LIB="$crypt_lib" \
 	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include" \
 	LDFLAGS="$link_flags ${STATIC_LDFLAGS:-}" \
 	"$out/mailnook.full"

@@ -9,9 +9,23 @@ and a Xerox-style prompt check each deliver.  With auth-any, EHLO lists
 AUTH PLAIN LOGIN and Python's smtplib.login() (STARTTLS and implicit TLS),
 swaks --auth PLAIN / LOGIN, curl --user and msmtp with `auth on` log in and
 deliver.  The password never appears in the log, the stats file or the
-Maildir; mailnook_auth_total counts the logins."""
+Maildir; mailnook_auth_total counts the logins.
+
+With auth-users (crypt(3) $6$ and $5$ hashes made by openssl passwd), the
+right password logs in and the wrong one is refused, with smtplib, swaks,
+curl and msmtp over STARTTLS and implicit TLS; a session without TLS gets
+538 5.7.11 (unless auth-plaintext); a ,auth listener answers MAIL with 530
+5.7.0 until a checked login; a checked login makes Received say ESMTPSA
+and adds auth=NAME to both log lines, a failure logs "auth=failed user=...
+ip=...".  The 535 comes after a pause that does not hold up another
+session (its NOOP is answered first: order, not speed); the third failure
+is followed by 421 4.7.0 and the close; a client that half-closes after a
+wrong password still gets its 535 and 221; SIGHUP re-reads the file."""
 import base64
 import os
+import select
+import signal
+import socket
 import re
 import shutil
 import smtplib
@@ -21,8 +35,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mntest import Tap, Server, Raw, binaries, free_port, read_new, maildir_files  # noqa: E402
-from mnops import code, features, usr1_until  # noqa: E402
+import struct
+from mntest import Tap, Server, Raw, TOP, binaries, free_port, read_new, maildir_files  # noqa: E402
+from mnops import code, features, usr1_until, wait_log, reload  # noqa: E402
 
 t = Tap()
 USER = "camera01"
@@ -65,6 +80,37 @@ def deliver(c, subject):
     c.send("Subject: %s\r\n\r\nalert\r\n.\r\n" % subject)
     out.append(c.reply(timeout=30))
     return [code(r) for r in out]
+
+
+def hash_of(kind, password):
+    r = run(["openssl", "passwd", "-" + kind, password])
+    return r.stdout.decode().strip()
+
+
+def tls_session(port, ctx, starttls):
+    """An smtplib session over TLS, EHLO done."""
+    if starttls:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.starttls(context=ctx)
+    else:
+        s = smtplib.SMTP_SSL("127.0.0.1", port, timeout=30, context=ctx)
+    s.ehlo("tls.test")
+    return s
+
+
+def smtplib_login(port, ctx, starttls, user, password, subject):
+    """235 and a delivery, or the error."""
+    try:
+        s = tls_session(port, ctx, starttls)
+        r = s.login(user, password)
+        s.sendmail("py@remote.example", ["user@localhost"],
+                   b"Subject: %s\r\n\r\nchecked\r\n" % subject.encode())
+        s.quit()
+        return r[0]
+    except smtplib.SMTPAuthenticationError as e:
+        return e.smtp_code
+    except (smtplib.SMTPException, OSError) as e:
+        return repr(e)
 
 
 def nowhere(srv, label):
@@ -259,5 +305,273 @@ for L, binary in binaries():
     nowhere(srv, L + "auth-any: ")
     srv.cleanup()
     shutil.rmtree(d, ignore_errors=True)
+
+    # ---- auth-users: checked passwords, over TLS ----------------------------
+    d = tempfile.mkdtemp(prefix="mailnook-t34-")
+    crt, key = make_cert(d)
+    tls_port, auth_port = free_port(), free_port()
+    srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
+                          "auth-users=@DIR@/users", "stats-file=@DIR@/stats",
+                          "tls-cert=" + crt, "tls-key=" + key,
+                          "listen-tls=127.0.0.1:%d" % tls_port,
+                          "listen=127.0.0.1:%d,auth" % auth_port])
+    with open(os.path.join(srv.dir, "users"), "w") as f:
+        f.write("# camera and printer\n%s:%s\nprinter:%s\n" %
+                (USER, hash_of("6", PASSWORD), hash_of("5", PASSWORD + "5")))
+    srv.start()
+    md = srv.maildir("user")
+    ok_n = failed_n = 0
+    try:
+        c = Raw(srv.port)
+        c.reply()
+        ehlo = c.cmd("EHLO plain.test")
+        t.ok("AUTH" not in ehlo and "STARTTLS" in ehlo,
+             L + "auth-users: no AUTH offered without TLS", ehlo)
+        t.like(c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (USER, PASSWORD))),
+               r"^538 5\.7\.11 Encryption required",
+               L + "auth-users: AUTH without TLS gets 538 5.7.11")
+        c.cmd("QUIT")
+        c.close()
+
+        for starttls, port, user, pw, how in (
+                (True, srv.port, USER, PASSWORD, "STARTTLS $6$"),
+                (False, tls_port, "printer", PASSWORD + "5", "implicit TLS $5$")):
+            before = len(maildir_files(md))
+            t.eq(smtplib_login(port, ctx, starttls, user, pw, "smtplib " + how), 235,
+                 L + "smtplib.login() %s: right password, 235" % how)
+            t.eq(len(maildir_files(md)), before + 1, L + "  and delivered")
+            t.eq(smtplib_login(port, ctx, starttls, user, "wrong-" + pw, "never"), 535,
+                 L + "smtplib.login() %s: wrong password, 535" % how)
+            ok_n += 1
+            failed_n += 2       # smtplib tries PLAIN, then LOGIN
+        msgs = read_new(md)
+        t.ok(len(msgs) == 2 and all(received(m) == "ESMTPSA" for m in msgs),
+             L + "a checked login: Received says ESMTPSA", [received(m) for m in msgs])
+        log = srv.log()
+        t.ok(re.search(r"result=delivered .* ip=127\.0\.0\.1 auth=%s from=<" % USER, log) and
+             re.search(r"session ip=127\.0\.0\.1 .*auth=%s helo=" % USER, log) and
+             re.search(r"auth=printer from=<", log),
+             L + "auth=NAME on the message and the session line", log[-2000:])
+        t.ok(wait_log(srv, "auth=failed user=%s ip=127.0.0.1" % USER, 2),
+             L + "a failure logs auth=failed user=NAME ip=IP", srv.log()[-2000:])
+
+        if shutil.which("swaks"):
+            for opt, port, mech, pw, want in (("--tls", srv.port, "PLAIN", PASSWORD, 0),
+                                              ("--tlsc", tls_port, "LOGIN", PASSWORD, 0),
+                                              ("--tls", srv.port, "LOGIN", "bad" + PASSWORD, 1)):
+                r = run(["swaks", "--server", "127.0.0.1:%d" % port, opt, "--to", "user@localhost",
+                         "--from", "swaks@remote.example", "--auth", mech, "--auth-user", USER,
+                         "--auth-password", pw, "--header", "Subject: swaks checked"])
+                out = r.stdout.decode(errors="replace")
+                good = r.returncode == 0 and "235 2.7.0" in out
+                bad = r.returncode != 0 and "535 5.7.8" in out
+                t.ok(good if want == 0 else bad,
+                     L + "swaks %s --auth %s, %s password" % (opt, mech, "right" if want == 0 else "wrong"),
+                     out[-1500:])
+                ok_n += want == 0
+                failed_n += want
+        else:
+            t.skip(L + "swaks --auth checked", "swaks not installed")
+
+        if shutil.which("curl"):
+            with tempfile.NamedTemporaryFile("wb", delete=False, dir=d) as f:
+                f.write(b"From: curl@remote.example\r\nSubject: curl checked\r\n\r\nx\r\n")
+                path = f.name
+            for url, pw, want in (("smtp://127.0.0.1:%d/c.test" % srv.port, PASSWORD, 0),
+                                  ("smtps://127.0.0.1:%d/c.test" % tls_port, PASSWORD, 0),
+                                  ("smtps://127.0.0.1:%d/c.test" % tls_port, "no" + PASSWORD, 67)):
+                argv = ["curl", "-sS", "-k", "--max-time", "30", url, "--user", USER + ":" + pw,
+                        "--mail-from", "curl@remote.example", "--mail-rcpt", "user@localhost",
+                        "--upload-file", path]
+                if url.startswith("smtp:"):
+                    argv.insert(1, "--ssl-reqd")
+                r = run(argv)
+                t.eq(r.returncode, want, L + "curl --user %s, %s password" %
+                     (url.split(":")[0], "right" if want == 0 else "wrong"))
+                ok_n += want == 0
+                failed_n += want != 0
+        else:
+            t.skip(L + "curl --user checked", "curl not installed")
+
+        if shutil.which("msmtp"):
+            for pw, want in ((PASSWORD, True), ("x" + PASSWORD, False)):
+                rc = os.path.join(d, "msmtprc")
+                with open(rc, "w") as f:
+                    f.write("account default\nhost 127.0.0.1\nport %d\nfrom m@remote.example\n"
+                            "auth on\nuser %s\npassword %s\ntls on\ntls_starttls off\n"
+                            "tls_certcheck off\n" % (tls_port, USER, pw))
+                os.chmod(rc, 0o600)
+                r = run(["msmtp", "-C", rc, "user@localhost"], input=b"Subject: msmtp\r\n\r\nx\r\n")
+                t.eq(r.returncode == 0, want, L + "msmtp implicit TLS, %s password" %
+                     ("right" if want else "wrong"))
+                ok_n += want
+                failed_n += not want
+        else:
+            t.skip(L + "msmtp checked", "msmtp not installed")
+
+        # a ,auth listener: 530 before a checked login
+        try:
+            s = smtplib.SMTP("127.0.0.1", auth_port, timeout=30)
+            s.ehlo("auth.test")
+            r1 = s.mail("a@remote.example")[0]
+            s.starttls(context=ctx)
+            s.ehlo("auth.test")
+            r2 = s.mail("a@remote.example")[0]
+            s.rset()
+            r3 = s.login(USER, PASSWORD)[0]
+            r4 = s.mail("a@remote.example")[0]
+            s.quit()
+            res = (r1, r2, r3, r4)
+        except (smtplib.SMTPException, OSError) as e:
+            res = repr(e)
+        t.eq(res, (530, 530, 235, 250), L + ",auth listener: MAIL 530 5.7.0 until a checked login")
+        ok_n += 1
+
+        # the third failure: 421 4.7.0 and the close
+        s = tls_session(tls_port, ctx, False)
+        replies = [s.docmd("AUTH", "PLAIN " + b64("\0%s\0bad%d" % (USER, i)))[0] for i in range(3)]
+        replies.append(s.getreply()[0])
+        t.eq(replies, [535, 535, 535, 421], L + "the third failure: 535, then 421 4.7.0")
+        try:
+            s.docmd("NOOP")
+            closed = False
+        except (smtplib.SMTPServerDisconnected, OSError):
+            closed = True
+        t.ok(closed, L + "  and the connection is closed")
+        s.close()
+        failed_n += 3
+
+        samples, errors, text = usr1_until(
+            srv, srv.maildir("stats"),
+            lambda x: x.get('mailnook_auth_total{result="failed"}') == failed_n)
+        t.ok(not errors and samples.get('mailnook_auth_total{result="ok"}') == ok_n and
+             samples.get('mailnook_auth_total{result="failed"}') == failed_n,
+             L + "stats: auth_total ok %d, failed %d" % (ok_n, failed_n), text)
+    finally:
+        srv.stop()
+    srv.check_sanitizer(t, L)
+    nowhere(srv, L + "auth-users: ")
+    srv.cleanup()
+
+    # ---- auth-users with auth-plaintext: the pause, half-close, reload -----
+    srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
+                          "auth-users=@DIR@/users", "auth-plaintext"])
+    users = os.path.join(srv.dir, "users")
+    with open(users, "w") as f:
+        f.write("%s:%s\n" % (USER, hash_of("6", PASSWORD)))
+    srv.start()
+    try:
+        a, b = Raw(srv.port), Raw(srv.port)
+        a.reply()
+        b.reply()
+        t.ok("250-AUTH PLAIN LOGIN" in a.cmd("EHLO a.test"),
+             L + "auth-plaintext: AUTH offered without TLS")
+        b.cmd("EHLO b.test")
+        a.send("AUTH PLAIN %s\r\n" % b64("\0%s\0wrong" % USER))
+        nb = b.cmd("NOOP")
+        waiting = not select.select([a.sock], [], [], 0)[0]
+        ra = a.reply()
+        t.ok(nb.startswith("250") and waiting and ra.startswith("535 5.7.8"),
+             L + "the pause after a failure holds up no other session (its NOOP first)",
+             (nb, waiting, ra))
+        a.cmd("QUIT")
+        a.close()
+        b.close()
+
+        c = Raw(srv.port)
+        c.reply()
+        c.cmd("EHLO half.test")
+        c.send("AUTH PLAIN %s\r\nQUIT\r\n" % b64("\0%s\0wrong" % USER))
+        c.sock.shutdown(socket.SHUT_WR)
+        got = [c.reply(), c.reply()]
+        t.ok(got[0].startswith("535 5.7.8") and got[1].startswith("221"),
+             L + "a half-close after a wrong password still gets 535 and 221", got)
+        c.close()
+
+        with open(users + ".new", "w") as f:
+            f.write("%s:%s\ncarol:%s\n" % (USER, hash_of("6", PASSWORD), hash_of("6", "Carol-pw")))
+        os.rename(users + ".new", users)
+        n = srv.log().count("reload: configuration reloaded")
+        srv.signal(signal.SIGHUP)
+        t.ok(wait_log(srv, "reload: configuration reloaded", n + 1), L + "SIGHUP reloads")
+        c = Raw(srv.port)
+        c.reply()
+        c.cmd("EHLO carol.test")
+        t.like(c.cmd("AUTH PLAIN " + b64("\0carol\0Carol-pw")), r"^235 2\.7\.0",
+               L + "SIGHUP re-reads auth-users: a new user logs in")
+        c.cmd("QUIT")
+        c.close()
+    finally:
+        srv.stop()
+    srv.check_sanitizer(t, L)
+    nowhere(srv, L + "auth-plaintext: ")
+    srv.cleanup()
+
+    # ---- configuration errors -----------------------------------------------
+    conf = os.path.join(d, "bad.conf")
+    with open(os.path.join(d, "users"), "w") as f:
+        f.write("ok:%s\nmd5:%s\nshort:$6$salt$abc\nnocolon\n" %
+                (hash_of("6", "x"), hash_of("1", "x")))
+    for lines, want in (
+            (["auth-users=%s/users" % d, "auth-plaintext"],
+             [r"users:2: the hash must be a crypt\(3\) \$5\$ or \$6\$",
+              r"users:3: crypt\(3\) cannot check this hash", r"users:4: not a NAME:HASH line"]),
+            (["auth-users=%s/users" % d], [r"auth-users: needs tls-cert or auth-plaintext"]),
+            (["auth-any", "listen=127.0.0.1:2,auth"], [r"listen: ,auth needs auth-users"])):
+        with open(conf, "w") as f:
+            f.write("domain=localhost\nmailbox=user@localhost,%s/md\n%s\n" % (d, "\n".join(lines)))
+        prefix = list(binary) if isinstance(binary, (list, tuple)) else [binary]
+        r = run(prefix + ["-t", "-c", conf])
+        out = r.stdout.decode(errors="replace")
+        t.ok(r.returncode == 1 and all(re.search(w, out) for w in want),
+             L + "-t: %s" % want[0].replace("\\", ""), out)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- no malloc for a login: crypt_r() into static scratch ---------------
+# (normal build only; the counter is tests/alloc/alloc_count.c, as in
+# t70-nomalloc.t: a malloc/calloc/realloc/free/memalign count per kind)
+binary = next((b for label, b in binaries() if not label), None)
+cc = shutil.which(os.environ.get("CC") or "cc") or shutil.which("gcc")
+if binary and not isinstance(binary, (list, tuple)) and cc:
+    work = tempfile.mkdtemp(prefix="mailnook-t34-alloc-")
+    so, counts = os.path.join(work, "alloc_count.so"), os.path.join(work, "counts")
+    r = run([cc, "-shared", "-fPIC", "-O2", "-o", so,
+             os.path.join(TOP, "tests", "alloc", "alloc_count.c"), "-ldl"])
+    if t.eq(r.returncode, 0, "the allocation counter builds"):
+        fmt = "<8sQ5Q"
+
+        def count():
+            with open(counts, "rb") as f:
+                v = struct.unpack(fmt, f.read(struct.calcsize(fmt)))
+            return v[2:] if v[0] == b"mnalloc1" and v[1] == srv.proc.pid else None
+
+        srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
+                              "auth-users=@DIR@/users", "auth-plaintext"],
+                     env={"LD_PRELOAD": so, "MAILNOOK_ALLOC_FILE": counts})
+        with open(os.path.join(srv.dir, "users"), "w") as f:
+            f.write("%s:%s\nprinter:%s\n" % (USER, hash_of("6", PASSWORD), hash_of("5", "x")))
+        srv.start()
+        try:
+            import time
+            time.sleep(0.3)
+            before = count()
+            t.ok(before is not None, "the counter is preloaded into mailnook")
+            for user, pw in ((USER, PASSWORD), (USER, "wrong"), ("printer", "x"), ("nobody", "x")):
+                c = Raw(srv.port)
+                c.reply()
+                c.cmd("EHLO alloc.test")
+                c.cmd("AUTH LOGIN " + b64(user))
+                c.cmd(b64(pw))
+                c.cmd("QUIT")
+                c.close()
+            srv.signal(signal.SIGHUP)        # re-reads (and re-checks) the users
+            wait_log(srv, "reload: configuration reloaded")
+            time.sleep(0.3)
+            t.eq(count(), before, "no allocation for right and wrong logins, nor for a reload")
+        finally:
+            srv.stop()
+        srv.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
 
 t.done()

@@ -1092,6 +1092,52 @@ static void test_auth(void)
 	n += finish();
 	ok(n == 0 && strcmp(C.auth_users, "/etc/v") == 0 && C.listen[0].auth,
 	   "--auth-users and --listen=...,auth on the command line");
+
+#if CFG_AUTH
+	/* the auth-users file */
+	{
+		static const char good[] =
+			"# users\n\n  alice:$6$salt$hash  \r\nbob:$5$rounds=5000$s$h\n"
+			"\tcarol:$6$x$y";
+		static const char bad[] =
+			"alice:$6$s$h\nnocolon\n:$6$s$h\nal ice:$6$s$h\nmd5:$1$s$h\n"
+			"alice:$6$t$u\nx:$6\nctl\x01:$6$s$h\nbob:$5$s$h\n";
+		char many[64 * (CFG_AUTH_USERS_MAX + 1)];
+		size_t ml = 0;
+		unsigned i;
+
+		load(BASE);
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", good, strlen(good), collect, &E);
+		ok(n == 0 && C.n_auth_user == 3 &&
+		   strcmp(C.auth_user[0].name, "alice") == 0 &&
+		   strcmp(C.auth_user[0].hash, "$6$salt$hash") == 0 &&
+		   C.auth_user[0].line == 3 &&
+		   strcmp(C.auth_user[1].hash, "$5$rounds=5000$s$h") == 0 &&
+		   strcmp(C.auth_user[2].name, "carol") == 0 && C.auth_user[2].line == 5,
+		   "auth-users: NAME:HASH lines, comments, blanks, CRLF, spaces");
+		if (n)
+			dump();
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", bad, strlen(bad), collect, &E);
+		ok(n == 7 && C.n_auth_user == 2 && E.line[0] == 2 &&
+		   strcmp(E.msg[0], "not a NAME:HASH line") == 0 && E.line[1] == 3 &&
+		   E.line[2] == 4 && E.line[3] == 5 &&
+		   strstr(E.msg[3], "$5$ or $6$") && E.line[4] == 6 &&
+		   strcmp(E.msg[4], "this name is given twice") == 0 && E.line[5] == 7 &&
+		   E.line[6] == 8 && strcmp(E.file[0], "users") == 0,
+		   "auth-users: each bad line is an error at its line");
+		if (n != 7)
+			dump();
+		for (i = 0; i <= CFG_AUTH_USERS_MAX; i++)
+			ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "u%u:$6$s$h\n", i);
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", many, ml, collect, &E);
+		ok(n == 1 && C.n_auth_user == CFG_AUTH_USERS_MAX &&
+		   strstr(E.msg[0], "CONFIG_AUTH_USERS_MAX") && E.line[0] == CFG_AUTH_USERS_MAX + 1,
+		   "auth-users: more than CONFIG_AUTH_USERS_MAX users");
+	}
+#endif
 }
 
 static void test_usage(void)
