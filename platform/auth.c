@@ -6,9 +6,10 @@
 
 #include "text.h"
 
-/* Debian's musl has no crypt(3) (scripts/static.sh says so when it builds
- * with CONFIG_AUTH): then nothing can be checked, and auth-users is a
- * configuration error (auth_can_check) instead of a build failure. */
+/* Debian's musl has no crypt(3): scripts/static.sh links a libxcrypt built
+ * for it (scripts/xcrypt.sh), and when there is none, nothing can be
+ * checked and auth-users is a configuration error (auth_can_check)
+ * instead of a build failure. */
 #if defined(__has_include)
 #if __has_include(<crypt.h>)
 #define AUTH_CRYPT 1

@@ -65,6 +65,10 @@ if [ "$group" = test ]; then
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
+	# CONFIG_AUTH: scripts/xcrypt.sh builds libxcrypt for musl
+	if [ -n "$auth" ]; then
+		pkgs="$pkgs autoconf automake libtool perl"
+	fi
 fi
 if [ "$group" = cross ]; then
 	# big-endian mips has no Debian port: its BearSSL is built from source

@@ -47,15 +47,27 @@ if ! echo '#include <uthash.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
 fi
 
 # CONFIG_AUTH checks auth-users passwords with crypt(3), which Debian's
-# musl does not have (upstream musl does): without it the build has the
-# AUTH dialogue and auth-any, and auth-users is a configuration error.
+# musl does not have (upstream musl does): scripts/xcrypt.sh builds
+# Debian's libxcrypt for it (XCRYPT_DIR names one already built).  If that
+# fails, the build has the AUTH dialogue and auth-any, and auth-users is a
+# configuration error.
 crypt_lib=-lcrypt
+crypt_cflags=
+crypt_ldflags=
 if grep -q '^CONFIG_AUTH=y' "$config"; then
-	if ! echo '#include <crypt.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
-		crypt_lib=
-		echo "static: CONFIG_AUTH: $cc has no crypt(3), so this build cannot" \
-			"check auth-users passwords (auth-users is a configuration error;" \
-			"the AUTH dialogue and auth-any work)" >&2
+	# shellcheck disable=SC2086
+	if ! echo '#include <crypt.h>' | "$cc" ${STATIC_CFLAGS:-} -E -x c - >/dev/null 2>&1; then
+		xcrypt=${XCRYPT_DIR:-}
+		[ -n "$xcrypt" ] || xcrypt=$(sh scripts/xcrypt.sh "$cc") || xcrypt=
+		if [ -n "$xcrypt" ] && [ -f "$xcrypt/include/crypt.h" ]; then
+			crypt_cflags="-I$xcrypt/include"
+			crypt_ldflags="-L$xcrypt/lib"
+		else
+			crypt_lib=
+			echo "static: CONFIG_AUTH: $cc has no crypt(3), so this build cannot" \
+				"check auth-users passwords (auth-users is a configuration error;" \
+				"the AUTH dialogue and auth-any work)" >&2
+		fi
 	elif echo 'char crypt_r(void); int main(void) { return crypt_r(); }' |
 		"$cc" -x c - -o /dev/null >/dev/null 2>&1; then
 		crypt_lib=      # crypt_r in libc itself (upstream musl)
@@ -79,9 +91,9 @@ link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
 	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" CRYPT_LIB="$crypt_lib" \
-	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include" \
-	LDFLAGS="$link_flags ${STATIC_LDFLAGS:-}" \
+	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include $crypt_cflags" \
+	LDFLAGS="$link_flags $crypt_ldflags ${STATIC_LDFLAGS:-}" \
 	"$out/mailnook.full"
 strip=${STRIP:-strip}
 "$strip" -s -R .comment -o "$out/mailnook" "$out/mailnook.full"
-echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl})"
+echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl}${crypt_ldflags:+, crypt(3) from ${crypt_ldflags#-L}})"
