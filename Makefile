@@ -48,6 +48,10 @@ STORE_SRCS := $(sort $(wildcard store/*.c))
 PLATFORM_SRCS-y := $(filter-out platform/tls%.c,$(sort $(wildcard platform/*.c)))
 PLATFORM_SRCS-$(CONFIG_TLS) += $(sort $(wildcard platform/tls*.c))
 LIBS-$(CONFIG_TLS) += $(if $(BEARSSL_DIR),-L$(BEARSSL_DIR)/build) -lbearssl
+# AUTH checks auth-users passwords with crypt(3): glibc's is in libcrypt;
+# CRYPT_LIB= for a C library without one (scripts/static.sh, musl)
+CRYPT_LIB ?= -lcrypt
+LIBS-$(CONFIG_AUTH) += $(CRYPT_LIB)
 
 LIB_SRCS := $(CORE_SRCS) $(STORE_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

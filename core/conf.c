@@ -16,6 +16,8 @@ int conf_hash_oom;
 #define CONF_MSG_MAX 400       /* one error message */
 #define CONF_SHOW_MAX 80       /* a value quoted in a message */
 
+#define NO_AUTH "this build has no AUTH (CONFIG_AUTH)"
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -47,7 +49,7 @@ enum opt_id {
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
 	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF, O_CONF_FILE,
 	O_FOREGROUND, O_TEST,
-	O_TLS_MIN
+	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT
 };
 
 #define F_REPEAT 1      /* repeatable: entries accumulate; any other option
@@ -67,10 +69,11 @@ struct opt {
 #define OFF(f) offsetof(struct mn_config, f)
 
 static const struct opt opts[] = {
-	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, "ADDR:PORT",
-	  "plain SMTP listener, repeatable; IPv6 as [::1]:25 (default 0.0.0.0:25)" },
-	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, "ADDR:PORT",
-	  "implicit-TLS listener (RFC 8314), repeatable" },
+	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
+	  "plain SMTP listener, repeatable; IPv6 as [::1]:25 (default 0.0.0.0:25)"
+	  "; ,auth: AUTH required" },
+	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
+	  "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen" },
 	{ "hostname", O_HOSTNAME, K_HOST, 0, 0, "NAME",
 	  "name in the greeting and the Received header (default: the system host name)" },
 	{ "domain", O_DOMAIN, K_DOMAIN, F_REPEAT, 0, "DOMAIN",
@@ -114,6 +117,13 @@ static const struct opt opts[] = {
 	  "refuse a message with a bare LF in DATA (default: a line end)" },
 	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, "CIDR",
 	  "with strict-crlf, these networks may still send bare LF, repeatable" },
+	/* AUTH (CONFIG_AUTH) */
+	{ "auth-users", O_AUTH_USERS, K_STRING, 0, OFF(auth_users), "FILE",
+	  "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)" },
+	{ "auth-any", O_AUTH_ANY, K_FLAG, 0, OFF(auth_any), NULL,
+	  "advertise AUTH, accept any credentials" },
+	{ "auth-plaintext", O_AUTH_PLAINTEXT, K_FLAG, 0, OFF(auth_plaintext), NULL,
+	  "allow auth-users logins without TLS" },
 	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, OFF(conf_file), "FILE",
 	  "configuration file (default " CONF_FILE_DEFAULT "); command line only" },
 	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, OFF(foreground), NULL,
@@ -476,10 +486,29 @@ static void listen_add(struct pctx *p, const struct opt *o, const char *val)
 	unsigned i;
 	struct conf_listen *l;
 	struct msg m = { .n = 0 };
+	char head[80];
+	const char *comma = strchr(val, ',');
 
 	if (tls && !CFG_TLS) {
 		bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
 		return;
+	}
+	if (comma) {
+		if (strcmp(comma + 1, "auth") != 0) {
+			bad(p, o, val, "the only flag after ADDR:PORT is ,auth");
+			return;
+		}
+		if (!CFG_AUTH) {
+			bad(p, o, val, NO_AUTH);
+			return;
+		}
+		if ((size_t)(comma - val) >= sizeof head) {
+			bad(p, o, val, "address too long");
+			return;
+		}
+		memcpy(head, val, (size_t)(comma - val));
+		head[comma - val] = '\0';
+		val = head;
 	}
 	if (val[0] == '[') {
 		const char *close = strchr(val, ']');
@@ -556,6 +585,11 @@ static void listen_add(struct pctx *p, const struct opt *o, const char *val)
 	l->port = (uint16_t)port;
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;
+	l->auth = comma != NULL;
+	if (comma && !c->listen_auth_at.file) {
+		c->listen_auth_at.file = p->file;
+		c->listen_auth_at.line = p->line;
+	}
 	if (tls && !c->listen_tls_at.file) {
 		c->listen_tls_at.file = p->file;
 		c->listen_tls_at.line = p->line;
@@ -864,6 +898,9 @@ static void string_set(struct pctx *p, const struct opt *o, const char *val)
 	if (o->id == O_USER) {
 		c->user_at.file = p->file;
 		c->user_at.line = p->line;
+	} else if (o->id == O_AUTH_USERS) {
+		c->auth_users_at.file = p->file;
+		c->auth_users_at.line = p->line;
 	}
 }
 
@@ -1025,6 +1062,11 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		report(p, m.b);
 		return;
 	}
+	if (!CFG_AUTH && o->id >= O_AUTH_USERS) {
+		m_s(&m, ": " NO_AUTH);
+		report(p, m.b);
+		return;
+	}
 	if (p->argv && (o->flags & F_REPEAT))
 		argv_replace(p->c, o);
 	switch (o->kind) {
@@ -1128,6 +1170,78 @@ void conf_init(struct mn_config *c, struct arena *a)
 	c->tls_min_version = 0x0303;
 	c->conf_file = CONF_FILE_DEFAULT;
 }
+
+#if CFG_AUTH
+unsigned conf_parse_users(struct mn_config *c, const char *file,
+                          const char *buf, size_t len, conf_error_fn *err,
+                          void *ctx)
+{
+	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file };
+	size_t at = 0;
+	unsigned i;
+
+	c->n_auth_user = 0;
+	c->auth_user = arena_alloc(c->arena, CFG_AUTH_USERS_MAX *
+	                           sizeof(*c->auth_user));
+	if (!c->auth_user) {
+		report(&p, "configuration arena full");
+		return p.errors;
+	}
+	while (at < len) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (buf + at)) : len - at, k;
+		const char *s = buf + at, *colon;
+		struct conf_auth_user *u;
+
+		at += n + (nl ? 1 : 0);
+		p.line++;
+		while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		while (n && (*s == ' ' || *s == '\t')) {
+			s++;
+			n--;
+		}
+		if (!n || *s == '#')
+			continue;
+		colon = memchr(s, ':', n);
+		k = colon ? (size_t)(colon - s) : 0;
+		if (has_control(s, n) || !colon || !k || k > CONF_AUTH_NAME_MAX ||
+		    memchr(s, ' ', k) || memchr(s, '\t', k)) {
+			report(&p, "not a NAME:HASH line");
+			continue;
+		}
+		if (n - k - 1 < 4 || colon[1] != '$' ||
+		    (colon[2] != '5' && colon[2] != '6') || colon[3] != '$') {
+			report(&p, "the hash must be a crypt(3) $5$ or $6$ string "
+			           "(openssl passwd -6)");
+			continue;
+		}
+		for (i = 0; i < c->n_auth_user; i++)
+			if (strlen(c->auth_user[i].name) == k &&
+			    memcmp(c->auth_user[i].name, s, k) == 0)
+				break;
+		if (i < c->n_auth_user) {
+			report(&p, "this name is given twice");
+			continue;
+		}
+		if (c->n_auth_user >= CFG_AUTH_USERS_MAX) {
+			report(&p, "more than " STR(CFG_AUTH_USERS_MAX) " users "
+			           "(the compiled-in limit, CONFIG_AUTH_USERS_MAX)");
+			break;
+		}
+		u = &c->auth_user[c->n_auth_user];
+		u->name = arena_strndup(c->arena, s, k);
+		u->hash = arena_strndup(c->arena, colon + 1, n - k - 1);
+		u->line = p.line;
+		if (!u->name || !u->hash) {
+			report(&p, "configuration arena full");
+			break;
+		}
+		c->n_auth_user++;
+	}
+	return p.errors;
+}
+#endif
 
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx)
@@ -1366,6 +1480,25 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		if (tls_listener && !c->n_tls_cert)
 			report_at(&p, c->listen_tls_at.file, c->listen_tls_at.line,
 			          "listen-tls: needs tls-cert and tls-key");
+	}
+
+	if (CFG_AUTH) {
+		int auth_listener = 0;
+
+		for (i = 0; i < c->n_listen; i++)
+			auth_listener |= c->listen[i].auth;
+		if (c->auth_any && c->auth_users)
+			report_at(&p, c->auth_users_at.file,
+			          c->auth_users_at.line,
+			          "auth-users: not with auth-any");
+		if (auth_listener && !c->auth_users)
+			report_at(&p, c->listen_auth_at.file,
+			          c->listen_auth_at.line,
+			          "listen: ,auth needs auth-users");
+		if (c->auth_users && !c->n_tls_cert && !c->auth_plaintext)
+			report_at(&p, c->auth_users_at.file,
+			          c->auth_users_at.line,
+			          "auth-users: needs tls-cert or auth-plaintext");
 	}
 
 	/* domains, in the order given; a repeated one counts once */

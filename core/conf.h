@@ -31,7 +31,16 @@ struct conf_listen {
 	uint16_t port;
 	uint8_t tls;            /* listen-tls */
 	uint8_t v6;
+	uint8_t auth;           /* ,auth: a checked AUTH before MAIL */
 };
+
+struct conf_auth_user {     /* one auth-users line */
+	const char *name;
+	const char *hash;       /* a crypt(3) string, $5$ or $6$ */
+	unsigned line;          /* in the auth-users file, for messages */
+};
+
+#define CONF_AUTH_NAME_MAX 255  /* as the engine's SMTP_AUTH_NAME_MAX */
 
 struct conf_cidr {
 	uint8_t v6;
@@ -95,6 +104,13 @@ struct mn_config {
 	struct conf_cidr bare_lf[CONF_MAX_ALLOW];   /* allow-bare-lf */
 	unsigned n_bare_lf;
 
+	const char *auth_users;             /* auth-users=FILE (CONFIG_AUTH) */
+	struct conf_auth_user *auth_user;   /* its lines, in the arena */
+	unsigned n_auth_user;
+	uint8_t auth_any;
+	uint8_t auth_plaintext;
+	struct conf_origin auth_users_at, listen_auth_at;
+
 	const char *user;
 	struct conf_origin user_at;
 	const char *pid_file;
@@ -140,13 +156,25 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
  * domain and address tables, checks contradictions (no domain; no mailbox;
  * alias target not a mailbox; an alias shadowing a mailbox; a mailbox or
  * alias outside the local domains; a mailbox twice; per-ip above
- * max-sessions; a tls-cert without its tls-key, ...) and sets postmaster_implicit.
+ * max-sessions; a tls-cert without its tls-key; auth-any with auth-users; a
+ * ,auth listener without auth-users; auth-users with neither TLS nor
+ * auth-plaintext, ...) and sets postmaster_implicit.
  * Each error names the file and line of the option at fault; a missing
  * option (no domain, no mailbox) names the last file parsed and its last
  * line.  Range checks against the compiled-in limits, and TLS/stats
  * options without CONFIG_TLS/CONFIG_STATS, are reported by the parsers at
  * their line.  Returns the number of errors. */
 unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx);
+
+/* The auth-users file's bytes (platform/ reads it): "NAME:HASH" lines,
+ * '#' comments and blank lines, into c->auth_user (the arena).  Errors at
+ * (file, line): no ':', an empty or over-long name, a name with spaces or
+ * control characters, a name given twice, a HASH that is not "$5$..." or
+ * "$6$...", more than CONFIG_AUTH_USERS_MAX users.  Whether crypt(3) can
+ * check each HASH is platform/'s question.  Returns the number of errors. */
+unsigned conf_parse_users(struct mn_config *c, const char *file,
+                          const char *buf, size_t len, conf_error_fn *err,
+                          void *ctx);
 
 /* Warnings -t prints, after a successful conf_finish(): "postmaster@D is
  * not configured; it goes to ADDRESS (the first mailbox)" at each domain=

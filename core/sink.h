@@ -39,6 +39,13 @@ enum smtp_reject {
 	REJECT_ABORTED    /* the session ended (QUIT lost, timeout, close) mid-message */
 };
 
+/* The answer to auth(). */
+enum auth_result {
+	AUTH_FAIL = 0,  /* 535 5.7.8, after the pause */
+	AUTH_ANY,       /* 235 2.7.0, nothing checked and nothing granted */
+	AUTH_CHECKED    /* 235 2.7.0, the credentials were checked */
+};
+
 #define SMTP_ID_MAX 32  /* message id, NUL included */
 
 struct smtp_sink {
@@ -60,6 +67,10 @@ struct smtp_sink {
 	/* The transaction is over (RSET, HELO/EHLO, new MAIL after an end,
 	 * STARTTLS, session end): forget sender and recipients. */
 	void (*reset)(void *ctx);
+	/* AUTH credentials (CONFIG_AUTH): enum auth_result.  user and pass
+	 * are NUL-terminated; pass is wiped by the engine right after the
+	 * call, so keep no pointer to it and copy it nowhere. */
+	int (*auth)(void *ctx, const char *user, const char *pass);
 };
 
 #endif

@@ -389,6 +389,12 @@ static void cmd_mail(struct smtp_session *s, const char *arg, size_t n)
 		say(s, s->bdat_used ? R_BDAT_SEQ : R_NESTED_MAIL);
 		return;
 	}
+#if CFG_AUTH
+	if (s->p.auth_required && s->auth != AUTH_CHECKED) {
+		say(s, R_AUTH_NEEDED);
+		return;
+	}
+#endif
 	if (n < 5 || text_ncasecmp(arg, "FROM:", 5) != 0) {
 		say(s, R_SYNTAX_MAIL);
 		return;
@@ -656,6 +662,128 @@ static void cmd_starttls(struct smtp_session *s, const char *arg, size_t n)
 	/* process() throws away whatever was pipelined after it */
 }
 
+#if CFG_AUTH
+/* ---- AUTH (RFC 4954) -------------------------------------------------- */
+
+enum { STEP_PLAIN, STEP_USER, STEP_PASS };
+
+/* Back to the command state with reply r; the user name is forgotten
+ * unless a checked AUTH made it the session's identity. */
+static void auth_end(struct smtp_session *s, enum smtp_reply_id r)
+{
+	if (s->auth != AUTH_CHECKED)
+		s->auth_name[0] = '\0';
+	enter(s, PHASE_READY);
+	say(s, r);
+}
+
+/* The pause is over: 535, and after the last allowed failure 421. */
+static void auth_failed(struct smtp_session *s)
+{
+	auth_end(s, R_AUTH_FAIL);
+	if (++s->auth_fails >= SMTP_AUTH_MAX_FAILS)
+		close_with(s, R_ERRLIMIT);
+}
+
+static void auth_check(struct smtp_session *s, const char *pass)
+{
+	int r = s->sink->auth(s->ctx, s->auth_name, pass);
+
+	if (r == AUTH_FAIL) {
+		/* now is whole seconds, up to one behind the real time:
+		 * two of them make the pause at least one real second */
+		s->auth_until = s->now + 2;
+		s->idle_since = s->now;
+		enter(s, PHASE_AUTH_WAIT);
+		return;
+	}
+	s->auth = (uint8_t)(r == AUTH_CHECKED ? AUTH_CHECKED : AUTH_ANY);
+	auth_end(s, R_AUTH_OK);
+}
+
+/* One response, t[0..n) inside s->line (writable: decoded in place). */
+static void auth_response(struct smtp_session *s, char *t, size_t n)
+{
+	long k;
+	char *z1, *z2;
+
+	if (n == 1 && t[0] == '*') {
+		auth_end(s, R_AUTH_CANCEL);
+		return;
+	}
+	if (n == 1 && t[0] == '=')
+		n = 0;          /* an empty initial response (RFC 4954 4) */
+	k = text_b64_decode(t, n, t, n);
+	if (k < 0) {
+		auth_end(s, R_AUTH_BAD);
+		return;
+	}
+	t[k] = '\0';
+	if (s->auth_step == STEP_PLAIN) {
+		/* authzid NUL authcid NUL passwd (RFC 4616); the authzid is
+		 * ignored: the identity is the authcid */
+		z1 = memchr(t, '\0', (size_t)k);
+		z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(t + k - z1 - 1)) : NULL;
+		if (!z2 || strlen(z2 + 1) != (size_t)(t + k - z2 - 1) ||
+		    (size_t)(z2 - z1 - 1) > SMTP_AUTH_NAME_MAX) {
+			auth_end(s, R_AUTH_BAD);
+			return;
+		}
+		memcpy(s->auth_name, z1 + 1, (size_t)(z2 - z1));
+		auth_check(s, z2 + 1);
+		return;
+	}
+	if (strlen(t) != (size_t)k ||
+	    (s->auth_step == STEP_USER && k > SMTP_AUTH_NAME_MAX)) {
+		auth_end(s, R_AUTH_BAD);
+		return;
+	}
+	if (s->auth_step == STEP_PASS) {
+		auth_check(s, t);
+		return;
+	}
+	memcpy(s->auth_name, t, (size_t)k + 1);
+	s->auth_step = STEP_PASS;
+	enter(s, PHASE_AUTH);
+	say(s, R_AUTH_PASS);
+}
+
+static void cmd_auth(struct smtp_session *s, const char *arg, size_t n)
+{
+	const char *sp = memchr(arg, ' ', n);
+	size_t ml = sp ? (size_t)(sp - arg) : n;
+
+	s->wipe = 1;    /* an initial response is in the line */
+	if (s->phase == PHASE_GREETING) {
+		say(s, R_NEED_HELO);
+		return;
+	}
+	if (s->phase != PHASE_READY || s->auth) {
+		say(s, R_BDAT_SEQ);
+		return;
+	}
+	if (s->p.auth == SMTP_AUTH_TLS && !s->tls) {
+		say(s, R_AUTH_TLS);
+		return;
+	}
+	if (ml == 5 && text_ncasecmp(arg, "PLAIN", 5) == 0) {
+		s->auth_step = STEP_PLAIN;
+	} else if (ml == 5 && text_ncasecmp(arg, "LOGIN", 5) == 0) {
+		s->auth_step = STEP_USER;
+	} else {
+		say(s, n ? R_AUTH_MECH : R_SYNTAX);
+		return;
+	}
+	enter(s, PHASE_AUTH);
+	if (sp) {
+		skip_sp(&sp);
+		auth_response(s, s->line + (sp - s->line), strlen(sp));
+	} else {
+		say(s, s->auth_step == STEP_PLAIN ? R_AUTH_PLAIN : R_AUTH_USER);
+	}
+}
+#endif
+
 static const struct {
 	char verb[9];
 	void (*fn)(struct smtp_session *s, const char *arg, size_t n);
@@ -673,6 +801,9 @@ static const struct {
 	{ "EXPN", cmd_expn },
 	{ "HELP", cmd_help },
 	{ "STARTTLS", cmd_starttls },
+#if CFG_AUTH
+	{ "AUTH", cmd_auth },
+#endif
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -702,6 +833,14 @@ static void exec_line(struct smtp_session *s)
 
 	if (n && l[n - 1] == '\r')
 		n--;
+#if CFG_AUTH
+	if (s->phase == PHASE_AUTH) {
+		while (n && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+			n--;
+		auth_response(s, l, n);   /* a NUL is bad base64 */
+		return;
+	}
+#endif
 	if (memchr(l, '\0', n)) {
 		if (s->phase == PHASE_REFUSED)
 			exec_refused(s, NCOMMANDS, "");
@@ -753,16 +892,27 @@ static size_t line_step(struct smtp_session *s, const uint8_t *p, size_t n)
 	if (!lf)
 		return n;
 	s->line_since = -1;
+	if (CFG_AUTH && s->phase == PHASE_AUTH)
+		s->wipe = 1;
 	if (s->line_too_long) {
 		s->line_too_long = 0;
 		s->line_len = 0;
-		if (s->phase == PHASE_REFUSED)
+		if (s->phase == PHASE_REFUSED) {
 			exec_refused(s, NCOMMANDS, "");
-		else
+		} else {
+			if (CFG_AUTH && s->phase == PHASE_AUTH)
+				enter(s, PHASE_READY);  /* the exchange is over */
 			say(s, R_TOO_LONG);
+		}
 	} else {
 		exec_line(s);
 		s->line_len = 0;
+	}
+	if (CFG_AUTH && s->wipe) {
+		/* credentials, in the line and in what was read: gone now */
+		s->wipe = 0;
+		text_wipe(s->line, sizeof(s->line));
+		text_wipe(s->in, (size_t)(p - s->in) + take + 1);
 	}
 	return take + 1;
 }
@@ -781,6 +931,7 @@ static void process(struct smtp_session *s)
 			used = n;
 			break;
 		case PHASE_COMMIT:
+		case PHASE_AUTH_WAIT:   /* (never without CONFIG_AUTH) */
 			used = 0;
 			break;
 		case PHASE_DATA:
@@ -861,6 +1012,8 @@ unsigned smtp_state(const struct smtp_session *s)
 		return (f & SMTP_WANT_SEND) ? f : f | SMTP_START_TLS;
 	if (s->phase == PHASE_COMMIT)
 		f |= SMTP_COMMITTING;
+	if (CFG_AUTH && s->phase == PHASE_AUTH_WAIT)
+		f |= SMTP_PAUSED;
 	if (in_free > 0)
 		f |= SMTP_WANT_RECV;
 	return f;
@@ -944,6 +1097,8 @@ int64_t smtp_deadline(const struct smtp_session *s)
 {
 	int64_t t = deadline_at(s);
 
+	if (CFG_AUTH && s->phase == PHASE_AUTH_WAIT)
+		return s->auth_until;
 	return t == INT64_MAX ? t : t + 1;
 }
 
@@ -953,6 +1108,13 @@ void smtp_tick(struct smtp_session *s, int64_t now, int64_t wall)
 	s->wall = wall;
 	if (now < smtp_deadline(s))
 		return;
+#if CFG_AUTH
+	if (s->phase == PHASE_AUTH_WAIT) {
+		auth_failed(s);
+		process(s);     /* what the client sent meanwhile */
+		return;
+	}
+#endif
 	if (s->closing) {
 		s->out_start = s->out_end = 0;   /* give up on the reply */
 		return;
@@ -983,6 +1145,10 @@ void smtp_tls_started(struct smtp_session *s)
 	s->tls = 1;
 	s->esmtp = 0;
 	s->helo[0] = '\0';
+	if (CFG_AUTH) {         /* RFC 4954 4: forgotten with the old session */
+		s->auth = 0;
+		s->auth_name[0] = '\0';
+	}
 	s->in_start = s->in_end = 0;
 	s->line_len = 0;
 	s->line_too_long = 0;
@@ -1015,6 +1181,13 @@ void smtp_session_end(struct smtp_session *s)
 
 const char *smtp_proto(const struct smtp_session *s)
 {
+#if CFG_AUTH
+	if (s->auth == AUTH_CHECKED) {   /* RFC 3848: AUTH is ESMTP */
+		if (s->utf8)
+			return s->tls ? "UTF8SMTPSA" : "UTF8SMTPA";
+		return s->tls ? "ESMTPSA" : "ESMTPA";
+	}
+#endif
 	if (s->utf8)
 		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
 	if (!s->esmtp)

@@ -20,7 +20,9 @@
  *
  * Time is passed in: smtp_tick(s, now, wall) before feeding bytes, now in
  * monotonic seconds (timeouts), wall in UNIX seconds (the Received date);
- * smtp_deadline() for the poll timeout.
+ * smtp_deadline() for the poll timeout.  The pause after a failed AUTH is
+ * such a deadline too: the session stops reading and sends its 535 from
+ * smtp_tick(), so no other session waits for it.
  */
 #ifndef MAILNOOK_SMTP_ENGINE_H
 #define MAILNOOK_SMTP_ENGINE_H
@@ -39,6 +41,8 @@
 #define SMTP_MAX_RECEIVED 100   /* more Received: fields is a loop, 554 5.4.6 */
 #define SMTP_REFUSED_MAX_COMMANDS 10
 #define SMTP_REFUSED_MAX_SECONDS  30
+#define SMTP_AUTH_NAME_MAX 255  /* AUTH user name; longer is a malformed response */
+#define SMTP_AUTH_MAX_FAILS 3   /* the third 535 is followed by 421 4.7.0 */
 
 /* smtp_state() flags */
 #define SMTP_WANT_RECV   0x01u  /* input space free and input wanted */
@@ -49,6 +53,9 @@
 #define SMTP_COMMITTING  0x10u  /* waiting for smtp_commit_done() */
 #define SMTP_DEAD        0x20u  /* replies sent (or dropped) and CLOSE set:
                                    the loop closes the socket */
+#define SMTP_PAUSED      0x40u  /* a failed AUTH's reply is due at
+                                   smtp_deadline(): not done yet, even if
+                                   the client has half-closed */
 
 struct smtp_params {
 	const char *hostname;     /* greeting, Received */
@@ -60,6 +67,18 @@ struct smtp_params {
 	uint8_t tls_offered;      /* STARTTLS may be advertised */
 	uint8_t tls_active;       /* implicit TLS: already encrypted */
 	uint8_t refused;          /* allow-from refused this client: 554 5.7.1 */
+	uint8_t auth;             /* enum smtp_auth_offer (CONFIG_AUTH) */
+	uint8_t auth_required;    /* ,auth listener: 530 5.7.0 before a checked AUTH */
+};
+
+/* When EHLO lists AUTH PLAIN LOGIN.  In every mode the dialogue runs and
+ * the sink's auth() answers; only a checked success (AUTH_CHECKED) grants
+ * anything (the A of ESMTPA, auth=NAME in the log, MAIL on ,auth). */
+enum smtp_auth_offer {
+	SMTP_AUTH_QUIET = 0,  /* not advertised; a client that sends it anyway
+	                         goes through (cameras give up on an error) */
+	SMTP_AUTH_OFFER,      /* advertised on every session */
+	SMTP_AUTH_TLS         /* advertised under TLS; without it 538 5.7.11 */
 };
 
 enum smtp_phase {
@@ -72,7 +91,9 @@ enum smtp_phase {
 	PHASE_COMMIT,        /* waiting for the store */
 	PHASE_REFUSED,       /* allow-from refused: only QUIT works */
 	PHASE_TLS_WAIT,      /* STARTTLS answered, input stopped */
-	PHASE_CLOSING        /* 221 or 421 queued; nothing more is read */
+	PHASE_CLOSING,       /* 221 or 421 queued; nothing more is read */
+	PHASE_AUTH,          /* AUTH sent a 334: the next line is a response */
+	PHASE_AUTH_WAIT      /* AUTH failed: input waits until auth_until, then 535 */
 };
 
 /* DATA/BDAT decoder state; see smtp_engine.c for the byte machine. */
@@ -116,6 +137,13 @@ struct smtp_session {
 	uint8_t bdat_failed;    /* this transaction's BDAT failed: discard chunks */
 	uint8_t line_too_long;  /* discarding the rest of an over-long line */
 	uint8_t closing;        /* no more replies after the queued ones */
+	uint8_t auth;           /* 0, AUTH_ANY (accepted, nothing granted) or
+	                           AUTH_CHECKED (auth_name is the identity) */
+	uint8_t auth_step;      /* PHASE_AUTH: which response comes next */
+	uint8_t auth_fails;
+	uint8_t wipe;           /* the line being run holds credentials */
+	int64_t auth_until;     /* PHASE_AUTH_WAIT: the 535 goes out then */
+	char auth_name[SMTP_AUTH_NAME_MAX + 1];
 	unsigned errors;
 	unsigned commands;      /* refused sessions only: commands seen */
 	unsigned nrcpt;         /* accepted recipients in this transaction */
@@ -186,7 +214,8 @@ size_t smtp_busy_reply(char *buf, size_t len, const char *hostname);
 size_t smtp_format_date(char *buf, size_t len, int64_t unix_time);
 
 /* Protocol name for the log and Received: SMTP, ESMTP, ESMTPS, UTF8SMTP,
- * UTF8SMTPS. */
+ * UTF8SMTPS, and after a checked AUTH ESMTPA, ESMTPSA, UTF8SMTPA,
+ * UTF8SMTPSA (RFC 3848). */
 const char *smtp_proto(const struct smtp_session *s);
 
 #endif

@@ -61,6 +61,18 @@ static const struct {
 	[R_RELAY]         = { "550 5.7.1 Relaying denied", NULL, 0, 0 },
 	[R_BARE]          = { "550 5.6.0 Bare CR, bare LF or NUL in message (RFC 5321 2.3.8)", NULL, 0, 0 },
 	[R_LOOP]          = { "554 5.4.6 Too many Received headers (mail loop)", NULL, 0, 0 },
+#if CFG_AUTH
+	[R_AUTH_OK]       = { "235 2.7.0 Authenticated", NULL, 0, 1 },
+	[R_AUTH_FAIL]     = { "535 5.7.8 Authentication failed", NULL, 0, 0 },
+	[R_AUTH_CANCEL]   = { "501 5.0.0 Cancelled", NULL, 0, 0 },
+	[R_AUTH_BAD]      = { "501 5.5.2 Bad response", NULL, 0, 0 },
+	[R_AUTH_MECH]     = { "504 5.5.4 Unknown mechanism", NULL, 0, 0 },
+	[R_AUTH_NEEDED]   = { "530 5.7.0 Authentication required", NULL, 0, 0 },
+	[R_AUTH_TLS]      = { "538 5.7.11 Encryption required", NULL, 0, 0 },
+	[R_AUTH_PLAIN]    = { "334 ", NULL, 0, 1 },
+	[R_AUTH_USER]     = { "334 VXNlcm5hbWU6", NULL, 0, 1 },
+	[R_AUTH_PASS]     = { "334 UGFzc3dvcmQ6", NULL, 0, 1 },
+#endif
 };
 
 int smtp_reply_counts(enum smtp_reply_id r)
@@ -177,6 +189,9 @@ int smtp_reply_ehlo(struct smtp_session *s)
 	           "250-SMTPUTF8\r\n250-CHUNKING\r\n");
 	if (s->p.tls_offered && !s->tls)
 		sb_str(&b, "250-STARTTLS\r\n");
+	if (CFG_AUTH && (s->p.auth == SMTP_AUTH_OFFER ||
+	                 (s->p.auth == SMTP_AUTH_TLS && s->tls)))
+		sb_str(&b, "250-AUTH PLAIN LOGIN\r\n");
 	sb_str(&b, "250 HELP\r\n");
 	return !b.over && out_put(s, buf, b.n);
 }

@@ -66,6 +66,18 @@ enum smtp_reply_id {
 	R_RELAY,          /* 550 5.7.1 */
 	R_BARE,           /* 550 5.6.0 */
 	R_LOOP,           /* 554 5.4.6 */
+#if CFG_AUTH
+	R_AUTH_OK,        /* 235 2.7.0 */
+	R_AUTH_FAIL,      /* 535 5.7.8 */
+	R_AUTH_CANCEL,    /* 501 5.0.0 */
+	R_AUTH_BAD,       /* 501 5.5.2 bad base64 or PLAIN blob */
+	R_AUTH_MECH,      /* 504 5.5.4 */
+	R_AUTH_NEEDED,    /* 530 5.7.0 */
+	R_AUTH_TLS,       /* 538 5.7.11 */
+	R_AUTH_PLAIN,     /* 334 (empty challenge) */
+	R_AUTH_USER,      /* 334 Username: */
+	R_AUTH_PASS,      /* 334 Password: */
+#endif
 	R_COUNT
 };
 

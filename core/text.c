@@ -71,3 +71,46 @@ size_t text_copy(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 	return n;
 }
+
+long text_b64_decode(void *dst, size_t cap, const char *src, size_t n)
+{
+	static const char al[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char *out = dst;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t i, pad = 0, len = 0;
+
+	/* at most two '=', and only to fill the last group of four */
+	while (n > 0 && src[n - 1] == '=' && pad < 2) {
+		n--;
+		pad++;
+	}
+	if ((pad && (n + pad) % 4) || n % 4 == 1)
+		return -1;
+	/* 6 bits in, a whole octet out when there are 8: an octet is
+	 * written only after the input it overwrites was read */
+	for (i = 0; i < n; i++) {
+		const char *c = src[i] ? strchr(al, src[i]) : NULL;
+
+		if (!c)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - al);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (len == cap)
+				return -1;
+			out[len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)len;
+}
+
+void text_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}

@@ -23,4 +23,15 @@ int text_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Copies src into dst[size], cut to fit, NUL-terminated; returns the length. */
 size_t text_copy(char *dst, size_t size, const char *src);
 
+/* Decodes base64 (RFC 4648 section 4) src[0..n) into dst, which may be
+ * src itself (the output never overtakes the input); the final "=" padding
+ * may be left out.  Returns the decoded length, or -1 for anything else:
+ * a character outside the alphabet (spaces included), "=" before the end,
+ * a length that no encoding has, or more than cap octets of output. */
+long text_b64_decode(void *dst, size_t cap, const char *src, size_t n);
+
+/* Overwrites p[0..n) with zeros in a way the compiler may not drop (a dead
+ * store to a buffer about to go out of use is otherwise fair game). */
+void text_wipe(void *p, size_t n);
+
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "fmt.h"
 #include "log.h"
 #include "maildir.h"
@@ -223,6 +224,29 @@ unsigned conf_load(unsigned gen, const char *file, char *const *args,
 	}
 	if (a->failed)
 		goto full;
+#if CFG_AUTH
+	/* read with the rest, so a reload re-reads it */
+	if (c->auth_users) {
+		const char *path = conf_abs_path(c, c->auth_users);
+
+		if (!path)
+			goto full;
+		if (!auth_can_check()) {
+			report_fn(&r, c->auth_users_at.file, c->auth_users_at.line,
+			          "auth-users: this build has no crypt(3) to "
+			          "check passwords (auth-any works)");
+			return r.count;
+		}
+		text = read_file(c, path, c->auth_users, &len, &r);
+		if (!text)
+			return r.count ? r.count : 1;
+		conf_parse_users(c, c->auth_users, text, len, report_fn, &r);
+		for (i = 0; i < c->n_auth_user; i++)
+			if (!auth_hash_usable(c->auth_user[i].hash))
+				report_fn(&r, c->auth_users, c->auth_user[i].line,
+				          "crypt(3) cannot check this hash");
+	}
+#endif
 	return r.count;
 full:
 	report_fn(&r, file, 0, "configuration arena full "

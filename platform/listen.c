@@ -64,6 +64,7 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 		goto fail;
 	out->fd = fd;
 	out->tls = l->tls;
+	out->auth = l->auth;
 	listen_name(out->name, sizeof out->name, l);
 	return 0;
 fail:

@@ -17,6 +17,7 @@
 struct listener {
 	int fd;                         /* -1 when closed */
 	uint8_t tls;                    /* listen-tls */
+	uint8_t auth;                   /* ,auth: a checked AUTH before MAIL */
 	char name[LISTEN_NAME_MAX];     /* "127.0.0.1:2525", "[::1]:25" */
 };
 

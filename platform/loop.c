@@ -187,7 +187,7 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 			continue;
 		}
 		slot_start(free_slot, fd, ip, v6, bin, refused, l->tls,
-		           ls->now_ms, ls->wall);
+		           l->auth, ls->now_ms, ls->wall);
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "fmt.h"
 #include "log.h"
@@ -143,19 +144,30 @@ static const char *sink_name(int r)
 /* "id=… result=…[ reason=…] size=… nrcpt=… ip=… from=<…> to=<…>", once per
  * message (id[0] is cleared afterwards): the client's text last, each
  * capped (log.h, LOG_FIELD_MAX). */
+/* " auth=NAME" after a checked AUTH, else "": capped like the client's
+ * other fields (the name is one of auth-users', but as the client sent it) */
+static const char *auth_field(const struct slot *sl, char *buf, size_t size)
+{
+	if (!CFG_AUTH || sl->s.auth != AUTH_CHECKED)
+		return "";
+	memcpy(buf, " auth=", 6);
+	log_clean(buf + 6, size - 6, sl->s.auth_name);
+	return buf;
+}
+
 static void log_message(struct slot *sl, uint64_t size, const char *result,
                         const char *reason)
 {
-	char from[LOG_FIELD_MAX], to[LOG_FIELD_MAX];
+	char from[LOG_FIELD_MAX], to[LOG_FIELD_MAX], auth[LOG_FIELD_MAX + 6];
 
 	if (!sl->id[0])
 		return;
 	log_clean(from, sizeof from, sl->from);
 	log_clean(to, sizeof to, sl->to);
-	log_info("id=%s result=%s%s%s size=%llu nrcpt=%u ip=%s from=<%s> "
+	log_info("id=%s result=%s%s%s size=%llu nrcpt=%u ip=%s%s from=<%s> "
 	         "to=<%s>", sl->id, result, reason ? " reason=" : "",
 	         reason ? reason : "", (unsigned long long)size, sl->nrcpt,
-	         sl->s.client_ip, from, to);
+	         sl->s.client_ip, auth_field(sl, auth, sizeof auth), from, to);
 	stats_message(result, reason, size);
 	sl->id[0] = '\0';
 }
@@ -166,7 +178,7 @@ static void log_message(struct slot *sl, uint64_t size, const char *result,
  * cipher suite. */
 static void log_session(struct slot *sl, const char *result)
 {
-	char helo[LOG_FIELD_MAX];
+	char helo[LOG_FIELD_MAX], auth[LOG_FIELD_MAX + 6];
 	char tls[128] = "", reason[64] = "";
 	int64_t secs = (clock_mono_ms() - sl->started_ms) / 1000;
 
@@ -195,9 +207,10 @@ static void log_session(struct slot *sl, const char *result)
 	}
 #endif
 	log_clean(helo, sizeof helo, sl->s.helo);
-	log_info("session ip=%s msgs=%u result=%s%s duration=%llds%s helo=%s",
+	log_info("session ip=%s msgs=%u result=%s%s duration=%llds%s%s helo=%s",
 	         sl->s.client_ip, sl->delivered, result, reason,
-	         (long long)(secs < 0 ? 0 : secs), tls, helo);
+	         (long long)(secs < 0 ? 0 : secs), tls,
+	         auth_field(sl, auth, sizeof auth), helo);
 }
 
 /* ---- the sink ------------------------------------------------------------ */
@@ -408,6 +421,27 @@ static void sink_reset(void *ctx)
 	sl->id[0] = '\0';
 }
 
+#if CFG_AUTH
+/* Whether the credentials are right.  Without auth-users there is nothing
+ * to check them against: any credentials go through, granting nothing. */
+static int sink_auth(void *ctx, const char *user, const char *pass)
+{
+	struct slot *sl = ctx;
+	int r = AUTH_ANY;
+
+	if (current->auth_users)
+		r = auth_verify(current, user, pass) ? AUTH_CHECKED : AUTH_FAIL;
+	stats_auth(r != AUTH_FAIL);
+	if (r == AUTH_FAIL) {
+		char name[LOG_FIELD_MAX];
+
+		log_clean(name, sizeof name, user);
+		log_info("auth=failed user=%s ip=%s", name, sl->s.client_ip);
+	}
+	return r;
+}
+#endif
+
 static const struct smtp_sink slot_sink = {
 	.mail = sink_mail,
 	.rcpt = sink_rcpt,
@@ -416,6 +450,9 @@ static const struct smtp_sink slot_sink = {
 	.commit = sink_commit,
 	.abort = sink_abort,
 	.reset = sink_reset,
+#if CFG_AUTH
+	.auth = sink_auth,
+#endif
 };
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -437,8 +474,8 @@ static void start_tls(struct slot *sl, int implicit);
 #endif
 
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
-                const uint8_t bin[16], int refused, int tls, int64_t now_ms,
-                int64_t wall)
+                const uint8_t bin[16], int refused, int tls, int auth,
+                int64_t now_ms, int64_t wall)
 {
 	const struct mn_config *c = current;
 	struct smtp_params p;
@@ -484,6 +521,11 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 #endif
 	p.tls_active = (uint8_t)(tls != 0);
 	p.refused = (uint8_t)(refused != 0);
+	if (CFG_AUTH && c->auth_any)
+		p.auth = SMTP_AUTH_OFFER;
+	else if (CFG_AUTH && c->auth_users)
+		p.auth = c->auth_plaintext ? SMTP_AUTH_OFFER : SMTP_AUTH_TLS;
+	p.auth_required = (uint8_t)(CFG_AUTH && auth);
 	stats_session_start(refused);
 	smtp_session_start(&sl->s, &p, &slot_sink, sl, now_ms / 1000, wall);
 #if CFG_TLS
@@ -721,7 +763,7 @@ void slot_check(struct slot *sl, int64_t now_ms)
 		 * room, so with none queued and no commit it has nothing
 		 * left to say (an unfinished message is dropped) */
 		if (sl->eof && !(st & (SMTP_WANT_SEND | SMTP_COMMITTING |
-		                       SMTP_START_TLS)))
+		                       SMTP_START_TLS | SMTP_PAUSED)))
 			slot_close(sl, "closed");
 		return;
 	}

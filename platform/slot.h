@@ -87,10 +87,10 @@ unsigned slot_cfg_in_use(const struct mn_config *c);
 /* Takes over fd (already non-blocking) and starts the session; writes the
  * greeting at once.  ip is the text form.  tls: the connection came in on
  * a listen-tls socket (implicit TLS: the handshake first, then the greeting
- * through it). */
+ * through it).  auth: a ,auth listener (530 5.7.0 before a checked AUTH). */
 void slot_start(struct slot *sl, int fd, const char *ip, int v6,
-                const uint8_t bin[16], int refused, int tls, int64_t now_ms,
-                int64_t wall);
+                const uint8_t bin[16], int refused, int tls, int auth,
+                int64_t now_ms, int64_t wall);
 
 /* TLS runs on this slot's connection (implicit, or after STARTTLS): its
  * socket I/O is slot_tls_io()'s, and what to poll for is slot_events(). */

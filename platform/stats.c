@@ -55,6 +55,7 @@ static struct {
 	uint64_t stored_bytes;
 	uint64_t storage_errors;
 	uint64_t tls_ok, tls_failed;
+	uint64_t auth_ok, auth_failed;
 	uint64_t batches;
 	uint64_t batch_sum;
 	uint64_t batch_bucket[BATCH_BUCKETS];  /* not cumulative */
@@ -151,6 +152,15 @@ void stats_tls_handshake(int ok)
 		st.tls_ok++;
 	else
 		st.tls_failed++;
+}
+
+/* see stats.h */
+void stats_auth(int ok)
+{
+	if (ok)
+		st.auth_ok++;
+	else
+		st.auth_failed++;
 }
 
 /* see stats.h */
@@ -272,6 +282,11 @@ static void render(unsigned active)
 	head("tls_handshakes_total", "counter", "TLS handshakes by result.");
 	labelled("tls_handshakes_total", "result", "ok", st.tls_ok);
 	labelled("tls_handshakes_total", "result", "failed", st.tls_failed);
+	if (CFG_AUTH) {
+		head("auth_total", "counter", "AUTH exchanges by result.");
+		labelled("auth_total", "result", "ok", st.auth_ok);
+		labelled("auth_total", "result", "failed", st.auth_failed);
+	}
 	head("commit_batches_total", "counter", "Group commits run.");
 	value("commit_batches_total", st.batches);
 	head("commit_batch_size", "histogram", "Messages per group commit.");

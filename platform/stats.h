@@ -39,6 +39,9 @@
  *   storage_errors_total                  messages the file system failed
  *                                         (open, write, fsync, link, ENOSPC)
  *   tls_handshakes_total{result}          ok, failed
+ *   auth_total{result}                    AUTH exchanges that reached a
+ *                                         verdict: ok (235, checked or
+ *                                         not), failed (535)
  *   commit_batches_total                  group commits run
  *   commit_batch_size (histogram)         messages per group commit
  *   start_time_seconds                    gauge: UNIX time of the start
@@ -89,6 +92,9 @@ void stats_tls_handshake(int ok);
 /* A group commit of n messages ran. */
 void stats_commit_batch(unsigned n);
 
+/* An AUTH exchange ended with 235 (ok 1) or 535 (ok 0). */
+void stats_auth(int ok);
+
 /* Milliseconds until the next periodic write of path (NULL: no file,
  * INT64_MAX); 0 when it is due. */
 int64_t stats_wait_ms(const char *path, int64_t now_ms);
@@ -116,6 +122,7 @@ static inline void stats_message(const char *result, const char *reason,
 }
 static inline void stats_tls_handshake(int ok) { (void)ok; }
 static inline void stats_commit_batch(unsigned n) { (void)n; }
+static inline void stats_auth(int ok) { (void)ok; }
 static inline int64_t stats_wait_ms(const char *path, int64_t now_ms)
 {
 	(void)path;

@@ -540,7 +540,7 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			n = 1;
 			c->held = 0;
 			if (b == c->ibuf && c->established &&
-			    (ss & (SMTP_WANT_SEND | SMTP_COMMITTING))) {
+			    (ss & (SMTP_WANT_SEND | SMTP_COMMITTING | SMTP_PAUSED))) {
 				n = recv(fd, &type, 1, MSG_PEEK | MSG_DONTWAIT);
 				c->held = n == 1 && type == 21;
 				if (c->held)
@@ -569,12 +569,13 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	/* after the FIN: done once every reply is on the wire (a QUIT's
 	 * 221 and close_notify went the SMTP_DEAD way above) */
 	if (c->eof && !c->closing && !(st & BR_SSL_SENDREC) &&
-	    (!c->established || !(ss & (SMTP_WANT_SEND | SMTP_COMMITTING))))
+	    (!c->established ||
+	     !(ss & (SMTP_WANT_SEND | SMTP_COMMITTING | SMTP_PAUSED))))
 		return finish(c, "closed");
 	if (st & BR_SSL_SENDREC)
 		want |= POLLOUT;
 	if ((st & BR_SSL_RECVREC) && !c->eof &&
-	    !(c->held && (ss & (SMTP_WANT_SEND | SMTP_COMMITTING))))
+	    !(c->held && (ss & (SMTP_WANT_SEND | SMTP_COMMITTING | SMTP_PAUSED))))
 		want |= POLLIN;
 	return want;
 }

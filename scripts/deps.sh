@@ -25,6 +25,13 @@ pkgs="uthash-dev"
 if [ -n "$tls" ]; then
 	pkgs="$pkgs libbearssl-dev"
 fi
+# CONFIG_AUTH checks auth-users passwords with crypt(3), in glibc's
+# libcrypt (and the cross tests link the armhf and mipsel ones)
+auth=
+if grep -q '^CONFIG_AUTH=y' "$dotconfig" 2>/dev/null; then
+	auth=y
+	pkgs="$pkgs libcrypt-dev"
+fi
 if [ "$group" = test ]; then
 	# prove (perl), the real clients the integration tests drive (swaks
 	# needs Net::SSLeay and IO::Socket::SSL for --tls; openssl makes the
@@ -40,6 +47,12 @@ if [ "$group" = test ]; then
 	if [ -n "$tls" ]; then
 		pkgs="$pkgs libbearssl-dev:mipsel"
 	fi
+	# tests/integration/t34-auth.t: msmtp logs in with `auth on` (it
+	# sends no password unless EHLO offers AUTH)
+	pkgs="$pkgs msmtp"
+	if [ -n "$auth" ]; then
+		pkgs="$pkgs libcrypt-dev:armhf libcrypt-dev:mipsel"
+	fi
 	# tests/fuzz/t_fuzz.t and `make fuzz`: clang with libFuzzer
 	pkgs="$pkgs clang libclang-rt-14-dev"
 	# tests/integration/t32-dovecot.t: Dovecot's imap reads the Maildirs
@@ -52,6 +65,10 @@ if [ "$group" = test ]; then
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
+	# CONFIG_AUTH: scripts/xcrypt.sh builds libxcrypt for musl
+	if [ -n "$auth" ]; then
+		pkgs="$pkgs autoconf automake libtool perl"
+	fi
 fi
 if [ "$group" = cross ]; then
 	# big-endian mips has no Debian port: its BearSSL is built from source

@@ -46,6 +46,34 @@ if ! echo '#include <uthash.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
 	ln -sf "$uthash" "$out/include/uthash.h"
 fi
 
+# CONFIG_AUTH checks auth-users passwords with crypt(3), which Debian's
+# musl does not have (upstream musl does): scripts/xcrypt.sh builds
+# Debian's libxcrypt for it (XCRYPT_DIR names one already built).  If that
+# fails, the build has the AUTH dialogue and auth-any, and auth-users is a
+# configuration error.
+crypt_lib=-lcrypt
+crypt_cflags=
+crypt_ldflags=
+if grep -q '^CONFIG_AUTH=y' "$config"; then
+	# shellcheck disable=SC2086
+	if ! echo '#include <crypt.h>' | "$cc" ${STATIC_CFLAGS:-} -E -x c - >/dev/null 2>&1; then
+		xcrypt=${XCRYPT_DIR:-}
+		[ -n "$xcrypt" ] || xcrypt=$(sh scripts/xcrypt.sh "$cc") || xcrypt=
+		if [ -n "$xcrypt" ] && [ -f "$xcrypt/include/crypt.h" ]; then
+			crypt_cflags="-I$xcrypt/include"
+			crypt_ldflags="-L$xcrypt/lib"
+		else
+			crypt_lib=
+			echo "static: CONFIG_AUTH: $cc has no crypt(3), so this build cannot" \
+				"check auth-users passwords (auth-users is a configuration error;" \
+				"the AUTH dialogue and auth-any work)" >&2
+		fi
+	elif echo 'char crypt_r(void); int main(void) { return crypt_r(); }' |
+		"$cc" -x c - -o /dev/null >/dev/null 2>&1; then
+		crypt_lib=      # crypt_r in libc itself (upstream musl)
+	fi
+fi
+
 bearssl=
 if [ -n "$tls" ]; then
 	bearssl=${BEARSSL_DIR:-}
@@ -67,9 +95,9 @@ size_flags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tab
 link_flags="-static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64 -Wl,--build-id=none -Wl,-Map=$out/mailnook.map"
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
-	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" \
-	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include" \
-	LDFLAGS="$link_flags ${STATIC_LDFLAGS:-}" \
+	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" CRYPT_LIB="$crypt_lib" \
+	CFLAGS="$size_flags ${STATIC_CFLAGS:-}" CPPFLAGS="-I$out/include $crypt_cflags" \
+	LDFLAGS="$link_flags $crypt_ldflags ${STATIC_LDFLAGS:-}" \
 	"$out/mailnook.full"
 # No stdio in the binary: the C library's printf family and its buffers
 # are about 12 KiB here (core/fmt.h has mailnook's own).  Name what pulled
@@ -86,4 +114,4 @@ if [ -n "$pulled" ]; then
 fi
 strip=${STRIP:-strip}
 "$strip" -s -R .comment -o "$out/mailnook" "$out/mailnook.full"
-echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl})"
+echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl}${crypt_ldflags:+, crypt(3) from ${crypt_ldflags#-L}})"

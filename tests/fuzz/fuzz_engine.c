@@ -244,8 +244,16 @@ static void f_reset(void *ctx)
 	event(f, K_COUNT + 2, 0);
 }
 
+/* AUTH: the user's first letter picks the answer, so every path runs. */
+static int f_auth(void *ctx, const char *user, const char *pass)
+{
+	(void)ctx;
+	(void)pass;
+	return user[0] == 'a' ? AUTH_CHECKED : user[0] == 'b' ? AUTH_FAIL : AUTH_ANY;
+}
+
 static const struct smtp_sink sink = {
-	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset
+	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset, f_auth
 };
 
 /* The client's side of the replies: checks their shape as they leave. */

@@ -247,7 +247,7 @@ static void test_syntax(void)
 	ok(n == 1 && find_err("missing option name") >= 0, "missing name");
 
 	n = load(BASE "listen\n");
-	ok(n == 1 && find_err("listen: needs a value (listen=ADDR:PORT)") >= 0, "missing value");
+	ok(n == 1 && find_err("listen: needs a value (listen=ADDR:PORT[,auth])") >= 0, "missing value");
 	n = load(BASE "listen=\n");
 	ok(n == 1 && find_err("listen: empty value") >= 0, "empty value");
 	n = load(BASE "tag-folders=yes\n");
@@ -1048,9 +1048,118 @@ static void usage_line(void *ctx, const char *opt, const char *help)
 
 	if (opt[0] && help[0])
 		u->n++;
-	u->listen += strcmp(opt, "listen=ADDR:PORT") == 0;
+	u->listen += strcmp(opt, "listen=ADDR:PORT[,auth]") == 0;
 	u->flag += strcmp(opt, "tag-folders") == 0;
 	u->argv_only += strcmp(opt, "conf-file=FILE") == 0 || strcmp(opt, "test") == 0;
+}
+
+/* AUTH options: auth-any, auth-users, auth-plaintext, listen=...,auth */
+static void test_auth(void)
+{
+	unsigned n;
+
+	if (!CFG_AUTH) {
+		n = load(BASE "auth-any\nauth-plaintext\nauth-users=/etc/u\n"
+		         "listen=127.0.0.1:25,auth\n");
+		ok(n == 4 && strcmp(E.msg[0], "auth-any: this build has no AUTH "
+		                    "(CONFIG_AUTH)") == 0 && E.line[0] == 3 &&
+		   find_err("auth-users: this build has no AUTH") >= 0 &&
+		   find_err("listen: '127.0.0.1:25,auth': this build has no AUTH") >= 0,
+		   "without CONFIG_AUTH the AUTH options are errors");
+		if (n != 4)
+			dump();
+		return;
+	}
+	n = load(BASE "auth-any\n");
+	ok(n == 0 && C.auth_any && !C.auth_users, "auth-any");
+	n = load(BASE "auth-users=/etc/mailnook.users\nauth-plaintext\n"
+	         "listen=127.0.0.1:25,auth\nlisten=[::1]:25\n");
+	ok(n == 0 && C.auth_users && strcmp(C.auth_users, "/etc/mailnook.users") == 0 &&
+	   C.auth_plaintext && C.n_listen == 2 && C.listen[0].auth &&
+	   strcmp(C.listen[0].addr, "127.0.0.1") == 0 && C.listen[0].port == 25 &&
+	   !C.listen[1].auth, "auth-users, auth-plaintext, listen=...,auth");
+	if (n)
+		dump();
+	n = load(BASE "auth-any\nauth-users=/etc/u\nauth-plaintext\n");
+	ok(n == 1 && find_err("auth-users: not with auth-any") >= 0 &&
+	   E.line[0] == 4, "auth-any with auth-users: error at auth-users' line");
+	n = load(BASE "listen=127.0.0.1:25\nlisten=127.0.0.1:26,auth\n");
+	ok(n == 1 && find_err("listen: ,auth needs auth-users") >= 0 && E.line[0] == 4,
+	   "listen=...,auth without auth-users");
+	n = load(BASE "auth-any\nlisten=127.0.0.1:26,auth\n");
+	ok(n == 1 && find_err(",auth needs auth-users") >= 0,
+	   "listen=...,auth needs checked credentials, auth-any is not enough");
+	n = load(BASE "listen=127.0.0.1:25,tls\nlisten=127.0.0.1:26,auth,auth\n"
+	         "listen=127.0.0.1:27,\n");
+	ok(n == 3 && find_err("the only flag after ADDR:PORT is ,auth") >= 0,
+	   "listen: anything but ,auth after the port");
+	n = load(BASE "auth-users=/etc/u\n");
+	ok(n == 1 && find_err("auth-users: needs tls-cert or auth-plaintext") >= 0 && E.line[0] == 3,
+	   "auth-users with neither TLS nor auth-plaintext");
+	if (CFG_TLS) {
+		n = load(BASE "auth-users=/etc/u\ntls-cert=/c\ntls-key=/k\n"
+		         "listen-tls=127.0.0.1:465,auth\n");
+		ok(n == 0 && C.listen[0].tls && C.listen[0].auth,
+		   "auth-users with TLS; listen-tls=...,auth");
+	}
+	n = load(BASE "auth-any\nauth-any\n");
+	ok(n == 1 && find_err("auth-any given twice (first at line 3)") >= 0,
+	   "auth-any twice");
+	n = load(BASE "auth-any=yes\n");
+	ok(n == 1 && find_err("auth-any: takes no value") >= 0, "auth-any=yes");
+	start();
+	n = parse(BASE "auth-users=/etc/u\nauth-plaintext\n");
+	n += arg("--auth-users=/etc/v");
+	n += arg("--listen=127.0.0.1:25,auth");
+	n += finish();
+	ok(n == 0 && strcmp(C.auth_users, "/etc/v") == 0 && C.listen[0].auth,
+	   "--auth-users and --listen=...,auth on the command line");
+
+#if CFG_AUTH
+	/* the auth-users file */
+	{
+		static const char good[] =
+			"# users\n\n  alice:$6$salt$hash  \r\nbob:$5$rounds=5000$s$h\n"
+			"\tcarol:$6$x$y";
+		static const char bad[] =
+			"alice:$6$s$h\nnocolon\n:$6$s$h\nal ice:$6$s$h\nmd5:$1$s$h\n"
+			"alice:$6$t$u\nx:$6\nctl\x01:$6$s$h\nbob:$5$s$h\n";
+		char many[64 * (CFG_AUTH_USERS_MAX + 1)];
+		size_t ml = 0;
+		unsigned i;
+
+		load(BASE);
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", good, strlen(good), collect, &E);
+		ok(n == 0 && C.n_auth_user == 3 &&
+		   strcmp(C.auth_user[0].name, "alice") == 0 &&
+		   strcmp(C.auth_user[0].hash, "$6$salt$hash") == 0 &&
+		   C.auth_user[0].line == 3 &&
+		   strcmp(C.auth_user[1].hash, "$5$rounds=5000$s$h") == 0 &&
+		   strcmp(C.auth_user[2].name, "carol") == 0 && C.auth_user[2].line == 5,
+		   "auth-users: NAME:HASH lines, comments, blanks, CRLF, spaces");
+		if (n)
+			dump();
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", bad, strlen(bad), collect, &E);
+		ok(n == 7 && C.n_auth_user == 2 && E.line[0] == 2 &&
+		   strcmp(E.msg[0], "not a NAME:HASH line") == 0 && E.line[1] == 3 &&
+		   E.line[2] == 4 && E.line[3] == 5 &&
+		   strstr(E.msg[3], "$5$ or $6$") && E.line[4] == 6 &&
+		   strcmp(E.msg[4], "this name is given twice") == 0 && E.line[5] == 7 &&
+		   E.line[6] == 8 && strcmp(E.file[0], "users") == 0,
+		   "auth-users: each bad line is an error at its line");
+		if (n != 7)
+			dump();
+		for (i = 0; i <= CFG_AUTH_USERS_MAX; i++)
+			ml += (size_t)snprintf(many + ml, sizeof(many) - ml, "u%u:$6$s$h\n", i);
+		memset(&E, 0, sizeof(E));
+		n = conf_parse_users(&C, "users", many, ml, collect, &E);
+		ok(n == 1 && C.n_auth_user == CFG_AUTH_USERS_MAX &&
+		   strstr(E.msg[0], "CONFIG_AUTH_USERS_MAX") && E.line[0] == CFG_AUTH_USERS_MAX + 1,
+		   "auth-users: more than CONFIG_AUTH_USERS_MAX users");
+	}
+#endif
 }
 
 static void test_usage(void)
@@ -1058,7 +1167,7 @@ static void test_usage(void)
 	struct usage u = { 0, 0, 0, 0 };
 
 	conf_usage(usage_line, &u);
-	is_int(u.n, 26, "conf_usage: 26 options, each with help");
+	is_int(u.n, 29, "conf_usage: 29 options, each with help");
 	is_int(u.listen, 1, "an option with its value");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 2, "command-line-only options listed");
@@ -1083,6 +1192,7 @@ int main(void)
 	test_repeated();
 	test_tls();
 	test_stats();
+	test_auth();
 	test_arena();
 	test_usage();
 	return tap_done();

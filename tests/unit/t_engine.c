@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "smtp_engine.h"
+#include "text.h"
 #include "tap.h"
 
 #define HOST "mx.example.org"
@@ -209,8 +210,27 @@ static void f_reset(void *ctx)
 	logf_(ctx, "reset", "", 0);
 }
 
+/* "secret" is the right password, one starting "bad" a wrong one, any
+ * other goes through unchecked.  The log shows user and password, to
+ * check the decoding (a test's own log, never mailnook's). */
+static int f_auth(void *ctx, const char *user, const char *pass)
+{
+	char both[SMTP_LINE_MAX + SMTP_AUTH_NAME_MAX];
+	size_t n = strlen(user);
+
+	memcpy(both, user, n);
+	both[n] = ':';
+	strcpy(both + n + 1, pass);
+	logf_(ctx, "auth", both, 0);
+	if (strcmp(pass, "secret") == 0)
+		return AUTH_CHECKED;
+	if (strncmp(pass, "bad", 3) == 0)
+		return AUTH_FAIL;
+	return AUTH_ANY;
+}
+
 static const struct smtp_sink fake_sink = {
-	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset
+	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset, f_auth
 };
 
 /* ---- the runner --------------------------------------------------------- */
@@ -274,6 +294,11 @@ static void drain(struct result *r)
 		}
 		if (smtp_state(&S) & SMTP_COMMITTING) {
 			smtp_commit_done(&S, r->f.commit_done_res);
+			continue;
+		}
+		if (S.phase == PHASE_AUTH_WAIT) {
+			/* a failed AUTH: the pause ends */
+			smtp_tick(&S, smtp_deadline(&S), WALL);
 			continue;
 		}
 		break;
@@ -1771,6 +1796,288 @@ static void t_misc(void)
 	   "idle state: WANT_RECV only");
 }
 
+#if CFG_AUTH
+#define A_OK     "235 2.7.0 Authenticated\r\n"
+#define A_FAIL   "535 5.7.8 Authentication failed\r\n"
+#define A_CANCEL "501 5.0.0 Cancelled\r\n"
+#define A_BAD    "501 5.5.2 Bad response\r\n"
+#define A_MECH   "504 5.5.4 Unknown mechanism\r\n"
+#define A_NEED   "530 5.7.0 Authentication required\r\n"
+#define A_TLS    "538 5.7.11 Encryption required\r\n"
+#define A_USER   "334 VXNlcm5hbWU6\r\n"
+#define A_PASS   "334 UGFzc3dvcmQ6\r\n"
+#define A_EMPTY  "334 \r\n"
+#define EHLO_AUTH EHLO_R("65536", "250-AUTH PLAIN LOGIN\r\n")
+#define PLAIN_RIGHT "AHVzZXIAc2VjcmV0"    /* \0user\0secret */
+#define PLAIN_WRONG "AHVzZXIAYmFkcHc="    /* \0user\0badpw */
+
+static void t_auth_b64(void)
+{
+	static const struct {
+		const char *in, *out;
+		long len;
+	} v[] = {
+		{ "", "", 0 },
+		{ "YQ==", "a", 1 },
+		{ "YQ", "a", 1 },          /* padding left out */
+		{ "YWI=", "ab", 2 },
+		{ "YWI", "ab", 2 },
+		{ "YWJj", "abc", 3 },
+		{ "AHVzZXIAc2VjcmV0", "\0user\0secret", 12 },
+		{ "+/+/", "\xfb\xff\xbf", 3 },
+		{ "Y", NULL, -1 },         /* no encoding is this long */
+		{ "YQ=", NULL, -1 },       /* half the padding */
+		{ "YQ===", NULL, -1 },
+		{ "=", NULL, -1 },         /* only as AUTH's empty response */
+		{ "Y=Q=", NULL, -1 },      /* '=' inside */
+		{ "YW Jj", NULL, -1 },     /* whitespace */
+		{ "YWJj\t", NULL, -1 },
+		{ "YW\r\nJj", NULL, -1 },
+		{ "YW-j", NULL, -1 },      /* base64url is not base64 */
+		{ "YW_j", NULL, -1 },
+		{ "YW\x80j", NULL, -1 },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		long k = text_b64_decode(buf, sizeof(buf), v[i].in, strlen(v[i].in));
+
+		is_int(k, v[i].len, "base64 vector %zu: length", i);
+		if (k >= 0 && v[i].len >= 0)
+			is_mem(buf, (size_t)k, v[i].out, (size_t)v[i].len,
+			       "base64 vector %zu: octets", i);
+	}
+	/* overlong: more output than the room */
+	is_int(text_b64_decode(buf, 2, "YWJj", 4), -1, "base64: 3 octets into 2 refused");
+	is_int(text_b64_decode(buf, 3, "YWJj", 4), 3, "base64: 3 octets into 3");
+	is_int(text_b64_decode(buf, 1, "YWI", 3), -1, "base64: short group over the room");
+	/* in place, as the engine decodes */
+	strcpy(buf, "c2VjcmV0");
+	is_int(text_b64_decode(buf, 8, buf, 8), 6, "base64 in place");
+	is_mem(buf, 6, "secret", 6, "  octets");
+	text_wipe(buf, sizeof(buf));
+	for (i = 0; i < sizeof(buf) && !buf[i]; i++)
+		;
+	is_int(i, sizeof(buf), "text_wipe zeroes every octet");
+}
+
+static void t_auth(void)
+{
+	reset_params();
+	/* not advertised (no auth-users, no auth-any): still goes through */
+	check("AUTH quiet: camera logs in although not advertised (LOGIN, prompts exact)",
+	      "EHLO localhost\r\nHELO localhost\r\nAUTH LOGIN\r\ndXNlcg==\r\nYW55\r\n"
+	      "MAIL FROM:<cam@x.example>\r\nRCPT TO:<a@example.org>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+	      GREET EHLO_OK HELO_OK A_USER A_PASS A_OK S_MAIL S_RCPT GO DELIV("MSG1") BYE,
+	      TRACE_RCPT("cam@x.example", "localhost", "[192.0.2.1]", "SMTP", "MSG1",
+	                 "a@example.org") "x\n",
+	      "reset  0\nreset  0\nauth user:any 0\nmail cam@x.example 0\n"
+	      "rcpt a@example.org 0\nbegin  1\ncommit  0\nreset  0\n");
+	check("AUTH LOGIN with the user as initial response (Konica, .NET, smtplib)",
+	      "EHLO c\r\nAUTH LOGIN dXNlcg==\r\nYW55\r\n",
+	      GREET EHLO_OK A_PASS A_OK, NULL, "reset  0\nauth user:any 0\n");
+	check("AUTH PLAIN with initial response",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_RIGHT "\r\n",
+	      GREET EHLO_OK A_OK, NULL, "reset  0\nauth user:secret 0\n");
+	check("AUTH PLAIN, the blob after an empty 334",
+	      "EHLO c\r\nauth plain\r\n" PLAIN_RIGHT "\r\n",
+	      GREET EHLO_OK A_EMPTY A_OK, NULL, "reset  0\nauth user:secret 0\n");
+	check("AUTH PLAIN: the authzid is ignored",
+	      "EHLO c\r\nAUTH PLAIN YXV0aHoAdXNlcgBzZWNyZXQ=\r\n",
+	      GREET EHLO_OK A_OK, NULL, "reset  0\nauth user:secret 0\n");
+	check("AUTH PLAIN =: an empty initial response is a malformed blob",
+	      "EHLO c\r\nAUTH PLAIN =\r\nNOOP\r\n",
+	      GREET EHLO_OK A_BAD OK, NULL, "reset  0\n");
+	check("AUTH LOGIN =: an empty user, then the password",
+	      "EHLO c\r\nAUTH LOGIN =\r\nYW55\r\n",
+	      GREET EHLO_OK A_PASS A_OK, NULL, "reset  0\nauth :any 0\n");
+	check("AUTH LOGIN: empty password line",
+	      "EHLO c\r\nAUTH LOGIN\r\ndXNlcg==\r\n\r\n",
+	      GREET EHLO_OK A_USER A_PASS A_OK, NULL, "reset  0\nauth user: 0\n");
+	check("AUTH: * cancels at each step",
+	      "EHLO c\r\nAUTH LOGIN\r\n*\r\nAUTH LOGIN dXNlcg==\r\n*\r\nAUTH PLAIN\r\n*\r\n"
+	      "AUTH PLAIN *\r\nNOOP\r\n",
+	      GREET EHLO_OK A_USER A_CANCEL A_PASS A_CANCEL A_EMPTY A_CANCEL A_CANCEL OK,
+	      NULL, "reset  0\n");
+	check("AUTH: bad base64 and malformed PLAIN blobs",
+	      "EHLO c\r\nAUTH PLAIN AHVz ZXI=\r\nAUTH PLAIN AHVzZXI=\r\n"
+	      "AUTH PLAIN AHVzZXIAcHcAeA==\r\nAUTH LOGIN dQBzZXI=\r\nAUTH LOGIN\r\n!!!!\r\n"
+	      "AUTH LOGIN dXNlcg==\r\nc2Vj\x00cmV0\r\nNOOP\r\n",
+	      GREET EHLO_OK A_BAD A_BAD A_BAD A_BAD A_USER A_BAD A_PASS A_BAD OK,
+	      NULL, "reset  0\n");
+	check("AUTH: unknown mechanism 504, none at all 501",
+	      "EHLO c\r\nAUTH CRAM-MD5\r\nAUTH\r\nAUTH PLAINX " PLAIN_RIGHT "\r\n",
+	      GREET EHLO_OK A_MECH E_SYNTAX A_MECH, NULL, "reset  0\n");
+	check("AUTH: before EHLO 503, after a success 503, in a transaction 503",
+	      "AUTH PLAIN " PLAIN_RIGHT "\r\nEHLO c\r\nMAIL FROM:<s@x.example>\r\n"
+	      "AUTH PLAIN " PLAIN_RIGHT "\r\nRSET\r\nAUTH PLAIN " PLAIN_RIGHT "\r\n"
+	      "AUTH LOGIN\r\n",
+	      GREET E_HELO1st EHLO_OK S_MAIL E_SEQ OK A_OK E_SEQ, NULL, NULL);
+	check("AUTH: a wrong password is 535 after the pause; the session goes on",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_WRONG "\r\nNOOP\r\nAUTH LOGIN dXNlcg==\r\nc2VjcmV0\r\n"
+	      "MAIL FROM:<s@x.example>\r\nRCPT TO:<a@example.org>\r\nDATA\r\nx\r\n.\r\n",
+	      GREET EHLO_OK A_FAIL OK A_PASS A_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("s@x.example", "c", "[192.0.2.1]", "ESMTPA", "MSG1",
+	                 "a@example.org") "x\n", NULL);
+	check("AUTH: the third failure is followed by 421 4.7.0 and the close",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_WRONG "\r\nAUTH LOGIN dXNlcg==\r\nYmFkcHc=\r\n"
+	      "AUTH LOGIN\r\ndXNlcg==\r\nYmFkcHc=\r\nNOOP\r\n",
+	      GREET EHLO_OK A_FAIL A_PASS A_FAIL A_USER A_PASS A_FAIL E_ERRS, NULL,
+	      "reset  0\nauth user:badpw 0\nauth user:badpw 0\nauth user:badpw 0\n");
+	check("AUTH: an over-long response ends the exchange",
+	      "EHLO c\r\nAUTH PLAIN\r\n"
+	      "QUFB" "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+	      "\r\nNOOP\r\n",
+	      GREET EHLO_OK A_EMPTY E_LONG OK, NULL, "reset  0\n");
+
+	/* a PLAIN blob as long as the line limit allows */
+	{
+		size_t li = 0, i;
+		char blob[738], b64[1000];
+		static const char al[] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		size_t bl = 0;
+
+		memset(blob, 'p', sizeof(blob));
+		blob[0] = 0;
+		memcpy(blob + 1, "user", 4);
+		blob[5] = 0;
+		for (i = 0; i + 3 <= sizeof(blob); i += 3) {
+			uint32_t v = (uint32_t)(unsigned char)blob[i] << 16 |
+			             (uint32_t)(unsigned char)blob[i + 1] << 8 |
+			             (unsigned char)blob[i + 2];
+			b64[bl++] = al[v >> 18];
+			b64[bl++] = al[v >> 12 & 63];
+			b64[bl++] = al[v >> 6 & 63];
+			b64[bl++] = al[v & 63];
+		}
+		b64[bl] = 0;
+		CATS(big_in, &li, "EHLO c\r\nAUTH PLAIN ");
+		CATS(big_in, &li, b64);
+		CATS(big_in, &li, "\r\n");
+		ok(li - strlen("EHLO c\r\n") == 997, "a 997-octet AUTH PLAIN line");
+		check_n("AUTH PLAIN: a blob (738 octets) filling the line", big_in, li,
+		        GREET EHLO_OK A_OK, NULL, 0, NULL);
+	}
+
+	/* the pause: no 535 before two whole seconds (one real at least),
+	 * and nothing read meanwhile */
+	reset_params();
+	start(&R0);
+	feed_now("EHLO c\r\nAUTH PLAIN " PLAIN_WRONG "\r\nNOOP\r\n");
+	{
+		size_t len;
+
+		smtp_send_buf(&S, &len);
+		smtp_send_ack(&S, len);
+	}
+	is_int(smtp_deadline(&S), T0 + 2, "AUTH failure: the reply is due 2 whole seconds on");
+	ok(smtp_state(&S) & SMTP_PAUSED, "  SMTP_PAUSED meanwhile (a half-close must wait)");
+	smtp_tick(&S, T0 + 1, WALL);
+	{
+		size_t len;
+
+		smtp_send_buf(&S, &len);
+		is_int(len, 0, "  nothing at 1 s");
+		smtp_tick(&S, T0 + 2, WALL);
+		is_mem(smtp_send_buf(&S, &len), len, A_FAIL OK, strlen(A_FAIL OK),
+		       "  535 at 2 s, then the NOOP sent meanwhile");
+		smtp_send_ack(&S, len);
+		ok(!(smtp_state(&S) & SMTP_PAUSED), "  and no longer paused");
+	}
+
+	/* advertised with auth-any */
+	reset_params();
+	P.auth = SMTP_AUTH_OFFER;
+	check("AUTH advertised (auth-any): EHLO lists AUTH PLAIN LOGIN",
+	      "EHLO c\r\nAUTH LOGIN dXNlcg==\r\nYW55\r\n",
+	      GREET EHLO_AUTH A_PASS A_OK, NULL, NULL);
+	check("AUTH advertised: HELO lists nothing",
+	      "HELO c\r\n", GREET HELO_OK, NULL, NULL);
+	/* checked users: TLS only */
+	reset_params();
+	P.auth = SMTP_AUTH_TLS;
+	P.tls_offered = 1;
+	check("AUTH with TLS only: not advertised in plain text, 538 there",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_RIGHT "\r\nAUTH LOGIN\r\n",
+	      GREET EHLO_R("65536", "250-STARTTLS\r\n") A_TLS A_TLS, NULL, "reset  0\n");
+	P.tls_offered = 0;
+	P.tls_active = 1;
+	check("AUTH with TLS only: advertised under TLS; ESMTPSA",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_RIGHT "\r\nMAIL FROM:<s@x.example> SMTPUTF8\r\n"
+	      "RCPT TO:<a@example.org>\r\nDATA\r\nx\r\n.\r\n",
+	      GREET EHLO_AUTH A_OK S_MAIL S_RCPT GO DELIV("MSG1"),
+	      TRACE_RCPT("s@x.example", "c", "[192.0.2.1]", "UTF8SMTPSA", "MSG1",
+	                 "a@example.org") "x\n", NULL);
+	/* a ,auth listener */
+	reset_params();
+	P.auth = SMTP_AUTH_OFFER;
+	P.auth_required = 1;
+	check("AUTH required: 530 before a checked AUTH, unchecked ones do not count",
+	      "EHLO c\r\nMAIL FROM:<s@x.example>\r\nAUTH PLAIN AHVzZXIAYW55\r\n"
+	      "MAIL FROM:<s@x.example>\r\n",
+	      GREET EHLO_AUTH A_NEED A_OK A_NEED, NULL, NULL);
+	check("AUTH required: MAIL after a checked AUTH",
+	      "EHLO c\r\nAUTH PLAIN " PLAIN_RIGHT "\r\nMAIL FROM:<s@x.example>\r\n",
+	      GREET EHLO_AUTH A_OK S_MAIL, NULL, NULL);
+
+	/* the credentials do not stay in the session's buffers */
+	reset_params();
+	start(&R0);
+	feed_now("EHLO c\r\nAUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\nAUTH PLAIN\r\n");
+	drain(&R0);
+	ok(!memmem(S.line, sizeof(S.line), "c2VjcmV0", 8) &&
+	   !memmem(S.line, sizeof(S.line), "secret", 6) &&
+	   !memmem(S.in, sizeof(S.in), "c2VjcmV0", 8) &&
+	   !memmem(S.in, sizeof(S.in), "secret", 6),
+	   "AUTH LOGIN: the password is wiped from the line and input buffers");
+	start(&R0);
+	feed_now("EHLO c\r\nAUTH PLAIN " PLAIN_WRONG "\r\n");
+	drain(&R0);
+	ok(!memmem(S.line, sizeof(S.line), "badpw", 5) &&
+	   !memmem(S.line, sizeof(S.line), PLAIN_WRONG, 16) &&
+	   !memmem(S.in, sizeof(S.in), PLAIN_WRONG, 16),
+	   "AUTH PLAIN: the blob is wiped after a failure");
+	ok(!memmem(&S, sizeof(S), "badpw", 5), "  and is nowhere in the session");
+
+	/* STARTTLS forgets AUTH */
+	reset_params();
+	P.tls_offered = 1;
+	start(&R0);
+	feed_now("EHLO c\r\nAUTH PLAIN " PLAIN_RIGHT "\r\n");
+	is_str(smtp_proto(&S), "ESMTPA", "proto after a checked AUTH");
+	feed_now("STARTTLS\r\n");
+	drain(&R0);
+	smtp_tls_started(&S);
+	feed_now("EHLO c\r\n");
+	is_str(smtp_proto(&S), "ESMTPS", "STARTTLS forgets the AUTH");
+	drain(&R0);
+}
+#else
+static void t_auth_b64(void)
+{
+}
+
+static void t_auth(void)
+{
+	reset_params();
+	check("AUTH without CONFIG_AUTH: unknown command",
+	      "EHLO c\r\nAUTH LOGIN\r\n", GREET EHLO_OK E_UNKNOWN, NULL, NULL);
+}
+#endif
+
 /*
  * Random transcripts from pieces of SMTP and junk, fixed seed: no expected
  * replies, but every cutting must agree, and nothing may trip ASan/UBSan
@@ -1873,6 +2180,8 @@ int main(void)
 	t_backpressure();
 	t_shutdown();
 	t_misc();
+	t_auth_b64();
+	t_auth();
 	t_random();
 	return tap_done();
 }

@@ -330,7 +330,7 @@ static void f_reset(void *ctx)
 }
 
 static const struct smtp_sink fake_sink = {
-	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset
+	f_mail, f_rcpt, f_begin, f_write, f_commit, f_abort, f_reset, NULL
 };
 
 static void session(int tls_offered, int tls_active)
