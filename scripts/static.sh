@@ -46,27 +46,32 @@ if ! echo '#include <uthash.h>' | "$cc" -E -x c - >/dev/null 2>&1; then
 	ln -sf "$uthash" "$out/include/uthash.h"
 fi
 
-# CONFIG_AUTH checks auth-users passwords with crypt(3), which Debian's
-# musl does not have (upstream musl does): scripts/xcrypt.sh builds
-# Debian's libxcrypt for it (XCRYPT_DIR names one already built).  If that
-# fails, the build has the AUTH dialogue and auth-any, and auth-users is a
-# configuration error.
+# CONFIG_AUTH checks auth-users passwords with crypt(3).  Upstream musl has
+# it; Debian's musl does not, and then the build has the AUTH dialogue and
+# auth-any, and auth-users is a configuration error.  STATIC_XCRYPT=1 (or
+# XCRYPT_DIR, one already built) links Debian's libxcrypt built for musl
+# with only $5$ and $6$ (scripts/xcrypt.sh) instead: about 14 KiB, and it
+# brings the C library's snprintf, so stdio too (about 12 KiB more).
 crypt_lib=-lcrypt
 crypt_cflags=
 crypt_ldflags=
+xcrypt=
 if grep -q '^CONFIG_AUTH=y' "$config"; then
 	# shellcheck disable=SC2086
 	if ! echo '#include <crypt.h>' | "$cc" ${STATIC_CFLAGS:-} -E -x c - >/dev/null 2>&1; then
 		xcrypt=${XCRYPT_DIR:-}
-		[ -n "$xcrypt" ] || xcrypt=$(sh scripts/xcrypt.sh "$cc") || xcrypt=
+		if [ -z "$xcrypt" ] && [ "${STATIC_XCRYPT:-0}" = 1 ]; then
+			xcrypt=$(sh scripts/xcrypt.sh "$cc") || xcrypt=
+		fi
 		if [ -n "$xcrypt" ] && [ -f "$xcrypt/include/crypt.h" ]; then
 			crypt_cflags="-I$xcrypt/include"
 			crypt_ldflags="-L$xcrypt/lib"
 		else
+			xcrypt=
 			crypt_lib=
 			echo "static: CONFIG_AUTH: $cc has no crypt(3), so this build cannot" \
 				"check auth-users passwords (auth-users is a configuration error;" \
-				"the AUTH dialogue and auth-any work)" >&2
+				"the AUTH dialogue and auth-any work; STATIC_XCRYPT=1 links libxcrypt)" >&2
 		fi
 	elif echo 'char crypt_r(void); int main(void) { return crypt_r(); }' |
 		"$cc" -x c - -o /dev/null >/dev/null 2>&1; then
@@ -107,7 +112,7 @@ pulled=$(awk -v re="$stdio" '/^(Discarded input sections|Memory Configuration)/ 
 	hit && /^[ \t]/ { print; hit = 0; next }
 	{ hit = 0 }
 	$0 ~ re { print; hit = 1 }' "$out/mailnook.map")
-if [ -n "$pulled" ]; then
+if [ -n "$pulled" ] && [ -z "$xcrypt" ]; then
 	echo "static: stdio linked (use fmt_into/log_stdout); members and who pulled them in:" >&2
 	echo "$pulled" >&2
 	exit 1
