@@ -65,8 +65,9 @@ if [ "$group" = test ]; then
 fi
 if [ "$group" = static ]; then
 	pkgs="$pkgs musl-tools"
-	# CONFIG_AUTH: scripts/xcrypt.sh builds libxcrypt for musl
-	if [ -n "$auth" ]; then
+	# CONFIG_AUTH with STATIC_XCRYPT=1: scripts/xcrypt.sh builds
+	# libxcrypt for musl
+	if [ -n "$auth" ] && [ "${STATIC_XCRYPT:-0}" = 1 ]; then
 		pkgs="$pkgs autoconf automake libtool perl"
 	fi
 fi
