@@ -773,8 +773,10 @@ static void op_client(struct ops *o)
 			app.rlen = 0;
 		app.room_max = 1 + (k >> 1) * (k & 0x80 ? 32 : 1);
 		break;
-	case 10:
+	case 10:        /* the end; a paused reply is dropped, as core/'s
+			 * closing session drops its 535 */
 		app.quit = 1;
+		app.paused = 0;
 		break;
 	case 11:        /* the clock */
 		now += (int64_t)take(o) * 100;
