@@ -11,7 +11,8 @@
  *                sends, cut into writes where the PRNG says; it also moves
  *                the clock (past the handshake deadline now and then),
  *                stops the fake engine, and may shut the client's side at
- *                the end.
+ *                the end.  With CONFIG_TLS_LEGACY, byte 1 also picks
+ *                tls-min-version (1.0, 1.1 or 1.2).
  *             1: client.  A BearSSL client that knows the test key
  *                handshakes with the server, then bytes 1.. are operations
  *                (op_client()): application data of some size, flushes,
@@ -19,20 +20,29 @@
  *                byte, raw bytes slipped in, close_notify, renegotiation,
  *                a pause in its reading (the sockets' buffers are small:
  *                writes block), a shutdown or close of the socket, and the
- *                fake engine's replies, back-pressure and end.
+ *                fake engine's replies, back-pressure, pause (a failed
+ *                AUTH: SMTP_PAUSED, its reply due a second later) and end.
  *   bit 1     implicit TLS, else STARTTLS (smtp_tls_started() expected)
- *   bits 2-3  client suites: BearSSL's defaults, or only AES-256-GCM,
- *             only ChaCha20-Poly1305, only AES-128-GCM
+ *   bits 2-3  client suites: BearSSL's defaults, or only ECDHE-ECDSA with
+ *             AES-256-GCM, only ECDHE-ECDSA with ChaCha20-Poly1305, only
+ *             ECDHE-RSA with AES-128-GCM (the server's second, RSA,
+ *             certificate; the defaults get the EC one)
  *   bit 4     the client writes small records (a 600-byte output buffer)
  *   bit 5     the operations start at once, the handshake among them
  *   bit 6     the slot is reused, as the loop reuses it: a first client
  *             handshakes on it and is cut off; then the connection under
  *             test starts there (and mode 1's client resumes that session)
- *   bit 7     8 bytes for tls_conn_error()'s text (a cut name), else 64
+ *   bit 7     8 bytes for tls_conn_error()'s and tls_conn_failure()'s
+ *             text (a cut name), else 64; with CONFIG_TLS_LEGACY in mode
+ *             1 also tls-min-version 1.0 (the client still gets TLS 1.2)
  *
  * Invariants (abort() on violation, which libFuzzer reports):
  *   - tls_conn_pump() answers POLLIN/POLLOUT or TLS_PUMP_DONE, and once
  *     done tls_conn_why() is one of its documented reasons;
+ *   - tls_conn_failure() says nothing for a completed handshake, and for
+ *     a failed one one of its documented reasons (timeout only for
+ *     "tls-timeout", closed only for "closed" or "error"), or BearSSL's
+ *     reason exactly as tls_conn_error() puts it;
  *   - the engine is given bytes, and asked for replies, only after the
  *     handshake (after smtp_tls_started(), once, on STARTTLS only), and
  *     never more than it offered;
@@ -43,14 +53,18 @@
  *     client neither closed nor shut down, the engine not stopped) every
  *     byte arrives, both ways;
  *   - when the engine stopped after the handshake ("quit"), every reply
- *     reached the client, then close_notify.
+ *     reached the client, then close_notify;
+ *   - when the client half-closed after the handshake (and did nothing
+ *     worse), every reply reached it, a paused one included
+ *     (contract.md section 4: a client may pipeline QUIT and half-close);
+ *   - the suite is ECDHE-RSA when the client asked for it, else ECDHE-ECDSA.
  *
  * Deterministic: getrandom() and BearSSL's system seeder are replaced
  * below by fixed bytes and none; every input gets a fresh tls_init() (DRBG
  * and session cache), slot 0 back in its start-up state, and a socketpair
- * per connection, closed at its end.  The key and certificate (a throwaway
- * EC P-256 pair made for this file) go through tls_keys_load() once, from
- * memfds: no file is written.
+ * per connection, closed at its end.  The keys and certificates (throwaway
+ * EC P-256 and RSA-1024 pairs made for this file, RSA small for speed) go
+ * through tls_keys_load() once, from memfds: no file is written.
  */
 #include <config.h>
 
@@ -87,6 +101,36 @@
 	} \
 } while (0)
 
+static const char rsa_key_pem[] =
+	"-----BEGIN RSA PRIVATE KEY-----\n"
+	"MIICXAIBAAKBgQC4AhqOQNRJFk/G4BhJkSwE7TzJSjC87HEDmKtITLZz2sYHsu1P\n"
+	"Tt157JsLUeF5MNF9Y/COsrAONwMVCoM5h5cEGQ8piR+FwOEB0lPmIao8O4luV0lQ\n"
+	"0wyJjKDtPpdm2LCAUCgHEzyCKpP6Ybfmtd+LtifPzW5xxrHWTNyKVBp8KwIDAQAB\n"
+	"AoGBAJb5wugs8QD2uYYnoEXcQw3XySQvJ0Ybia61uPOdXaY5PnpaqLOFtdqv85aa\n"
+	"HDHfiEMlmN68Zg+Du5esBHdTdOeXYXR6NC+cSfeeyhA5+aacsnL2Msdf9oCa1xrF\n"
+	"yMAFsIb/Q4hksZd48XXuQPQWPyGhB+8dfF+1hmyHRdCSWFFhAkEA4i9EygvL4k0V\n"
+	"oO8yaAQEU2Oklvht38WnKTXrt+0/mwbhNdODQJ5NZ3V8t9sWnyplu9KWqSCWwVuC\n"
+	"hc61XYw1dwJBANBDkTRrTEDpByK9skcYMK2fTjHdAAkXdrEUBvfcV88TO5VM15MK\n"
+	"sgRz1F6NJK7jCyA9pZZH9yhsioTnvvK+K+0CQHAyXGARG/DEpg7vuERKgc7PpaxR\n"
+	"zUbsJ7BUk/nnkN6YugxWQExEekbwy43z+rO3d0GFA8Efbki52PQBBoxB6Z8CQAkV\n"
+	"2YDK6YGvaMNIOT3GvWDloTilpnm/D0t8Ty2C7EW5VhEWUBU3EzsEfpA9YgtLFlIq\n"
+	"vk2HCC44Rfa0UW0vhKUCQBOkjj3+QnPuJgAFFT7Yy9put7LLZueOrW+3/+TtHjnM\n"
+	"c1K5KTL43u6z7K+ADbEAYvYIcCzffIWpWrB9fp/ylNM=\n"
+	"-----END RSA PRIVATE KEY-----\n";
+static const char rsa_cert_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIICAjCCAWugAwIBAgIUYSd6A77BYWRZAsVid9vJHdswwaAwDQYJKoZIhvcNAQEL\n"
+	"BQAwEjEQMA4GA1UEAwwHbXgudGVzdDAgFw0yNjEyMDMxNjE1NThaGA8yMTI2MTEw\n"
+	"OTE2MTU1OFowEjEQMA4GA1UEAwwHbXgudGVzdDCBnzANBgkqhkiG9w0BAQEFAAOB\n"
+	"jQAwgYkCgYEAuAIajkDUSRZPxuAYSZEsBO08yUowvOxxA5irSEy2c9rGB7LtT07d\n"
+	"eeybC1HheTDRfWPwjrKwDjcDFQqDOYeXBBkPKYkfhcDhAdJT5iGqPDuJbldJUNMM\n"
+	"iYyg7T6XZtiwgFAoBxM8giqT+mG35rXfi7Ynz81uccax1kzcilQafCsCAwEAAaNT\n"
+	"MFEwHQYDVR0OBBYEFJ+syEncY9cxTj4M2sNT9d8V4DIYMB8GA1UdIwQYMBaAFJ+s\n"
+	"yEncY9cxTj4M2sNT9d8V4DIYMA8GA1UdEwEB/wQFMAMBAf8wDQYJKoZIhvcNAQEL\n"
+	"BQADgYEAkCGUEcnvGcmBpHSqfsWiRJXKk2kilfjYr82dWUwIHmXZBQqNjU7uqhVb\n"
+	"zIe5bVMBC7SS2XBEEXb0afELBvYBsDvgDseBq7dwbQgTCprZP87GjQoq/IgDDkYa\n"
+	"Gfz96wp9E23SiJ5fDTrZCn6nstKIgSZwtW45zQih/gO0QvLwfVs=\n"
+	"-----END CERTIFICATE-----\n";
 static const char key_pem[] =
 	"-----BEGIN EC PRIVATE KEY-----\n"
 	"MHcCAQEEIONCw9kqOE73elr86Qc4BmMv5wWFLNVlk7lzgj62fO0aoAoGCCqGSM49\n"
@@ -154,6 +198,8 @@ static struct {
 	uint8_t implicit, start_tls, tls_started;
 	uint8_t hold;           /* keeps what it receives: back-pressure */
 	uint8_t quit;           /* SMTP_CLOSE */
+	uint8_t paused;         /* SMTP_PAUSED: keeps its input, a reply due */
+	int64_t pause_until;    /* ... at this time (ms, as the glue's clock) */
 } app;
 
 static struct smtp_session sess;
@@ -166,12 +212,14 @@ unsigned smtp_state(const struct smtp_session *s)
 	(void)s;
 	if (app.start_tls)
 		st |= SMTP_START_TLS;
-	else if (!app.quit && app.rlen < sizeof app.rbuf)
-		st |= SMTP_WANT_RECV;
+	else if (app.quit ? app.queued != 0 : app.rlen < sizeof app.rbuf)
+		st |= SMTP_WANT_RECV;   /* closing: read and drop, as core/'s */
 	if (app.queued)
 		st |= SMTP_WANT_SEND;
 	if (app.quit)
 		st |= SMTP_CLOSE | (app.queued ? 0 : SMTP_DEAD);
+	else if (app.paused)
+		st |= SMTP_PAUSED;
 	return st;
 }
 
@@ -204,7 +252,7 @@ void smtp_recv_ack(struct smtp_session *s, size_t n)
 		CHECK(app.rbuf[app.rlen + i] == c2s(app.got + i));
 	app.got += n;
 	app.offered = 0;
-	app.rlen = app.hold ? app.rlen + n : 0;
+	app.rlen = (app.hold || app.paused) && !app.quit ? app.rlen + n : 0;
 }
 
 const char *smtp_send_buf(const struct smtp_session *s, size_t *len)
@@ -253,6 +301,21 @@ static int sv[2] = { -1, -1 };
 static int64_t now;
 static int srv_rc;
 static size_t slot_size;
+static unsigned min_version;    /* tls-min-version for tls_conn_start() */
+static uint8_t want_rsa;        /* the client offers only ECDHE-RSA */
+static const struct tls_cred *cred_ec, *cred_rsa;
+
+/* What the loop's smtp_tick() does before a pump: a pause's reply is
+ * queued once its time has come, and the held input is "parsed". */
+static void app_tick(void)
+{
+	if (!app.paused || now < app.pause_until)
+		return;
+	app.paused = 0;
+	app_queue(40);
+	if (!app.hold)
+		app.rlen = 0;
+}
 
 /* revents: what poll() says, or 0 (a pump after a commit) */
 static void server_pump_ev(short revents)
@@ -261,6 +324,7 @@ static void server_pump_ev(short revents)
 
 	if (srv_rc == TLS_PUMP_DONE)
 		return;
+	app_tick();
 	srv_rc = tls_conn_pump(conn, sv[0], &sess, revents, now);
 	if (srv_rc != TLS_PUMP_DONE) {
 		CHECK((srv_rc & ~(POLLIN | POLLOUT)) == 0);
@@ -302,7 +366,7 @@ static void begin(int implicit)
 		app_queue(32);  /* the greeting, sent once the handshake is done */
 	now = T0;
 	srv_rc = 0;
-	CHECK(tls_conn_start(conn, implicit, now, HS_TIMEOUT) == 0);
+	CHECK(tls_conn_start(conn, implicit, min_version, now, HS_TIMEOUT) == 0);
 	CHECK(tls_conn_active(conn) && !tls_conn_established(conn));
 }
 
@@ -319,15 +383,41 @@ static void hang_up(void)
 /* err_len: how much room tls_conn_error() gets */
 static void end(size_t err_len)
 {
-	char e[64];
+	char e[64], f[64];
 	const char *err = tls_conn_error(conn, e, err_len);
+	const char *why = tls_conn_why(conn);
+	unsigned version = 0x10000;
+	const char *fail = tls_conn_failure(conn, &version, f, err_len);
 
 	CHECK(strlen(err) < err_len);
 	/* BearSSL's reason for "tls-error", "" otherwise */
-	CHECK(!*err || !strcmp(tls_conn_why(conn), "tls-error"));
+	CHECK(!*err || !strcmp(why, "tls-error"));
+	/* the highest version offered: 16 bits, 0 when none came */
+	CHECK(version <= 0xffff);
+	if (fail) {
+		CHECK(srv_rc == TLS_PUMP_DONE && !tls_conn_established(conn));
+		if (!strcmp(fail, "timeout"))
+			CHECK(!strcmp(why, "tls-timeout"));
+		else if (!strcmp(fail, "closed"))
+			CHECK(!strcmp(why, "closed") || !strcmp(why, "error"));
+		else if (strcmp(fail, "no-common-suite") &&
+		         strcmp(fail, "no-common-version") &&
+		         strcmp(fail, "bad-record"))
+			/* BearSSL's reason, as tls_conn_error() says it */
+			CHECK(fail == f && *fail && !strcmp(fail, err));
+		else
+			CHECK(!strcmp(why, "tls-error"));
+		/* a client that closed without a byte is no failure */
+		CHECK(strcmp(why, "closed") || version);
+	} else {
+		CHECK(srv_rc != TLS_PUMP_DONE || tls_conn_established(conn) ||
+		      !strcmp(why, "quit") ||
+		      (!strcmp(why, "closed") && !version));
+	}
 	if (tls_conn_established(conn)) {
 		CHECK(!strcmp(tls_conn_version(conn), "TLSv1.2"));
-		CHECK(!strncmp(tls_conn_suite(conn), "ECDHE-ECDSA-", 12));
+		CHECK(!strncmp(tls_conn_suite(conn), want_rsa ? "ECDHE-RSA-" :
+		               "ECDHE-ECDSA-", want_rsa ? 10 : 12));
 	} else {
 		CHECK(!*tls_conn_version(conn) && !*tls_conn_suite(conn));
 	}
@@ -428,7 +518,7 @@ static void client_init(unsigned opts, const br_ssl_session_parameters *resume)
 	static const uint16_t only[3] = {
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	};
 	static const unsigned char seed[32] = { 1, 2, 3 };
 	br_ssl_engine_context *eng = &cl.cc.eng;
@@ -437,8 +527,13 @@ static void client_init(unsigned opts, const br_ssl_session_parameters *resume)
 	memset(&cl, 0, sizeof cl);
 	cl.chunk = WIRE_MAX;
 	br_ssl_client_init_full(&cl.cc, &cl.xm, NULL, 0);
-	br_x509_knownkey_init_ec(&cl.xk, &tls_keys_current()->pub.key.ec,
-	                         BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
+	want_rsa = suites == 3;
+	if (want_rsa)
+		br_x509_knownkey_init_rsa(&cl.xk, &cred_rsa->pub.key.rsa,
+		                          BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
+	else
+		br_x509_knownkey_init_ec(&cl.xk, &cred_ec->pub.key.ec,
+		                         BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN);
 	br_ssl_engine_set_x509(eng, &cl.xk.vtable);
 	if (suites)
 		br_ssl_engine_set_suites(eng, &only[suites - 1], 1);
@@ -678,8 +773,10 @@ static void op_client(struct ops *o)
 			app.rlen = 0;
 		app.room_max = 1 + (k >> 1) * (k & 0x80 ? 32 : 1);
 		break;
-	case 10:
+	case 10:        /* the end; a paused reply is dropped, as core/'s
+			 * closing session drops its 535 */
 		app.quit = 1;
+		app.paused = 0;
 		break;
 	case 11:        /* the clock */
 		now += (int64_t)take(o) * 100;
@@ -693,7 +790,12 @@ static void op_client(struct ops *o)
 	case 14:        /* the server's writes fill the socket */
 		cl.deaf = !cl.deaf;
 		break;
-	default:        /* 15: just a step */
+	default:        /* 15: a failed AUTH's pause (a step before the
+			 * handshake) */
+		if (app_open() && !app.paused && !app.quit) {
+			app.paused = 1;
+			app.pause_until = now + 1000;
+		}
 		break;
 	}
 	step();
@@ -728,6 +830,8 @@ static void run_client(unsigned opts, const uint8_t *d, size_t n)
 	app.rlen = 0;
 	cl.flush = 1;
 	cl.deaf = 0;
+	if (app.paused && now < app.pause_until)
+		now = app.pause_until;          /* the paused reply is due */
 	if (!cl.closed)
 		br_ssl_engine_flush(&cl.cc.eng, 0);
 	settle();
@@ -746,14 +850,21 @@ static void run_client(unsigned opts, const uint8_t *d, size_t n)
 		CHECK(cl.closed &&
 		      br_ssl_engine_last_error(&cl.cc.eng) == BR_ERR_OK);
 	}
+	/* a half-close: every reply still leaves, the paused one too */
+	if (established && cl.shut && !cl.dirty && !cl.ending && !cl.gone) {
+		CHECK(!app.paused);
+		CHECK(app.queued == 0 && cl.got == app.sent);
+	}
 }
 
 /* ---- libFuzzer ---------------------------------------------------------------- */
 
-static void key_error(void *ctx, enum tls_key_option which, const char *msg)
+static void key_error(void *ctx, enum tls_key_option which, unsigned pair,
+                      const char *msg)
 {
 	(void)ctx;
 	(void)which;
+	(void)pair;
 	fprintf(stderr, "fuzz_tls: %s\n", msg);
 }
 
@@ -775,16 +886,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char cp[64], kp[64];
-	int cfd = memfd_path("cert", cert_pem, cp, sizeof cp);
-	int kfd = memfd_path("key", key_pem, kp, sizeof kp);
+	char cp[2][64], kp[2][64];
+	const char *certs[2] = { cp[0], cp[1] }, *keys[2] = { kp[0], kp[1] };
+	int fd[4] = {
+		memfd_path("cert", cert_pem, cp[0], sizeof cp[0]),
+		memfd_path("key", key_pem, kp[0], sizeof kp[0]),
+		memfd_path("rsa-cert", rsa_cert_pem, cp[1], sizeof cp[1]),
+		memfd_path("rsa-key", rsa_key_pem, kp[1], sizeof kp[1]),
+	};
+	const struct tls_keys *k;
+	unsigned i;
 
 	(void)argc;
 	(void)argv;
-	CHECK(tls_keys_load(cp, kp, key_error, NULL) == 0);
+	CHECK(tls_keys_load(certs, keys, 2, key_error, NULL) == 0);
 	tls_keys_activate();
-	CHECK(tls_keys_current() && tls_keys_current()->key_type == BR_KEYTYPE_EC);
-	CHECK(close(cfd) == 0 && close(kfd) == 0);
+	k = tls_keys_current();
+	CHECK(k && k->n_cred == 2);
+	cred_ec = &k->cred[0];
+	cred_rsa = &k->cred[1];
+	CHECK(cred_ec->key_type == BR_KEYTYPE_EC &&
+	      cred_rsa->key_type == BR_KEYTYPE_RSA);
+	for (i = 0; i < 4; i++)
+		CHECK(close(fd[i]) == 0);
 	slot_size = (size_t)((const char *)tls_conn_get(1) -
 	                     (const char *)tls_conn_get(0));
 	return 0;
@@ -798,6 +922,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	opts = data[0];
+	min_version = BR_TLS12;
+#if CFG_TLS_LEGACY
+	if (opts & 1)
+		min_version = opts & 0x80 ? BR_TLS10 : BR_TLS12;
+	else if (size > 1)
+		min_version = BR_TLS10 + data[1] % 3u;
+#endif
 	/* a fresh DRBG and session cache, and slot 0 all zero as at start-up
 	 * (the slot then configures its BearSSL context again): the same
 	 * input always meets the same state */
