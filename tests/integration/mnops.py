@@ -157,6 +157,16 @@ def wait_log(srv, text, count=1, timeout=10):
     return False
 
 
+def log_has(srv, pattern, timeout=5):
+    """Waits until the regular expression pattern matches the server's log."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if re.search(pattern, srv.log()):
+            return True
+        time.sleep(0.05)
+    return re.search(pattern, srv.log()) is not None
+
+
 def reload(srv, lines, timeout=10):
     """New configuration lines, SIGHUP, and wait until it is in use."""
     n = srv.log().count("reload: configuration reloaded")

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, free_port, read_new, maildir_files  # noqa: E402
-from mnops import make_cert  # noqa: E402
+from mnops import log_has, make_cert  # noqa: E402
 
 t = Tap()
 
@@ -88,15 +88,6 @@ def s_client(args, data, timeout=30):
     r = run(["openssl", "s_client"] + args + ["-crlf", "-quiet", "-verify_quiet"],
             timeout=timeout, input=data)
     return r.returncode, r.stdout.decode(errors="replace")
-
-
-def log_has(srv, pattern, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if re.search(pattern, srv.log()):
-            return True
-        time.sleep(0.05)
-    return re.search(pattern, srv.log()) is not None
 
 
 for label, binary in binaries():

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port, read_new  # noqa: E402
-from mnops import make_cert  # noqa: E402
+from mnops import log_has, make_cert  # noqa: E402
 
 t = Tap()
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -77,15 +77,6 @@ def s_client(port, args, data=b"EHLO dev.test\nQUIT\n", timeout=30):
     r = run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port] + args +
             ["-crlf", "-ign_eof"], timeout=timeout, input=data)
     return r.returncode, r.stdout.decode(errors="replace")
-
-
-def log_has(srv, pattern, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if re.search(pattern, srv.log()):
-            return True
-        time.sleep(0.05)
-    return re.search(pattern, srv.log()) is not None
 
 
 def client_hello():
