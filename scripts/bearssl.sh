@@ -5,10 +5,9 @@
 #
 #   scripts/bearssl.sh CC [TAG]
 #
-# The source is Debian's bearssl source package, fetched with
-# `apt-get source --download-only` through a private deb-src list kept in
-# the cache (the system's apt configuration is neither needed nor changed;
-# root is not needed).  Everything lives outside the repository, in
+# The source is Debian's bearssl source package, fetched by
+# scripts/debsrc.sh into the cache (the system's apt configuration is
+# neither needed nor changed; root is not needed).  Everything lives outside the repository, in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mailnook/: src/ (the source package),
 # apt/ (the private index) and bearssl-TAG/ (one build per compiler).  TAG is
 # "musl" for musl-gcc, else the compiler's target triplet.  A build is
@@ -44,46 +43,13 @@ if [ -f "$out/build/libbearssl.a" ] && [ "$(cat "$out/.mailnook-stamp" 2>/dev/nu
 	exit 0
 fi
 
-# --- the source package -------------------------------------------------
-fetch() {
-	command -v apt-get >/dev/null 2>&1 || {
-		say "no apt-get here: build BearSSL (https://bearssl.org) for $cc yourself and set BEARSSL_DIR"
-		exit 1
-	}
-	mirror=${MAILNOOK_DEBIAN_MIRROR:-}
-	if [ -z "$mirror" ]; then
-		# the Debian mirror this system already uses (deb822 or one-line)
-		mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\/*\)[[:space:]]*$/\1/p' | head -n 1)
-		[ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\/debian\/*\)[[:space:]].*/\2/p' \
-			/etc/apt/sources.list 2>/dev/null | head -n 1)
-		[ -n "$mirror" ] || {
-			say "no Debian mirror in /etc/apt/sources.list*: set MAILNOOK_DEBIAN_MIRROR to one"
-			exit 1
-		}
-	fi
-	suite=${MAILNOOK_DEBIAN_SUITE:-}
-	if [ -z "$suite" ]; then
-		suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
-		[ -n "$suite" ] || suite=bookworm
-	fi
-	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	apt=$cache/apt
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$cache/src"
-	echo "deb-src [signed-by=$keyring] $mirror $suite main" > "$apt/sources.list"
-	set -- -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
-		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" \
-		-o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=true
-	say "fetching Debian's bearssl source package ($suite, $mirror)"
-	apt-get -qq "$@" update >&2 || { say "apt-get update of the deb-src index failed"; exit 1; }
-	(cd "$cache/src" && apt-get -qq "$@" source --download-only bearssl >&2) ||
-		{ say "apt-get source bearssl failed"; exit 1; }
-	# the index is 20 MB; the source is 0.5 MB
-	rm -rf "$apt/lists"
-}
+# --- the source package (scripts/debsrc.sh) ----------------------------
 dsc=$(ls "$cache"/src/bearssl_*.dsc 2>/dev/null | tail -n 1 || true)
 if [ -z "$dsc" ]; then
-	fetch
+	sh "$(dirname "$0")/debsrc.sh" bearssl || {
+		say "build BearSSL (https://bearssl.org) for $cc yourself and set BEARSSL_DIR"
+		exit 1
+	}
 	dsc=$(ls "$cache"/src/bearssl_*.dsc | tail -n 1)
 fi
 

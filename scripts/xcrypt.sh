@@ -5,9 +5,9 @@
 #
 #   scripts/xcrypt.sh CC
 #
-# The source is Debian's libxcrypt source package, fetched as
-# scripts/bearssl.sh fetches BearSSL's (a private deb-src index in the
-# cache; the system's apt configuration is not changed), built with only
+# The source is Debian's libxcrypt source package, fetched by
+# scripts/debsrc.sh (a private deb-src index in the cache; the system's apt
+# configuration is not changed), built with only
 # the two hashes auth-users takes ($5$ sha256crypt, $6$ sha512crypt), no
 # obsolete API, static only.  It needs autoconf, automake, libtool and perl
 # (scripts/deps.sh static).  Cached in ${XDG_CACHE_HOME:-$HOME/.cache}/
@@ -33,32 +33,10 @@ for tool in autoreconf libtoolize perl; do
 	command -v "$tool" >/dev/null 2>&1 || { say "$tool not found (scripts/deps.sh static)"; exit 1; }
 done
 
-# --- the source package, as scripts/bearssl.sh gets its own -------------
+# --- the source package (scripts/debsrc.sh) ----------------------------
 src=$(ls "$cache"/src/libxcrypt_*.orig.tar.* 2>/dev/null | tail -n 1 || true)
 if [ -z "$src" ]; then
-	command -v apt-get >/dev/null 2>&1 || { say "no apt-get here"; exit 1; }
-	mirror=${MAILNOOK_DEBIAN_MIRROR:-}
-	if [ -z "$mirror" ]; then
-		mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\/*\)[[:space:]]*$/\1/p' | head -n 1)
-		[ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\/debian\/*\)[[:space:]].*/\2/p' \
-			/etc/apt/sources.list 2>/dev/null | head -n 1)
-		[ -n "$mirror" ] || { say "no Debian mirror: set MAILNOOK_DEBIAN_MIRROR"; exit 1; }
-	fi
-	suite=${MAILNOOK_DEBIAN_SUITE:-}
-	[ -n "$suite" ] || suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
-	[ -n "$suite" ] || suite=bookworm
-	apt=$cache/apt
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$cache/src"
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" > "$apt/sources.list"
-	set -- -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
-		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" \
-		-o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=true
-	say "fetching Debian's libxcrypt source package ($suite, $mirror)"
-	apt-get -qq "$@" update >&2 || { say "apt-get update of the deb-src index failed"; exit 1; }
-	(cd "$cache/src" && apt-get -qq "$@" source --download-only libxcrypt >&2) ||
-		{ say "apt-get source libxcrypt failed"; exit 1; }
-	rm -rf "$apt/lists"
+	sh "$(dirname "$0")/debsrc.sh" libxcrypt
 	src=$(ls "$cache"/src/libxcrypt_*.orig.tar.* | tail -n 1)
 fi
 
