@@ -70,7 +70,7 @@ all: $(BIN)
 
 $(BUILD)/config.h: $(KCONFIG_CONFIG) Kconfig scripts/genconfig.sh
 	@mkdir -p $(@D)
-	sh scripts/genconfig.sh Kconfig $(KCONFIG_CONFIG) > $@.tmp && mv $@.tmp $@
+	sh scripts/genconfig.sh Kconfig $(KCONFIG_CONFIG) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 $(BUILD)/%.o: %.c $(BUILD)/config.h
 	@mkdir -p $(@D)
@@ -154,7 +154,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/config.h: .config Kconfig scripts/genconfig.sh
 	@mkdir -p $(@D)
-	sh scripts/genconfig.sh Kconfig .config > $@.tmp && mv $@.tmp $@
+	sh scripts/genconfig.sh Kconfig .config > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 $(FUZZ_BUILD)/core/%.o: core/%.c $(FUZZ_BUILD)/config.h
 	@mkdir -p $(@D)
