@@ -1,13 +1,14 @@
 /*
  * Maildir delivery, knowing nothing of SMTP: "a message for these Maildirs".
  *
- * A message is written once, into tmp/ of its first destination, through a
- * fixed buffer owned by the caller's slot.  Committing is done in batches
- * (group commit): maildir_commit_batch() makes every pending file durable,
- * links each into the new/ of every destination (hard link; a copy where the
- * destination is on another file system), makes each touched new/ durable
- * once, and only then reports success.  Any failure leaves no file in any
- * new/ for that message and removes its tmp/ file.
+ * A message is written once, into tmp/ of its first destination, through
+ * one body buffer that all messages share (maildir.c says why).  Committing
+ * is done in batches (group commit): maildir_commit_batch() makes every
+ * pending file durable, links each into the new/ of every destination (hard
+ * link; a copy where the destination is on another file system), makes
+ * each touched new/ durable once, and only then reports success.  Any
+ * failure leaves no file in any new/ for that message and removes its tmp/
+ * file.
  *
  * File names: "SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=SIZE,W=VSIZE" in new/
  * (no ':' or '/'; SIZE the file's octets, VSIZE as Dovecot reads it: a CR
