@@ -93,7 +93,10 @@ int maildir_finish(struct maildir_msg *m);
  * closed and its tmp/ file gone either way. */
 void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
 
-/* Drops an open message: closes and removes its tmp/ file. */
+/* Closes m's file if still open, removes its tmp/ name and forgets its
+ * buffered bytes.  Drops a message not yet linked into new/; it is also
+ * the last step of maildir_commit_batch(), and safe after a failed
+ * maildir_open(). */
 void maildir_abort(struct maildir_msg *m);
 
 /* errno -> SINK_TEMP / SINK_NOSPACE / SINK_PERM (qmail's error_temp idea). */
