@@ -99,7 +99,7 @@ void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
  * maildir_open(). */
 void maildir_abort(struct maildir_msg *m);
 
-/* errno -> SINK_TEMP / SINK_NOSPACE / SINK_PERM (qmail's error_temp idea). */
+/* errno -> SINK_NOSPACE or SINK_TEMP, never SINK_PERM (maildir.c says why). */
 int maildir_errno_result(int err);
 
 #endif
