@@ -59,8 +59,8 @@ PLATFORM_OBJS := $(PLATFORM_SRCS-y:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/t_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%.t)
 
-.PHONY: all run test unit integration sanitize test-cross install clean \
-        distclean defconfig menuconfig deps check-layering
+.PHONY: all run test unit test-cross install clean distclean defconfig \
+        menuconfig deps check-layering
 .DEFAULT_GOAL := all
 
 all: $(BIN)

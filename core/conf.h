@@ -1,8 +1,11 @@
 /*
  * The configuration model and its parser.  One option table serves the
  * config file ("option=value" lines) and the command line ("--option=value"),
- * so the two cannot drift apart.  Everything lives in the arena given to
- * conf_init(); uthash tables allocate from it (see conf_hash.h).
+ * so the two cannot drift apart; but -c, -f and -t (and --conf-file,
+ * --foreground, --test) are platform/main.c's own, taken out before the
+ * rest reaches conf_parse_arg(): their rows here make them an error in a
+ * file.  Everything lives in the arena given to conf_init(); uthash tables
+ * allocate from it (see conf_hash.h).
  *
  * The parser does no I/O: platform/ reads the file and hands over its bytes,
  * and errors come back through a callback as (file, line, message) -- line 0

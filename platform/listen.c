@@ -86,12 +86,6 @@ int listen_open(const struct mn_config *c, struct listener *out, unsigned *n)
 		char name[LISTEN_NAME_MAX];
 
 		listen_name(name, sizeof name, l);
-		if (l->tls && !CFG_TLS) {
-			/* the parser refuses it already */
-			log_stderr("listen-tls %s: TLS is not supported by this "
-			           "build", name);
-			goto fail;
-		}
 		if (open_one(l, &out[*n]) != 0) {
 			log_stderr("listen %s: %s", name, strerror(errno));
 			goto fail;

@@ -432,8 +432,6 @@ int main(int argc, char **argv)
 	if (conf_load(0, file, argv + 1, nargs, NULL) != 0)
 		return 1;
 	c = conf_gen(0);
-	c->foreground = (uint8_t)foreground;
-	c->test_only = (uint8_t)test;
 	if (strlen(c->conf_file) >= sizeof conf_path) {
 		log_stderr("%s: path too long", file);
 		return 1;

@@ -16,7 +16,7 @@
 #include "maildir.h"
 #include "maildir_int.h"
 
-#define CLEAN_AGE (36 * 60 * 60)   /* contract section 5: 36 hours */
+#define CLEAN_AGE (36 * 60 * 60)   /* the Maildir spec's 36 hours for tmp/ */
 
 static const char *const subdirs[3] = { "tmp", "new", "cur" };
 
@@ -35,10 +35,10 @@ mode_t maildir_umask(void)
 }
 
 /*
- * Symbolic links (contract section 5).  A Maildir's owner may replace its
- * tmp/, new/, cur/ or a folder with a link at any moment, also while
- * mailnook runs as root; a path such as MAILDIR/new/NAME would then create
- * or remove files wherever the link points.  So every operation inside a
+ * Symbolic links.  A Maildir's owner may replace its tmp/, new/, cur/ or a
+ * folder with a link at any moment, also while mailnook runs as root; a
+ * path such as MAILDIR/new/NAME would then create or remove files wherever
+ * the link points.  So every operation inside a
  * Maildir is relative to a descriptor of the directory, opened with
  * O_NOFOLLOW from a descriptor of the Maildir itself (whose own path,
  * links and all, is the administrator's): openat(O_CREAT|O_EXCL|
@@ -364,8 +364,7 @@ int64_t maildir_free_space(const char *dir)
  * missing directory, a file-size limit, too many open files): the sender
  * should keep the mail queued and try again, as qmail's error_temp()
  * intends.  Mail that can never be accepted (too big, bad syntax) is refused
- * by the SMTP engine before it reaches the store.  The contract, too, only
- * knows 451 4.3.0 and 452 4.3.1 for a failure to store. */
+ * by the SMTP engine before it reaches the store. */
 int maildir_errno_result(int err)
 {
 	switch (err) {

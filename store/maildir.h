@@ -1,13 +1,14 @@
 /*
  * Maildir delivery, knowing nothing of SMTP: "a message for these Maildirs".
  *
- * A message is written once, into tmp/ of its first destination, through a
- * fixed buffer owned by the caller's slot.  Committing is done in batches
- * (group commit): maildir_commit_batch() makes every pending file durable,
- * links each into the new/ of every destination (hard link; a copy where the
- * destination is on another file system), makes each touched new/ durable
- * once, and only then reports success.  Any failure leaves no file in any
- * new/ for that message and removes its tmp/ file.
+ * A message is written once, into tmp/ of its first destination, through
+ * one body buffer that all messages share (maildir.c says why).  Committing
+ * is done in batches (group commit): maildir_commit_batch() makes every
+ * pending file durable, links each into the new/ of every destination (hard
+ * link; a copy where the destination is on another file system), makes
+ * each touched new/ durable once, and only then reports success.  Any
+ * failure leaves no file in any new/ for that message and removes its tmp/
+ * file.
  *
  * File names: "SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=SIZE,W=VSIZE" in new/
  * (no ':' or '/'; SIZE the file's octets, VSIZE as Dovecot reads it: a CR
@@ -92,10 +93,13 @@ int maildir_finish(struct maildir_msg *m);
  * closed and its tmp/ file gone either way. */
 void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
 
-/* Drops an open message: closes and removes its tmp/ file. */
+/* Closes m's file if still open, removes its tmp/ name and forgets its
+ * buffered bytes.  Drops a message not yet linked into new/; it is also
+ * the last step of maildir_commit_batch(), and safe after a failed
+ * maildir_open(). */
 void maildir_abort(struct maildir_msg *m);
 
-/* errno -> SINK_TEMP / SINK_NOSPACE / SINK_PERM (qmail's error_temp idea). */
+/* errno -> SINK_NOSPACE or SINK_TEMP, never SINK_PERM (maildir.c says why). */
 int maildir_errno_result(int err);
 
 #endif

@@ -200,8 +200,8 @@ static void sync_file_systems(struct maildir_msg **msgs, size_t lo,
 			files[i - lo].open = 0;         /* fsync'ed alone */
 			continue;
 		}
-		/* never retried: contract section 5.  The fsync is for its
-		 * cache flush: see "syncfs" above. */
+		/* never retried: a failed fsync is final (see above).  The
+		 * fsync is for its cache flush: see "syncfs" above. */
 		r = syncfs(msgs[i]->fd) == 0 && fsync(msgs[i]->fd) == 0 ?
 		    SINK_OK : SINK_TEMP;
 		/* backwards: i's own entry, the one compared with, goes last */
@@ -224,7 +224,7 @@ static int close_durable(struct maildir_msg *m, int r, int synced)
 {
 	if (m->fd < 0)
 		return r;
-	/* never retried: contract section 5 */
+	/* never retried: a failed fsync is final (see the top) */
 	if (!r && !synced && fsync(m->fd) != 0)
 		r = SINK_TEMP;
 	if (close(m->fd) != 0 && !r)

@@ -56,7 +56,7 @@
  *     reached the client, then close_notify;
  *   - when the client half-closed after the handshake (and did nothing
  *     worse), every reply reached it, a paused one included
- *     (contract.md section 4: a client may pipeline QUIT and half-close);
+ *     (a client may pipeline QUIT and half-close, as Exim does);
  *   - the suite is ECDHE-RSA when the client asked for it, else ECDHE-ECDSA.
  *
  * Deterministic: getrandom() and BearSSL's system seeder are replaced

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The SMTP dialogue on a raw socket against the real binary: reply codes of
-contract section 4, PIPELINING, BDAT, and DATA smuggling sequences."""
+"""The SMTP dialogue on a raw socket against the real binary: reply codes
+(RFC 5321, enhanced codes RFC 3463), PIPELINING, BDAT, and DATA smuggling
+sequences."""
 import os
 import sys
 

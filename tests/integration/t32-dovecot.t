@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Dovecot reads what mailnook stores (contract section 5: ",S=SIZE,W=VSIZE",
+"""Dovecot reads what mailnook stores (",S=SIZE,W=VSIZE" in the file name,
 VSIZE the size as Dovecot reads it).  Messages with every line-end mixture
 go in by DATA and by BDAT (CR before CRLF, a CR ending one chunk and the LF
 starting the next, lone CRs, long lines, empty bodies); then Dovecot's own

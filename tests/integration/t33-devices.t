@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Devices get through (issue 11, contract sections 3 and 4): raw-socket
+"""Devices get through (issue 11): raw-socket
 replays of the device transcripts of devices.md that concern tolerance --
 a camera's EHLO then HELO, vCenter's MAIL ... SIZE=1459 AUTH=<>, a UPS
 card's "HELO " with nothing after the space, a PLC's bare "HELO", an EHLO

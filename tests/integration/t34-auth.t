@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SMTP AUTH (contract section 7) with real clients and device replays.
+"""SMTP AUTH (RFC 4954) with real clients and device replays.
 
 Without auth-users or auth-any, AUTH is not advertised, and a client that
 sends it anyway (cameras do, and give up on an error) goes through with any

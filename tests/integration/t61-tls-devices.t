@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""TLS for devices (contract 3, 4, 6, 7): a TLS ClientHello on a plain
+"""TLS for devices: a TLS ClientHello on a plain
 listener (HP printers) becomes implicit TLS when TLS is configured and is
 closed without a reply when it is not; two certificates, RSA and EC, each
 client getting the one it can use (EC preferred), also after SIGHUP; the
@@ -250,7 +250,7 @@ for label, binary in binaries():
          srv.log()[-1200:])
     line = [ln for ln in srv.log().splitlines() if "tls=failed" in ln][-1]
     t.ok(re.search(r"tls=failed reason=\S+ client-version=\S+ ip=\S+$", line) is not None,
-         L + "fixed fields only, in the contract's order", line)
+         L + "fixed fields only, in the README's order", line)
     srv.stop()
     srv.check_sanitizer(t, L)
     srv.cleanup()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A client that half-closes still gets every reply (contract §4, last
-bullet; issue 10 item 4).  As Exim does: the end of the message and QUIT in
+"""A client that half-closes still gets every reply (issue 10
+item 4).  As Exim does: the end of the message and QUIT in
 one write, then shutdown(SHUT_WR), then read until mailnook closes.  The
 250 and the 221 must both arrive and the message is stored exactly once.
 For DATA and BDAT LAST, 20 times each; with several recipients and a large

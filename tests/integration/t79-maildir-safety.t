@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Maildir safety (contract section 5).  Symbolic links inside a Maildir
+"""Maildir safety.  Symbolic links inside a Maildir
 are never followed, also when mailnook runs as root: a tmp/ that points
 elsewhere is skipped by the start-up clean-up (mailnook.* and 40-hour-old
 files where it points stay); a new/ that points elsewhere, made before

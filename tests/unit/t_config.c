@@ -706,7 +706,7 @@ static void test_allowed(void)
 	ok(n == 0 && !conf_allowed(&C, 0, v4a), "192.168.1.77 not in .96/27");
 }
 
-/* strict-crlf and allow-bare-lf=CIDR (contract section 3) */
+/* strict-crlf and allow-bare-lf=CIDR */
 static void test_bare_lf(void)
 {
 	static const uint8_t v4a[4] = { 192, 168, 1, 77 }, v4b[4] = { 192, 168, 2, 1 };

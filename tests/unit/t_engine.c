@@ -711,7 +711,7 @@ static void t_text_runs(void)
 static void t_commands(void)
 {
 	reset_params();
-	/* devices (contract section 4): any argument, or none, is accepted */
+	/* devices send anything after HELO/EHLO: any argument, or none, goes */
 	check("HELO/EHLO: no argument, spaces, _, an IP, an underscore",
 	      "HELO\r\nEHLO   \r\nHELO \r\nEHLO _\r\nHELO 192.0.2.7\r\n"
 	      "EHLO under_score\r\nHELO a b\r\nEHLO c.example\r\n",
@@ -923,7 +923,9 @@ static const char *show_seq(const char *p, size_t n)
 	return out;
 }
 
-/* The DATA smuggling list of contract section 4. */
+/* SMTP smuggling: end-of-data look-alikes with a bare CR, a bare LF or a
+ * NUL, and lines that only look like one (RFC 5321 4.1.1.4: CRLF.CRLF alone
+ * ends the data). */
 static void t_smuggling(void)
 {
 	static const struct {
