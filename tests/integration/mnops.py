@@ -230,3 +230,20 @@ def make_cert(d, kind="ec", name=None):
         if r.returncode != 0:
             raise RuntimeError("openssl: %s" % r.stdout.decode(errors="replace"))
     return crt, key
+
+
+def smuggle(port, seq):
+    """A bare-LF smuggling attempt: (final reply, reply to the NOOP after)."""
+    from mntest import Raw
+    c = Raw(port)
+    try:
+        c.reply()
+        c.cmd("EHLO smuggle.test")
+        c.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\n")
+        c.replies(3)
+        c.send(b"Subject: smuggle\r\n\r\nbody" + seq +
+               b"MAIL FROM:<evil@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\nevil\r\n.\r\n")
+        r = code(c.reply())
+        return r, code(c.cmd("NOOP"))
+    finally:
+        c.close()

@@ -7,12 +7,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, standard_lines, read_new  # noqa: E402
+from mnops import code, smuggle  # noqa: E402
 
 t = Tap()
-
-
-def code(r):
-    return r.split("\n")[-1][:9]
 
 
 for label, binary in binaries():
@@ -83,20 +80,12 @@ for label, binary in binaries():
     # bare CR or a NUL refuses it.  (t33-devices.t: the same with strict-crlf.)
     lf_only = (b"\n.\n", b"\n.\r\n", b"\r\n.\n")
     for seq in lf_only + (b"\r.\r", b"\r\n.\r", b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"):
-        c = Raw(srv.port)
-        c.reply()
-        c.cmd("EHLO smuggle.test")
-        c.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\n")
-        c.replies(3)
-        c.send(b"Subject: smuggle\r\n\r\nbody" + seq +
-               b"MAIL FROM:<evil@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\nevil\r\n.\r\n")
-        r = c.reply()
+        r, noop = smuggle(srv.port, seq)
         if seq in lf_only:
-            t.eq(code(r), "250 2.0.0", label + "smuggling %r: no end, stored at the real end" % seq)
+            t.eq(r, "250 2.0.0", label + "smuggling %r: no end, stored at the real end" % seq)
         else:
-            t.eq(code(r), "550 5.6.0", label + "smuggling %r refused with 550 5.6.0 at the real end" % seq)
-        t.eq(code(c.cmd("NOOP")), "250 2.0.0", label + "next reply is for NOOP: nothing was executed (%r)" % seq)
-        c.close()
+            t.eq(r, "550 5.6.0", label + "smuggling %r refused with 550 5.6.0 at the real end" % seq)
+        t.eq(noop, "250 2.0.0", label + "next reply is for NOOP: nothing was executed (%r)" % seq)
     new = [f for f in read_new(d_user) if b"Subject: smuggle" in f]
     t.ok(len(new) == len(lf_only) and
          all(b"MAIL FROM:<evil@remote.example>\nRCPT TO:<user@localhost>\nDATA\nevil\n" in f for f in new),

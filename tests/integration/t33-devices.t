@@ -18,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, read_new, standard_lines  # noqa: E402
-from mnops import code, reload  # noqa: E402
+from mnops import code, reload, smuggle  # noqa: E402
 
 t = Tap()
 LF_FILE = b"From: router@lan.example\nSubject: curl lf\n\nline one\nline two\n"
@@ -76,22 +76,6 @@ def py_lf(port, sender):
         return "ok"
     except smtplib.SMTPResponseException as e:
         return "%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace")[:5])
-
-
-def smuggle(port, seq):
-    """A bare-LF smuggling attempt: (final reply, reply to the NOOP after)."""
-    c = Raw(port)
-    try:
-        c.reply()
-        c.cmd("EHLO smuggle.test")
-        c.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\n")
-        c.replies(3)
-        c.send(b"Subject: smuggle\r\n\r\nbody" + seq +
-               b"MAIL FROM:<evil@remote.example>\r\nRCPT TO:<user@localhost>\r\nDATA\r\nevil\r\n.\r\n")
-        r = code(c.reply())
-        return r, code(c.cmd("NOOP"))
-    finally:
-        c.close()
 
 
 DELIVERED = ["220", "250 2.1.0", "250 2.1.5", "354", "250 2.0.0", "221 2.0.0"]
