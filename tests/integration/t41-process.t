@@ -79,6 +79,16 @@ def listening(port, proc=None, timeout=15):
     return False
 
 
+def daemon_pid(port, pidf):
+    """The pid in pidf once a detached mailnook listens on port, or None."""
+    if not listening(port):
+        return None
+    try:
+        return int(read_text(pidf) or "")
+    except ValueError:
+        return None
+
+
 def wait_gone(pid, timeout=15):
     """Until pid has exited (gone, or a zombie nobody reaps yet)."""
     deadline = time.time() + timeout
@@ -245,12 +255,7 @@ for label, binary in binaries():
     # parent that took it
     rc, out = run([binary, "-c", conf], timeout=20)
     t.eq(rc, 0, label + "detached: the parent exits 0")
-    dpid = None
-    if listening(port):
-        try:
-            dpid = int(read_text(pidf) or "")
-        except ValueError:
-            pass
+    dpid = daemon_pid(port, pidf)
     t.ok(dpid is not None and os.path.exists("/proc/%d" % dpid) and
          any(("socket:" in v) for v in fd_links(dpid).values()),
          label + "  the pid file holds the pid of the daemon that listens", read_text(pidf))
@@ -274,12 +279,7 @@ for label, binary in binaries():
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait(5)
-    dpid = None
-    if listening(port):
-        try:
-            dpid = int(read_text(pidf) or "")
-        except ValueError:
-            pass
+    dpid = daemon_pid(port, pidf)
     rc, out = run([binary, "-f", "-c", conf, "--listen=127.0.0.1:%d" % free_port()], timeout=20)
     t.ok(dpid and rc == 1 and "already running (pid %d)" % dpid in out,
          label + "detached with 0-2 closed: the pid file stays locked", "pid %r, exit %r: %s" % (dpid, rc, out))
