@@ -1,0 +1,293 @@
+/* see conf.h: the checks across options, and the lookup tables */
+#include <stddef.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf_hash.h"
+#include "conf_int.h"
+#include "text.h"
+
+static struct conf_address *addr_find(const struct mn_config *c, const char *key)
+{
+	struct conf_address *head = c->addresses, *e = NULL;
+
+	if (head)
+		HASH_FIND_STR(head, key, e);
+	return e;
+}
+
+static struct conf_domain *domain_find(const struct mn_config *c, const char *name)
+{
+	struct conf_domain *head = c->domains, *d = NULL;
+
+	if (head)
+		HASH_FIND_STR(head, name, d);
+	return d;
+}
+
+/* "ADDRESS ... (defined at FILE:LINE)" pieces */
+static void cm_origin(struct msg *m, const char *file, unsigned line)
+{
+	cm_s(m, file ? file : "(command line)");
+	if (line) {
+		cm_s(m, ":");
+		cm_u(m, line);
+	}
+}
+
+/* Is postmaster@d named by a mailbox, an alias or d's catch-all? */
+static int postmaster_named(const struct mn_config *c, const char *d)
+{
+	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	size_t n = strlen(d);
+
+	if (n > ADDR_DOMAIN_MAX)
+		return 0;
+	memcpy(key, "postmaster@", 11);
+	memcpy(key + 11, d, n + 1);
+	if (addr_find(c, key))
+		return 1;
+	return addr_find(c, key + 10) != NULL;  /* "@d" */
+}
+
+static void finish_aliases(struct pctx *p)
+{
+	struct mn_config *c = p->c;
+	struct conf_address *a, *e;
+	unsigned i, j;
+
+	for (a = c->alias_list; a; a = a->next) {
+		const char *dom = strchr(a->key, '@') + 1;
+		unsigned bad_ones = 0;
+		struct msg m = { .n = 0 };
+
+		cm_s(&m, "alias ");
+		cm_s(&m, a->key);
+		if (c->domains && !domain_find(c, dom)) {
+			cm_s(&m, ": domain ");
+			cm_s(&m, dom);
+			cm_s(&m, " is not a local domain (add domain=");
+			cm_s(&m, dom);
+			cm_s(&m, ")");
+			cf_report_at(p, a->file, a->line, m.b);
+			continue;
+		}
+		e = addr_find(c, a->key);
+		if (e) {
+			cm_s(&m, e->is_alias ? ": given twice (first at "
+			                    : ": is already a mailbox, which an alias may not shadow (");
+			cm_origin(&m, e->file, e->line);
+			cm_s(&m, ")");
+			cf_report_at(p, a->file, a->line, m.b);
+			continue;
+		}
+		a->target = arena_alloc(c->arena, a->n_names * sizeof(*a->target));
+		if (!a->target)
+			return;
+		a->n_target = 0;
+		for (i = 0; i < a->n_names; i++) {
+			struct msg t = { .n = 0 };
+			e = addr_find(c, a->names[i]);
+			if (!e || e->is_alias) {
+				cm_s(&t, "alias ");
+				cm_s(&t, a->key);
+				cm_s(&t, ": target ");
+				cm_s(&t, a->names[i]);
+				cm_s(&t, e ? " is an alias; targets must be mailboxes"
+				          : " is not a configured mailbox");
+				cf_report_at(p, a->file, a->line, t.b);
+				bad_ones++;
+				continue;
+			}
+			for (j = 0; j < a->n_target; j++)
+				if (a->target[j] == e->one)
+					break;
+			if (j == a->n_target)
+				a->target[a->n_target++] = e->one;
+		}
+		if (bad_ones)
+			continue;
+		HASH_ADD_KEYPTR(hh, c->addresses, a->key, strlen(a->key), a);
+		if (conf_hash_oom)
+			return;
+	}
+}
+
+unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
+{
+	struct pctx p = { .c = c, .err = err, .ctx = ctx };
+	const char *end_file = c->end_at.file;
+	unsigned end_line = c->end_at.line, i;
+	struct conf_domain *d;
+	struct conf_address *e;
+
+	conf_hash_arena = c->arena;
+	conf_hash_oom = 0;
+	c->domains = NULL;
+	c->addresses = NULL;
+	c->n_domains = 0;
+	c->first_domain = NULL;
+	c->postmaster_implicit = 0;
+
+	if (c->n_listen == 0) {
+		memcpy(c->listen[0].addr, "0.0.0.0", 8);
+		c->listen[0].port = 25;
+		c->listen[0].tls = 0;
+		c->listen[0].v6 = 0;
+		c->n_listen = 1;
+	}
+	if (c->max_per_ip == 0) {
+		/* half, rounded up: one client alone cannot hold every slot
+		 * (except the only one of max-sessions=1) */
+		c->max_per_ip = (c->max_sessions + 1) / 2;
+	} else if (c->max_per_ip > c->max_sessions) {
+		struct msg m = { .n = 0 };
+		cm_s(&m, "max-sessions-per-ip: ");
+		cm_u(&m, c->max_per_ip);
+		cm_s(&m, " is above max-sessions (");
+		cm_u(&m, c->max_sessions);
+		cm_s(&m, ")");
+		cf_report_at(&p, c->max_per_ip_at.file, c->max_per_ip_at.line, m.b);
+	}
+	if (CFG_TLS) {
+		int tls_listener = 0;
+		for (i = 0; i < c->n_listen; i++)
+			tls_listener |= c->listen[i].tls;
+		/* pairs in order: the one without its partner is at fault */
+		for (i = c->n_tls_key; i < c->n_tls_cert; i++)
+			cf_report_at(&p, c->tls_cert_at[i].file, c->tls_cert_at[i].line,
+			          "tls-cert: given without tls-key");
+		for (i = c->n_tls_cert; i < c->n_tls_key; i++)
+			cf_report_at(&p, c->tls_key_at[i].file, c->tls_key_at[i].line,
+			          "tls-key: given without tls-cert");
+		if (tls_listener && !c->n_tls_cert)
+			cf_report_at(&p, c->listen_tls_at.file, c->listen_tls_at.line,
+			          "listen-tls: needs tls-cert and tls-key");
+	}
+
+	if (CFG_AUTH) {
+		int auth_listener = 0;
+
+		for (i = 0; i < c->n_listen; i++)
+			auth_listener |= c->listen[i].auth;
+		if (c->auth_any && c->auth_users)
+			cf_report_at(&p, c->auth_users_at.file,
+			          c->auth_users_at.line,
+			          "auth-users: not with auth-any");
+		if (auth_listener && !c->auth_users)
+			cf_report_at(&p, c->listen_auth_at.file,
+			          c->listen_auth_at.line,
+			          "listen: ,auth needs auth-users");
+		if (c->auth_users && !c->n_tls_cert && !c->auth_plaintext)
+			cf_report_at(&p, c->auth_users_at.file,
+			          c->auth_users_at.line,
+			          "auth-users: needs tls-cert or auth-plaintext");
+	}
+
+	/* domains, in the order given; a repeated one counts once */
+	for (d = c->domain_list; d; d = d->next) {
+		if (domain_find(c, d->name))
+			continue;
+		HASH_ADD_KEYPTR(hh, c->domains, d->name, strlen(d->name), d);
+		if (conf_hash_oom)
+			goto out;
+		c->n_domains++;
+		if (!c->first_domain)
+			c->first_domain = d->name;
+	}
+	if (!c->domain_list)
+		cf_report_at(&p, end_file, end_line,
+		          "no domain defined (at least one domain=DOMAIN is required)");
+
+	/* mailboxes */
+	for (i = 0; i < c->n_mailbox; i++) {
+		struct conf_mailbox *mb = &c->mailbox[i];
+		const char *dom = strchr(mb->address, '@') + 1;
+		struct msg m = { .n = 0 };
+
+		cm_s(&m, "mailbox ");
+		cm_s(&m, mb->address);
+		if (c->domains && !domain_find(c, dom)) {
+			cm_s(&m, ": domain ");
+			cm_s(&m, dom);
+			cm_s(&m, " is not a local domain (add domain=");
+			cm_s(&m, dom);
+			cm_s(&m, ")");
+			cf_report_at(&p, mb->file, mb->line, m.b);
+		}
+		e = addr_find(c, mb->address);
+		if (e) {
+			struct msg t = { .n = 0 };
+			cm_s(&t, "mailbox ");
+			cm_s(&t, mb->address);
+			cm_s(&t, ": given twice (first at ");
+			cm_origin(&t, e->file, e->line);
+			cm_s(&t, ")");
+			cf_report_at(&p, mb->file, mb->line, t.b);
+			continue;
+		}
+		e = arena_alloc(c->arena, sizeof(*e));
+		if (!e)
+			goto out;
+		memset(e, 0, sizeof(*e));
+		e->key = mb->address;
+		e->file = mb->file;
+		e->line = mb->line;
+		e->one = (uint16_t)i;
+		e->target = &e->one;
+		e->n_target = 1;
+		HASH_ADD_KEYPTR(hh, c->addresses, e->key, strlen(e->key), e);
+		if (conf_hash_oom)
+			goto out;
+	}
+	if (c->n_mailbox == 0)
+		cf_report_at(&p, end_file, end_line,
+		          "no mailbox defined (at least one mailbox=ADDRESS,MAILDIR is required)");
+
+	finish_aliases(&p);
+	if (conf_hash_oom || c->arena->failed)
+		goto out;
+
+	/* postmaster at every local domain: mailbox 0 when nothing names it */
+	if (c->n_mailbox)
+		for (d = c->domains; d; d = d->hh.next)
+			if (!postmaster_named(c, d->name))
+				c->postmaster_implicit = 1;
+out:
+	cf_arena_check(&p, end_file, end_line);
+	return p.errors;
+}
+
+void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx)
+{
+	const struct conf_domain *d;
+
+	if (c->n_mailbox)
+		for (d = c->domains; d; d = d->hh.next) {
+			struct msg m = { .n = 0 };
+			if (postmaster_named(c, d->name))
+				continue;
+			cm_s(&m, "postmaster@");
+			cm_s(&m, d->name);
+			cm_s(&m, " is not configured; it goes to ");
+			cm_s(&m, c->mailbox[0].address);
+			cm_s(&m, " (the first mailbox)");
+			warn(ctx, d->file ? d->file : "(command line)", d->line, m.b);
+		}
+	if (c->tag_folders && !c->rcpt_delim[0])
+		warn(ctx, c->end_at.file ? c->end_at.file : "(command line)",
+		     c->end_at.line,
+		     "tag-folders has no effect while recipient-delimiter is empty");
+}
+
+int conf_is_local_domain(const struct mn_config *c, const char *d)
+{
+	char key[ADDR_DOMAIN_MAX + 1];
+	size_t n = strlen(d);
+
+	if (n == 0 || n > ADDR_DOMAIN_MAX)
+		return 0;
+	memcpy(key, d, n + 1);
+	text_lower(key);
+	return domain_find(c, key) != NULL;
+}

@@ -1,0 +1,129 @@
+/*
+ * Shared by the configuration parser's files (conf.c: the option table and
+ * the line reader; conf_value.c: what each option's value means;
+ * conf_addr.c: addresses and networks; conf_finish.c: the checks across
+ * options and the lookup tables).  Not for use outside core/conf*.c.
+ */
+#ifndef MAILNOOK_CONF_INT_H
+#define MAILNOOK_CONF_INT_H
+
+#include <stdint.h>
+
+#include "conf.h"
+
+#define CONF_LINE_MAX 4096     /* one config line or argument */
+#define CONF_MSG_MAX 400       /* one error message */
+#define CONF_SHOW_MAX 80       /* a value quoted in a message */
+
+#define NO_AUTH "this build has no AUTH (CONFIG_AUTH)"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/*
+ * The option table.  One entry per option, used by conf_parse() (file
+ * lines) and conf_parse_arg() (--option=value) through the same one_opt(),
+ * and listed by conf_usage(): the three cannot drift apart.
+ * kind says how the value is read; id says what else is checked.
+ */
+enum opt_kind {
+	K_FLAG,         /* no value; sets a uint8_t */
+	K_STRING,       /* a file name or user name, copied to the arena */
+	K_HOST,         /* a host name, into mn_config.hostname */
+	K_SIZE,         /* uint64_t, k/M/G suffixes */
+	K_NUMBER,       /* unsigned, decimal */
+	K_LISTEN,       /* ADDR:PORT */
+	K_DOMAIN,
+	K_MAILBOX,      /* ADDRESS,MAILDIR */
+	K_ALIAS,        /* ADDRESS,TARGET[,TARGET...] */
+	K_CIDR,
+	K_DELIM,        /* recipient-delimiter characters */
+	K_TLS_FILE,     /* tls-cert, tls-key: at most CONF_TLS_CERTS each */
+	K_TLS_VERSION   /* 1.0, 1.1, 1.2 */
+};
+
+enum opt_id {
+	O_LISTEN, O_LISTEN_TLS, O_HOSTNAME, O_DOMAIN, O_MAILBOX, O_ALIAS,
+	O_DELIM, O_TAG_FOLDERS, O_MAX_SIZE, O_MAX_RCPT, O_MAX_SESSIONS,
+	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
+	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF, O_CONF_FILE,
+	O_FOREGROUND, O_TEST,
+	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT
+};
+
+#define F_REPEAT 1      /* repeatable: entries accumulate; any other option
+                         * given twice in a file is an error */
+#define F_ARGV   2      /* command line only */
+#define F_EMPTY  4      /* an empty value is allowed */
+#define F_BARE   8      /* may be given without a value, which does nothing */
+
+struct opt {
+	const char *name;
+	unsigned char id, kind, flags;
+	size_t off;             /* field of struct mn_config, where generic */
+	const char *arg;        /* what the value looks like; NULL for a flag */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct mn_config, f)
+
+/* ---- messages, formatted without stdio ---- */
+
+struct msg {
+	char b[CONF_MSG_MAX];
+	size_t n;
+};
+
+void cm_mem(struct msg *m, const char *s, size_t n);
+void cm_s(struct msg *m, const char *s);
+void cm_u(struct msg *m, uint64_t v);
+void cm_q(struct msg *m, const char *s);    /* 'value', cut to CONF_SHOW_MAX */
+
+/* ---- parse context ---- */
+
+struct pctx {
+	struct mn_config *c;
+	conf_error_fn *err;
+	void *ctx;
+	const char *file;       /* the file name, or the argument */
+	unsigned line;          /* 0 for an argument */
+	unsigned errors;
+	int argv;
+	unsigned *first;        /* per option, the line that set it; NULL for
+	                         * an argument */
+};
+
+void cf_report(struct pctx *p, const char *text);
+void cf_report_at(struct pctx *p, const char *file, unsigned line,
+                  const char *text);
+void cf_bad(struct pctx *p, const struct opt *o, const char *val,
+            const char *why);   /* "NAME: 'VALUE': WHY" */
+void cf_arena_check(struct pctx *p, const char *file, unsigned line);
+char *cf_trim(char *s);
+char *cf_next_field(char **cur);
+
+/* conf_addr.c */
+int cf_hexval(int ch);
+int cf_parse_ip4(const char *s, size_t n, uint8_t out[4]);
+int cf_parse_ip6(const char *s, size_t n, uint8_t out[16]);
+const char *cf_check_domain(const char *s);
+const char *cf_check_address(const char *s);
+int cf_prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits);
+int cf_host_bits_set(const uint8_t *a, unsigned len, unsigned bits);
+
+/* conf_value.c: one per option kind */
+void cf_listen_add(struct pctx *p, const struct opt *o, const char *val);
+void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val);
+void cf_domain_add(struct pctx *p, const struct opt *o, char *val);
+void cf_mailbox_add(struct pctx *p, const struct opt *o, char *val);
+void cf_alias_add(struct pctx *p, const struct opt *o, char *val);
+void cf_delim_set(struct pctx *p, const struct opt *o, const char *val);
+void cf_number_set(struct pctx *p, const struct opt *o, const char *val);
+void cf_size_set(struct pctx *p, const struct opt *o, const char *val);
+void cf_string_set(struct pctx *p, const struct opt *o, const char *val);
+void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val);
+void cf_tls_version_set(struct pctx *p, const struct opt *o,
+                        const char *val);
+void cf_argv_replace(struct mn_config *c, const struct opt *o);
+
+#endif

@@ -1,0 +1,557 @@
+/* see conf_int.h: what each option's value means */
+#include <stddef.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf_hash.h"
+#include "conf_int.h"
+#include "text.h"
+
+/* ---- the options ---- */
+
+void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	const char *addr, *colon;
+	size_t alen;
+	uint8_t ip[16], other[16];
+	uint64_t port;
+	int v6, tls = o->id == O_LISTEN_TLS;
+	unsigned i;
+	struct conf_listen *l;
+	struct msg m = { .n = 0 };
+	char head[80];
+	const char *comma = strchr(val, ',');
+
+	if (tls && !CFG_TLS) {
+		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
+	if (comma) {
+		if (strcmp(comma + 1, "auth") != 0) {
+			cf_bad(p, o, val, "the only flag after ADDR:PORT is ,auth");
+			return;
+		}
+		if (!CFG_AUTH) {
+			cf_bad(p, o, val, NO_AUTH);
+			return;
+		}
+		if ((size_t)(comma - val) >= sizeof head) {
+			cf_bad(p, o, val, "address too long");
+			return;
+		}
+		memcpy(head, val, (size_t)(comma - val));
+		head[comma - val] = '\0';
+		val = head;
+	}
+	if (val[0] == '[') {
+		const char *close = strchr(val, ']');
+		if (!close) {
+			cf_bad(p, o, val, "missing ']' (IPv6 as [::1]:25)");
+			return;
+		}
+		addr = val + 1;
+		alen = (size_t)(close - addr);
+		colon = close + 1;
+		if (*colon != ':') {
+			cf_bad(p, o, val, "missing :PORT after ']' (as [::1]:25)");
+			return;
+		}
+		if (cf_parse_ip6(addr, alen, ip) != 0) {
+			cf_bad(p, o, val, "not a numeric IPv6 address");
+			return;
+		}
+		v6 = 1;
+	} else {
+		colon = strrchr(val, ':');
+		if (!colon) {
+			cf_bad(p, o, val, "missing :PORT (ADDR:PORT, as 0.0.0.0:25)");
+			return;
+		}
+		if (strchr(val, ':') != colon) {
+			cf_bad(p, o, val, "an IPv6 address goes in brackets, as [::1]:25");
+			return;
+		}
+		addr = val;
+		alen = (size_t)(colon - val);
+		if (cf_parse_ip4(addr, alen, ip) != 0) {
+			cf_bad(p, o, val, "not a numeric IPv4 address (a.b.c.d, or [IPv6]; no host names)");
+			return;
+		}
+		v6 = 0;
+	}
+	if (text_parse_u64(colon + 1, strlen(colon + 1), &port) != 0 ||
+	    port < 1 || port > 65535) {
+		cf_bad(p, o, val, "the port must be a number from 1 to 65535");
+		return;
+	}
+	if (v6 && !CFG_IPV6) {
+		cf_bad(p, o, val, "IPv6 support is not compiled in (CONFIG_IPV6)");
+		return;
+	}
+	for (i = 0; i < c->n_listen; i++) {
+		l = &c->listen[i];
+		if (l->port != port || l->v6 != v6)
+			continue;
+		if (v6 ? cf_parse_ip6(l->addr, strlen(l->addr), other)
+		       : cf_parse_ip4(l->addr, strlen(l->addr), other))
+			continue;
+		if (memcmp(ip, other, v6 ? 16 : 4) == 0) {
+			cf_bad(p, o, val, "this address and port are already a listener");
+			return;
+		}
+	}
+	if (c->n_listen >= CFG_MAX_LISTENERS) {
+		cm_s(&m, "more than ");
+		cm_u(&m, CFG_MAX_LISTENERS);
+		cm_s(&m, " listeners (the compiled-in limit, CONFIG_MAX_LISTENERS)");
+		cf_bad(p, o, val, m.b);
+		return;
+	}
+	if (alen >= sizeof(l->addr)) {
+		cf_bad(p, o, val, "address too long");
+		return;
+	}
+	l = &c->listen[c->n_listen++];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->addr, addr, alen);
+	l->addr[alen] = '\0';
+	l->port = (uint16_t)port;
+	l->tls = (uint8_t)tls;
+	l->v6 = (uint8_t)v6;
+	l->auth = comma != NULL;
+	if (comma && !c->listen_auth_at.file) {
+		c->listen_auth_at.file = p->file;
+		c->listen_auth_at.line = p->line;
+	}
+	if (tls && !c->listen_tls_at.file) {
+		c->listen_tls_at.file = p->file;
+		c->listen_tls_at.line = p->line;
+	}
+}
+
+/* An allow-from or allow-bare-lf network. */
+void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	int from = o->id == O_ALLOW_FROM;
+	unsigned *n = from ? &c->n_allow : &c->n_bare_lf;
+	const char *slash = strchr(val, '/');
+	size_t alen = slash ? (size_t)(slash - val) : strlen(val);
+	struct conf_cidr r;
+	uint64_t bits;
+	unsigned max;
+
+	memset(&r, 0, sizeof(r));
+	if (memchr(val, ':', alen)) {
+		if (cf_parse_ip6(val, alen, r.addr) != 0) {
+			cf_bad(p, o, val, "not an IPv6 network (as fe80::/10)");
+			return;
+		}
+		r.v6 = 1;
+		max = 128;
+	} else {
+		if (cf_parse_ip4(val, alen, r.addr) != 0) {
+			cf_bad(p, o, val, "not an IPv4 network (as 192.168.1.0/24)");
+			return;
+		}
+		max = 32;
+	}
+	bits = max;
+	if (slash && (text_parse_u64(slash + 1, strlen(slash + 1), &bits) != 0 ||
+	              bits > max)) {
+		cf_bad(p, o, val, r.v6 ? "the prefix length must be 0 to 128"
+		                    : "the prefix length must be 0 to 32");
+		return;
+	}
+	r.bits = (uint8_t)bits;
+	if (cf_host_bits_set(r.addr, r.v6 ? 16 : 4, r.bits)) {
+		struct msg m = { .n = 0 };
+		cm_s(&m, "host bits set after the prefix length (give the network address");
+		if (!r.v6) {
+			unsigned i;
+			cm_s(&m, ": ");
+			for (i = 0; i < 4; i++) {
+				unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? (unsigned)bits - i * 8 : 0;
+				cm_u(&m, r.addr[i] & (keep ? 0xff << (8 - keep) & 0xff : 0));
+				cm_s(&m, i < 3 ? "." : "/");
+			}
+			cm_u(&m, bits);
+		}
+		cm_s(&m, ")");
+		cf_bad(p, o, val, m.b);
+		return;
+	}
+	if (*n >= CONF_MAX_ALLOW) {
+		cf_bad(p, o, val, "more than " STR(CONF_MAX_ALLOW) " entries");
+		return;
+	}
+	(from ? c->allow_from : c->bare_lf)[(*n)++] = r;
+}
+
+void cf_domain_add(struct pctx *p, const struct opt *o, char *val)
+{
+	struct mn_config *c = p->c;
+	const char *why = cf_check_domain(val);
+	struct conf_domain *d;
+	unsigned n = 0;
+
+	if (why) {
+		cf_bad(p, o, val, why);
+		return;
+	}
+	for (d = c->domain_list; d; d = d->next)
+		n++;
+	if (n >= CONF_MAX_DOMAINS) {
+		cf_bad(p, o, val, "more than " STR(CONF_MAX_DOMAINS) " domains");
+		return;
+	}
+	text_lower(val);
+	d = arena_alloc(c->arena, sizeof(*d));
+	if (!d)
+		return;
+	memset(d, 0, sizeof(*d));
+	d->name = arena_strndup(c->arena, val, strlen(val));
+	if (!d->name)
+		return;
+	d->file = p->file;
+	d->line = p->line;
+	if (c->domain_last)
+		c->domain_last->next = d;
+	else
+		c->domain_list = d;
+	c->domain_last = d;
+	c->n_domains = n + 1;
+}
+
+void cf_mailbox_add(struct pctx *p, const struct opt *o, char *val)
+{
+	struct mn_config *c = p->c;
+	char *cur = val, *addr, *dir;
+	const char *why;
+	struct conf_mailbox *mb;
+	char shown[CONF_LINE_MAX];
+
+	text_copy(shown, sizeof(shown), val);
+	addr = cf_next_field(&cur);
+	dir = cf_next_field(&cur);
+	if (!dir) {
+		cf_bad(p, o, shown, "missing MAILDIR (mailbox=ADDRESS,MAILDIR)");
+		return;
+	}
+	if (cur) {
+		cf_bad(p, o, shown, "too many fields (mailbox=ADDRESS,MAILDIR)");
+		return;
+	}
+	why = cf_check_address(addr);
+	if (why) {
+		cf_bad(p, o, shown, why);
+		return;
+	}
+	if (!*dir) {
+		cf_bad(p, o, shown, "empty MAILDIR");
+		return;
+	}
+	if (c->n_mailbox >= CFG_MAX_MAILBOXES) {
+		cf_bad(p, o, shown, "more than " STR(CFG_MAX_MAILBOXES)
+		    " mailboxes (the compiled-in limit, CONFIG_MAX_MAILBOXES)");
+		return;
+	}
+	text_lower(addr);
+	mb = &c->mailbox[c->n_mailbox];
+	mb->address = arena_strndup(c->arena, addr, strlen(addr));
+	mb->maildir = arena_strndup(c->arena, dir, strlen(dir));
+	mb->file = p->file;
+	mb->line = p->line;
+	if (mb->address && mb->maildir)
+		c->n_mailbox++;
+}
+
+void cf_alias_add(struct pctx *p, const struct opt *o, char *val)
+{
+	struct mn_config *c = p->c;
+	char *cur = val, *addr, *t;
+	const char *why;
+	struct conf_address *e;
+	unsigned n = 1;
+	char shown[CONF_LINE_MAX];
+
+	text_copy(shown, sizeof(shown), val);
+	addr = cf_next_field(&cur);
+	why = cf_check_address(addr);
+	if (why) {
+		cf_bad(p, o, shown, why);
+		return;
+	}
+	if (!cur) {
+		cf_bad(p, o, shown, "missing TARGET (alias=ADDRESS,TARGET[,TARGET...])");
+		return;
+	}
+	for (t = cur; (t = strchr(t, ',')) != NULL; t++)
+		n++;
+	e = arena_alloc(c->arena, sizeof(*e));
+	if (!e)
+		return;
+	memset(e, 0, sizeof(*e));
+	e->names = arena_alloc(c->arena, n * sizeof(*e->names));
+	if (!e->names)
+		return;
+	while ((t = cf_next_field(&cur)) != NULL) {
+		why = cf_check_address(t);
+		if (why) {
+			struct msg m = { .n = 0 };
+			cm_s(&m, "target ");
+			cm_q(&m, t);
+			cm_s(&m, ": ");
+			cm_s(&m, why);
+			cf_bad(p, o, shown, m.b);
+			return;
+		}
+		text_lower(t);
+		e->names[e->n_names] = arena_strndup(c->arena, t, strlen(t));
+		if (!e->names[e->n_names++])
+			return;
+	}
+	text_lower(addr);
+	e->key = arena_strndup(c->arena, addr, strlen(addr));
+	if (!e->key)
+		return;
+	e->is_alias = 1;
+	e->file = p->file;
+	e->line = p->line;
+	if (c->alias_last)
+		c->alias_last->next = e;
+	else
+		c->alias_list = e;
+	c->alias_last = e;
+}
+
+void cf_delim_set(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	size_t n = strlen(val), i;
+
+	if (n >= sizeof(c->rcpt_delim)) {
+		cf_bad(p, o, val, "at most 15 characters");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)val[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '@' || ch == '"' || ch == '\\' ||
+		    ch == ',' || ch == '<' || ch == '>') {
+			cf_bad(p, o, val, "only printable ASCII characters other than @ \" \\ , < > and space");
+			return;
+		}
+	}
+	memcpy(c->rcpt_delim, val, n + 1);
+}
+
+void cf_number_set(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	uint64_t v;
+	struct msg m = { .n = 0 };
+
+	if (text_parse_u64(val, strlen(val), &v) != 0 || v > 0xffffffffu) {
+		cf_bad(p, o, val, "not a number (decimal digits only)");
+		return;
+	}
+	switch (o->id) {
+	case O_MAX_RCPT:
+		if (v < 100) {
+			cf_bad(p, o, val, "below 100, the minimum RFC 5321 4.5.3.1.8 requires");
+			return;
+		}
+		if (v > CFG_MAX_RECIPIENTS) {
+			cf_bad(p, o, val, "above the compiled-in limit of " STR(CFG_MAX_RECIPIENTS)
+			    " (CONFIG_MAX_RECIPIENTS)");
+			return;
+		}
+		break;
+	case O_MAX_SESSIONS:
+		if (v < 1 || v > CFG_MAX_SESSIONS) {
+			cf_bad(p, o, val, "must be 1 to " STR(CFG_MAX_SESSIONS)
+			    ", the compiled-in limit (CONFIG_MAX_SESSIONS)");
+			return;
+		}
+		break;
+	case O_MAX_PER_IP:
+		if (v < 1) {
+			cf_bad(p, o, val, "must be at least 1");
+			return;
+		}
+		c->max_per_ip_at.file = p->file;
+		c->max_per_ip_at.line = p->line;
+		break;
+	case O_TIMEOUT:
+		if (v < 1 || v > 86400) {
+			cm_s(&m, "must be 1 to 86400 seconds");
+			cf_bad(p, o, val, m.b);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	*(unsigned *)(void *)((char *)c + o->off) = (unsigned)v;
+}
+
+void cf_size_set(struct pctx *p, const struct opt *o, const char *val)
+{
+	uint64_t v;
+
+	if (conf_parse_size(val, &v) != 0) {
+		cf_bad(p, o, val, "not a size (bytes, or a number with a k or M suffix)");
+		return;
+	}
+	if (o->id == O_MAX_SIZE && v < 65536) {
+		cf_bad(p, o, val, "below 64k, the minimum RFC 5321 4.5.3.1.7 requires");
+		return;
+	}
+	*(uint64_t *)(void *)((char *)p->c + o->off) = v;
+}
+
+void cf_string_set(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	const char *s;
+
+	if (o->id == O_STATS_FILE && !CFG_STATS) {
+		cf_bad(p, o, val, "stats support is not compiled in (CONFIG_STATS)");
+		return;
+	}
+	if (o->id == O_USER && (strchr(val, ' ') || strchr(val, '\t') ||
+	                        strchr(val, ':') || strchr(val, '/'))) {
+		cf_bad(p, o, val, "not a user name");
+		return;
+	}
+	s = arena_strndup(c->arena, val, strlen(val));
+	if (!s)
+		return;
+	*(const char **)(void *)((char *)c + o->off) = s;
+	if (o->id == O_USER) {
+		c->user_at.file = p->file;
+		c->user_at.line = p->line;
+	} else if (o->id == O_AUTH_USERS) {
+		c->auth_users_at.file = p->file;
+		c->auth_users_at.line = p->line;
+	}
+}
+
+/* tls-cert and tls-key: the i-th of each make a pair; which is RSA and
+ * which EC is only known once the files are read (platform/). */
+void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val)
+{
+	struct mn_config *c = p->c;
+	int cert = o->id == O_TLS_CERT;
+	unsigned *n = cert ? &c->n_tls_cert : &c->n_tls_key;
+	struct conf_origin *at = cert ? c->tls_cert_at : c->tls_key_at;
+	const char *s;
+
+	if (!CFG_TLS) {
+		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
+	if (*n >= CONF_TLS_CERTS) {
+		cf_bad(p, o, val, "given more than twice");
+		return;
+	}
+	s = arena_strndup(c->arena, val, strlen(val));
+	if (!s)
+		return;
+	(cert ? c->tls_cert : c->tls_key)[*n] = s;
+	at[*n].file = p->file;
+	at[*n].line = p->line;
+	(*n)++;
+}
+
+void cf_tls_version_set(struct pctx *p, const struct opt *o,
+                            const char *val)
+{
+	if (!CFG_TLS) {
+		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
+	if (strlen(val) != 3 || val[0] != '1' || val[1] != '.' ||
+	    val[2] < '0' || val[2] > '2') {
+		cf_bad(p, o, val, "not 1.0, 1.1 or 1.2");
+		return;
+	}
+	if (val[2] != '2' && !CFG_TLS_LEGACY) {
+		cf_bad(p, o, val, "this build has no TLS 1.0/1.1: CONFIG_TLS_LEGACY");
+		return;
+	}
+	p->c->tls_min_version = 0x0301u + (unsigned)(val[2] - '0');
+}
+/* The first --option of a repeatable option drops the file's entries. */
+void cf_argv_replace(struct mn_config *c, const struct opt *o)
+{
+	unsigned i, j;
+
+	if (c->argv_seen & (UINT64_C(1) << o->id))
+		return;
+	c->argv_seen |= UINT64_C(1) << o->id;
+	switch (o->id) {
+	case O_LISTEN:
+	case O_LISTEN_TLS:
+		for (i = j = 0; i < c->n_listen; i++)
+			if (c->listen[i].tls != (o->id == O_LISTEN_TLS))
+				c->listen[j++] = c->listen[i];
+		c->n_listen = j;
+		if (o->id == O_LISTEN_TLS)
+			c->listen_tls_at.file = NULL;
+		break;
+	case O_DOMAIN:
+		c->domain_list = c->domain_last = NULL;
+		c->n_domains = 0;
+		break;
+	case O_MAILBOX:
+		c->n_mailbox = 0;
+		break;
+	case O_ALIAS:
+		c->alias_list = c->alias_last = NULL;
+		break;
+	case O_ALLOW_FROM:
+		c->n_allow = 0;
+		break;
+	case O_BARE_LF:
+		c->n_bare_lf = 0;
+		break;
+	case O_TLS_CERT:
+		c->n_tls_cert = 0;
+		break;
+	case O_TLS_KEY:
+		c->n_tls_key = 0;
+		break;
+	default:
+		break;
+	}
+}
+int conf_parse_size(const char *s, uint64_t *out)
+{
+	size_t n = strlen(s);
+	uint64_t v, mult = 1;
+
+	if (n == 0)
+		return -1;
+	switch (s[n - 1]) {
+	case 'k': case 'K':
+		mult = 1024;
+		n--;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1024;
+		n--;
+		break;
+	case 'g': case 'G':
+		mult = 1024 * 1024 * 1024;
+		n--;
+		break;
+	default:
+		break;
+	}
+	if (text_parse_u64(s, n, &v) != 0 || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
