@@ -9,10 +9,6 @@
 #include "conf_int.h"
 #include "text.h"
 
-/* conf_hash.h: the arena uthash allocates from, and its failure flag. */
-struct arena *conf_hash_arena;
-int conf_hash_oom;
-
 static const struct opt opts[] = {
 	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
 	  "plain SMTP listener, repeatable; IPv6 as [::1]:25 (default 0.0.0.0:25)"
@@ -154,7 +150,7 @@ void cf_arena_check(struct pctx *p, const char *file, unsigned line)
 	struct mn_config *c = p->c;
 	struct msg m = { .n = 0 };
 
-	if (!(c->arena->failed || conf_hash_oom) || c->arena_reported)
+	if (!c->arena->failed || c->arena_reported)
 		return;
 	c->arena_reported = 1;
 	cm_s(&m, "configuration too large for CONFIG_CONF_ARENA_KB (the arena holds ");
@@ -354,7 +350,6 @@ void conf_init(struct mn_config *c, struct arena *a)
 {
 	memset(c, 0, sizeof(*c));
 	arena_reset(a);
-	conf_hash_oom = 0;
 	c->arena = a;
 	memcpy(c->rcpt_delim, "+", 2);
 	c->max_size = 10u << 20;
@@ -448,7 +443,6 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
 	char line[CONF_LINE_MAX + 1];
 	size_t at = 0;
 
-	conf_hash_arena = c->arena;
 	if (file) {
 		const char *copy = arena_strndup(c->arena, file, strlen(file));
 		if (copy)
@@ -494,7 +488,6 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
 	char line[CONF_LINE_MAX + 1];
 	size_t n = strlen(arg);
 
-	conf_hash_arena = c->arena;
 	if (n < 3 || arg[0] != '-' || arg[1] != '-') {
 		cf_report(&p, "not an option (--option=value, or --flag)");
 		return p.errors;

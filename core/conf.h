@@ -4,8 +4,8 @@
  * so the two cannot drift apart; but -c, -f and -t (and --conf-file,
  * --foreground, --test) are platform/main.c's own, taken out before the
  * rest reaches conf_parse_arg(): their rows here make them an error in a
- * file.  Everything lives in the arena given to conf_init(); uthash tables
- * allocate from it (see conf_hash.h).
+ * file.  Everything lives in the arena given to conf_init(); the lookup
+ * tables too (see strtab.h).
  *
  * The parser does no I/O: platform/ reads the file and hands over its bytes,
  * and errors come back through a callback as (file, line, message) -- line 0
@@ -58,9 +58,10 @@ struct conf_mailbox {
 	unsigned line;
 };
 
-/* uthash entries, opaque outside conf.c / policy.c */
+/* table entries (conf_hash.h), opaque outside core/conf*.c / policy.c */
 struct conf_domain;
 struct conf_address;
+struct strtab_link;
 
 struct conf_origin {            /* where an option was last set */
 	const char *file;
@@ -75,14 +76,14 @@ struct mn_config {
 
 	char hostname[CONF_HOST_MAX + 1];   /* "" until set; platform fills the default */
 
-	struct conf_domain *domains;        /* uthash, key: lower-case domain */
+	struct strtab_link *domains;        /* of conf_domain; key: lower-case domain */
 	unsigned n_domains;
 	const char *first_domain;
 
 	struct conf_mailbox mailbox[CFG_MAX_MAILBOXES];
 	unsigned n_mailbox;
 
-	struct conf_address *addresses;     /* uthash, key: lower-case "local@domain" */
+	struct strtab_link *addresses;      /* of conf_address; key: lower-case "local@domain" */
 
 	char rcpt_delim[16];
 	uint8_t tag_folders;

@@ -7,24 +7,6 @@
 #include "conf_int.h"
 #include "text.h"
 
-static struct conf_address *addr_find(const struct mn_config *c, const char *key)
-{
-	struct conf_address *head = c->addresses, *e = NULL;
-
-	if (head)
-		HASH_FIND_STR(head, key, e);
-	return e;
-}
-
-static struct conf_domain *domain_find(const struct mn_config *c, const char *name)
-{
-	struct conf_domain *head = c->domains, *d = NULL;
-
-	if (head)
-		HASH_FIND_STR(head, name, d);
-	return d;
-}
-
 /* "ADDRESS ... (defined at FILE:LINE)" pieces */
 static void cm_origin(struct msg *m, const char *file, unsigned line)
 {
@@ -45,9 +27,9 @@ static int postmaster_named(const struct mn_config *c, const char *d)
 		return 0;
 	memcpy(key, "postmaster@", 11);
 	memcpy(key + 11, d, n + 1);
-	if (addr_find(c, key))
+	if (conf_address_find(c, key))
 		return 1;
-	return addr_find(c, key + 10) != NULL;  /* "@d" */
+	return conf_address_find(c, key + 10) != NULL;  /* "@d" */
 }
 
 static void finish_aliases(struct pctx *p)
@@ -63,7 +45,7 @@ static void finish_aliases(struct pctx *p)
 
 		cm_s(&m, "alias ");
 		cm_s(&m, a->key);
-		if (c->domains && !domain_find(c, dom)) {
+		if (c->domains && !conf_domain_find(c, dom)) {
 			cm_s(&m, ": domain ");
 			cm_s(&m, dom);
 			cm_s(&m, " is not a local domain (add domain=");
@@ -72,7 +54,7 @@ static void finish_aliases(struct pctx *p)
 			cf_report_at(p, a->file, a->line, m.b);
 			continue;
 		}
-		e = addr_find(c, a->key);
+		e = conf_address_find(c, a->key);
 		if (e) {
 			cm_s(&m, e->is_alias ? ": given twice (first at "
 			                    : ": is already a mailbox, which an alias may not shadow (");
@@ -87,7 +69,7 @@ static void finish_aliases(struct pctx *p)
 		a->n_target = 0;
 		for (i = 0; i < a->n_names; i++) {
 			struct msg t = { .n = 0 };
-			e = addr_find(c, a->names[i]);
+			e = conf_address_find(c, a->names[i]);
 			if (!e || e->is_alias) {
 				cm_s(&t, "alias ");
 				cm_s(&t, a->key);
@@ -107,8 +89,7 @@ static void finish_aliases(struct pctx *p)
 		}
 		if (bad_ones)
 			continue;
-		HASH_ADD_KEYPTR(hh, c->addresses, a->key, strlen(a->key), a);
-		if (conf_hash_oom)
+		if (strtab_insert(&c->addresses, c->arena, a->key, &a->link))
 			return;
 	}
 }
@@ -121,8 +102,6 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 	struct conf_domain *d;
 	struct conf_address *e;
 
-	conf_hash_arena = c->arena;
-	conf_hash_oom = 0;
 	c->domains = NULL;
 	c->addresses = NULL;
 	c->n_domains = 0;
@@ -186,10 +165,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 
 	/* domains, in the order given; a repeated one counts once */
 	for (d = c->domain_list; d; d = d->next) {
-		if (domain_find(c, d->name))
+		if (conf_domain_find(c, d->name))
 			continue;
-		HASH_ADD_KEYPTR(hh, c->domains, d->name, strlen(d->name), d);
-		if (conf_hash_oom)
+		if (strtab_insert(&c->domains, c->arena, d->name, &d->link))
 			goto out;
 		c->n_domains++;
 		if (!c->first_domain)
@@ -207,7 +185,7 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 
 		cm_s(&m, "mailbox ");
 		cm_s(&m, mb->address);
-		if (c->domains && !domain_find(c, dom)) {
+		if (c->domains && !conf_domain_find(c, dom)) {
 			cm_s(&m, ": domain ");
 			cm_s(&m, dom);
 			cm_s(&m, " is not a local domain (add domain=");
@@ -215,7 +193,7 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 			cm_s(&m, ")");
 			cf_report_at(&p, mb->file, mb->line, m.b);
 		}
-		e = addr_find(c, mb->address);
+		e = conf_address_find(c, mb->address);
 		if (e) {
 			struct msg t = { .n = 0 };
 			cm_s(&t, "mailbox ");
@@ -236,8 +214,7 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		e->one = (uint16_t)i;
 		e->target = &e->one;
 		e->n_target = 1;
-		HASH_ADD_KEYPTR(hh, c->addresses, e->key, strlen(e->key), e);
-		if (conf_hash_oom)
+		if (strtab_insert(&c->addresses, c->arena, e->key, &e->link))
 			goto out;
 	}
 	if (c->n_mailbox == 0)
@@ -245,13 +222,14 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		          "no mailbox defined (at least one mailbox=ADDRESS,MAILDIR is required)");
 
 	finish_aliases(&p);
-	if (conf_hash_oom || c->arena->failed)
+	if (c->arena->failed)
 		goto out;
 
 	/* postmaster at every local domain: mailbox 0 when nothing names it */
 	if (c->n_mailbox)
-		for (d = c->domains; d; d = d->hh.next)
-			if (!postmaster_named(c, d->name))
+		for (d = c->domain_list; d; d = d->next)
+			if (conf_domain_find(c, d->name) == d &&
+			    !postmaster_named(c, d->name))
 				c->postmaster_implicit = 1;
 out:
 	cf_arena_check(&p, end_file, end_line);
@@ -263,9 +241,11 @@ void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx)
 	const struct conf_domain *d;
 
 	if (c->n_mailbox)
-		for (d = c->domains; d; d = d->hh.next) {
+		for (d = c->domain_list; d; d = d->next) {
 			struct msg m = { .n = 0 };
-			if (postmaster_named(c, d->name))
+			/* a repeated domain: once, at its first line */
+			if (conf_domain_find(c, d->name) != d ||
+			    postmaster_named(c, d->name))
 				continue;
 			cm_s(&m, "postmaster@");
 			cm_s(&m, d->name);
@@ -289,5 +269,5 @@ int conf_is_local_domain(const struct mn_config *c, const char *d)
 		return 0;
 	memcpy(key, d, n + 1);
 	text_lower(key);
-	return domain_find(c, key) != NULL;
+	return conf_domain_find(c, key) != NULL;
 }

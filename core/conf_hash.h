@@ -1,28 +1,21 @@
 /*
- * uthash set up for the configuration: every table allocates from the arena
- * being built (conf_hash_arena, set by conf.c before each insertion), a
- * failed allocation sets conf_hash_oom instead of calling exit(), and
- * nothing is ever freed piecemeal (the arena is reset whole).
- * Private to conf.c and policy.c.
+ * The entries of the configuration's two lookup tables (strtab.h): the
+ * local domains, and the mailbox and alias addresses.  Each starts with
+ * its strtab_link, so that a link found is its entry.
+ * Private to core/conf*.c and core/policy.c.
  */
 #ifndef MAILNOOK_CONF_HASH_H
 #define MAILNOOK_CONF_HASH_H
 
-#include "arena.h"
+#include <stddef.h>
+#include <stdint.h>
+
 #include "conf.h"
-
-extern struct arena *conf_hash_arena;
-extern int conf_hash_oom;
-
-#define HASH_NONFATAL_OOM 1
-#define uthash_malloc(sz) arena_alloc(conf_hash_arena, (sz))
-#define uthash_free(ptr, sz) do { (void)(ptr); (void)(sz); } while (0)
-#define uthash_nonfatal_oom(obj) do { (void)(obj); conf_hash_oom = 1; } while (0)
-#include <uthash.h>
+#include "strtab.h"
 
 /* A local domain.  Key: name, lower-case. */
 struct conf_domain {
-	UT_hash_handle hh;
+	struct strtab_link link;        /* first: in mn_config.domains */
 	const char *name;
 	struct conf_domain *next;       /* mn_config.domain_list, in order given */
 	const char *file;
@@ -33,7 +26,7 @@ struct conf_domain {
  * lower-case.  target[] holds mailbox indexes, deduplicated: one for a
  * mailbox, one or more for an alias once conf_finish() resolved it. */
 struct conf_address {
-	UT_hash_handle hh;
+	struct strtab_link link;        /* first: in mn_config.addresses */
 	const char *key;
 	struct conf_address *next;      /* mn_config.alias_list */
 	const char *file;
@@ -45,5 +38,22 @@ struct conf_address {
 	const char **names;             /* alias: targets as configured */
 	unsigned n_names;
 };
+
+_Static_assert(offsetof(struct conf_domain, link) == 0 &&
+               offsetof(struct conf_address, link) == 0,
+               "a strtab_link must come first");
+
+/* key: lower-case, as stored */
+static inline struct conf_domain *conf_domain_find(const struct mn_config *c,
+                                                   const char *key)
+{
+	return (struct conf_domain *)(void *)strtab_find(c->domains, key);
+}
+
+static inline struct conf_address *conf_address_find(const struct mn_config *c,
+                                                     const char *key)
+{
+	return (struct conf_address *)(void *)strtab_find(c->addresses, key);
+}
 
 #endif

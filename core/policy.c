@@ -8,16 +8,6 @@
 
 #define KEY_MAX (ADDR_LOCAL_MAX + 1 + ADDR_DOMAIN_MAX + 1)
 
-static const struct conf_address *lookup(const struct mn_config *c,
-                                         const char *key)
-{
-	struct conf_address *head = c->addresses, *e = NULL;
-
-	if (head)
-		HASH_FIND_STR(head, key, e);
-	return e;
-}
-
 /* Length of s, or -1 when it has no NUL within max bytes. */
 static long bounded_len(const char *s, size_t max)
 {
@@ -90,7 +80,7 @@ int policy_resolve(const struct mn_config *c, const struct smtp_addr *a,
 
 	/* the whole address, as a mailbox or an alias */
 	make_key(key, local, (size_t)ll, domain, (size_t)dl);
-	e = lookup(c, key);
+	e = conf_address_find(c, key);
 	if (e)
 		return emit(e, NULL, out, max, n);
 
@@ -102,7 +92,7 @@ int policy_resolve(const struct mn_config *c, const struct smtp_addr *a,
 		if (cut > 0 && cut < (size_t)ll) {
 			const char *tag = local + cut + 1;
 			make_key(key, local, cut, domain, (size_t)dl);
-			e = lookup(c, key);
+			e = conf_address_find(c, key);
 			if (e)
 				return emit(e, c->tag_folders && policy_folder_ok(tag)
 				               ? tag : NULL, out, max, n);
@@ -113,7 +103,7 @@ int policy_resolve(const struct mn_config *c, const struct smtp_addr *a,
 
 	/* the domain's catch-all */
 	make_key(key, "", 0, domain, (size_t)dl);
-	e = lookup(c, key);
+	e = conf_address_find(c, key);
 	if (e)
 		return emit(e, NULL, out, max, n);
 
