@@ -17,19 +17,74 @@ static void cm_origin(struct msg *m, const char *file, unsigned line)
 	}
 }
 
-/* Is postmaster@d named by a mailbox, an alias or d's catch-all? */
-static int postmaster_named(const struct mn_config *c, const char *d)
+/* Does d, as the table holds it (a repeated domain counts at its first
+ * line), fall back to mailbox 0 for postmaster?  Not when a mailbox, an
+ * alias or d's catch-all names postmaster@d. */
+static int postmaster_missing(const struct mn_config *c,
+                              const struct conf_domain *d)
 {
 	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
-	size_t n = strlen(d);
+	size_t n = strlen(d->name);
 
-	if (n > ADDR_DOMAIN_MAX)
+	if (conf_domain_find(c, d->name) != d)
 		return 0;
+	if (n > ADDR_DOMAIN_MAX)
+		return 1;               /* no key can name it */
 	memcpy(key, "postmaster@", 11);
-	memcpy(key + 11, d, n + 1);
-	if (conf_address_find(c, key))
-		return 1;
-	return conf_address_find(c, key + 10) != NULL;  /* "@d" */
+	memcpy(key + 11, d->name, n + 1);
+	return !conf_address_find(c, key) &&
+	       !conf_address_find(c, key + 10);         /* "@d" */
+}
+
+/* cf_report_at() where o says */
+static void report_o(struct pctx *p, const struct conf_origin *o,
+                     const char *text)
+{
+	cf_report_at(p, o->file, o->line, text);
+}
+
+/* m = "WHAT KEY: ", the start of each message about one address */
+static void cm_about(struct msg *m, const char *what, const char *key)
+{
+	m->n = 0;
+	cm_s(m, what);
+	cm_s(m, key);
+	cm_s(m, ": ");
+}
+
+/* "WHAT KEY: domain D is not a local domain (add domain=D)" when there are
+ * local domains and KEY's is not one of them; 1 when reported. */
+static int not_local(struct pctx *p, const char *what, const char *key,
+                     const char *file, unsigned line)
+{
+	const char *dom = strchr(key, '@') + 1;
+	struct msg m;
+
+	if (!p->c->domains || conf_domain_find(p->c, dom))
+		return 0;
+	cm_about(&m, what, key);
+	cm_s(&m, "domain ");
+	cm_s(&m, dom);
+	cm_s(&m, " is not a local domain (add domain=");
+	cm_s(&m, dom);
+	cm_s(&m, ")");
+	cf_report_at(p, file, line, m.b);
+	return 1;
+}
+
+/* "WHAT KEY: WHY FILE:LINE)" at (file, line), for KEY already taken by
+ * first */
+static void report_taken(struct pctx *p, const char *what, const char *key,
+                         const char *why, const struct conf_address *first,
+                         const char *file, unsigned line)
+{
+	struct msg m;
+
+	cm_about(&m, what, key);
+	cm_s(&m, why);
+	cm_origin(&m, first->file, first->line);
+	cm_s(&m, ")");
+	cf_report_at(p, file, line, m.b);
 }
 
 static void finish_aliases(struct pctx *p)
@@ -39,28 +94,16 @@ static void finish_aliases(struct pctx *p)
 	unsigned i, j;
 
 	for (a = c->alias_list; a; a = a->next) {
-		const char *dom = strchr(a->key, '@') + 1;
 		unsigned bad_ones = 0;
-		struct msg m = { .n = 0 };
 
-		cm_s(&m, "alias ");
-		cm_s(&m, a->key);
-		if (c->domains && !conf_domain_find(c, dom)) {
-			cm_s(&m, ": domain ");
-			cm_s(&m, dom);
-			cm_s(&m, " is not a local domain (add domain=");
-			cm_s(&m, dom);
-			cm_s(&m, ")");
-			cf_report_at(p, a->file, a->line, m.b);
+		if (not_local(p, "alias ", a->key, a->file, a->line))
 			continue;
-		}
 		e = conf_address_find(c, a->key);
 		if (e) {
-			cm_s(&m, e->is_alias ? ": given twice (first at "
-			                    : ": is already a mailbox, which an alias may not shadow (");
-			cm_origin(&m, e->file, e->line);
-			cm_s(&m, ")");
-			cf_report_at(p, a->file, a->line, m.b);
+			report_taken(p, "alias ", a->key, e->is_alias
+			             ? "given twice (first at "
+			             : "is already a mailbox, which an alias may not shadow (",
+			             e, a->file, a->line);
 			continue;
 		}
 		a->target = arena_alloc(c->arena, a->n_names * sizeof(*a->target));
@@ -68,16 +111,15 @@ static void finish_aliases(struct pctx *p)
 			return;
 		a->n_target = 0;
 		for (i = 0; i < a->n_names; i++) {
-			struct msg t = { .n = 0 };
 			e = conf_address_find(c, a->names[i]);
 			if (!e || e->is_alias) {
-				cm_s(&t, "alias ");
-				cm_s(&t, a->key);
-				cm_s(&t, ": target ");
-				cm_s(&t, a->names[i]);
-				cm_s(&t, e ? " is an alias; targets must be mailboxes"
+				struct msg m;
+				cm_about(&m, "alias ", a->key);
+				cm_s(&m, "target ");
+				cm_s(&m, a->names[i]);
+				cm_s(&m, e ? " is an alias; targets must be mailboxes"
 				          : " is not a configured mailbox");
-				cf_report_at(p, a->file, a->line, t.b);
+				cf_report_at(p, a->file, a->line, m.b);
 				bad_ones++;
 				continue;
 			}
@@ -97,8 +139,7 @@ static void finish_aliases(struct pctx *p)
 unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 {
 	struct pctx p = { .c = c, .err = err, .ctx = ctx };
-	const char *end_file = c->end_at.file;
-	unsigned end_line = c->end_at.line, i;
+	unsigned i;
 	struct conf_domain *d;
 	struct conf_address *e;
 
@@ -126,7 +167,7 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		cm_s(&m, " is above max-sessions (");
 		cm_u(&m, c->max_sessions);
 		cm_s(&m, ")");
-		cf_report_at(&p, c->max_per_ip_at.file, c->max_per_ip_at.line, m.b);
+		report_o(&p, &c->max_per_ip_at, m.b);
 	}
 	if (CFG_TLS) {
 		int tls_listener = 0;
@@ -134,14 +175,12 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 			tls_listener |= c->listen[i].tls;
 		/* pairs in order: the one without its partner is at fault */
 		for (i = c->n_tls_key; i < c->n_tls_cert; i++)
-			cf_report_at(&p, c->tls_cert_at[i].file, c->tls_cert_at[i].line,
-			          "tls-cert: given without tls-key");
+			report_o(&p, &c->tls_cert_at[i], "tls-cert: given without tls-key");
 		for (i = c->n_tls_cert; i < c->n_tls_key; i++)
-			cf_report_at(&p, c->tls_key_at[i].file, c->tls_key_at[i].line,
-			          "tls-key: given without tls-cert");
+			report_o(&p, &c->tls_key_at[i], "tls-key: given without tls-cert");
 		if (tls_listener && !c->n_tls_cert)
-			cf_report_at(&p, c->listen_tls_at.file, c->listen_tls_at.line,
-			          "listen-tls: needs tls-cert and tls-key");
+			report_o(&p, &c->listen_tls_at,
+			         "listen-tls: needs tls-cert and tls-key");
 	}
 
 	if (CFG_AUTH) {
@@ -150,17 +189,12 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		for (i = 0; i < c->n_listen; i++)
 			auth_listener |= c->listen[i].auth;
 		if (c->auth_any && c->auth_users)
-			cf_report_at(&p, c->auth_users_at.file,
-			          c->auth_users_at.line,
-			          "auth-users: not with auth-any");
+			report_o(&p, &c->auth_users_at, "auth-users: not with auth-any");
 		if (auth_listener && !c->auth_users)
-			cf_report_at(&p, c->listen_auth_at.file,
-			          c->listen_auth_at.line,
-			          "listen: ,auth needs auth-users");
+			report_o(&p, &c->listen_auth_at, "listen: ,auth needs auth-users");
 		if (c->auth_users && !c->n_tls_cert && !c->auth_plaintext)
-			cf_report_at(&p, c->auth_users_at.file,
-			          c->auth_users_at.line,
-			          "auth-users: needs tls-cert or auth-plaintext");
+			report_o(&p, &c->auth_users_at,
+			         "auth-users: needs tls-cert or auth-plaintext");
 	}
 
 	/* domains, in the order given; a repeated one counts once */
@@ -174,34 +208,18 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 			c->first_domain = d->name;
 	}
 	if (!c->domain_list)
-		cf_report_at(&p, end_file, end_line,
-		          "no domain defined (at least one domain=DOMAIN is required)");
+		report_o(&p, &c->end_at,
+		         "no domain defined (at least one domain=DOMAIN is required)");
 
 	/* mailboxes */
 	for (i = 0; i < c->n_mailbox; i++) {
 		struct conf_mailbox *mb = &c->mailbox[i];
-		const char *dom = strchr(mb->address, '@') + 1;
-		struct msg m = { .n = 0 };
 
-		cm_s(&m, "mailbox ");
-		cm_s(&m, mb->address);
-		if (c->domains && !conf_domain_find(c, dom)) {
-			cm_s(&m, ": domain ");
-			cm_s(&m, dom);
-			cm_s(&m, " is not a local domain (add domain=");
-			cm_s(&m, dom);
-			cm_s(&m, ")");
-			cf_report_at(&p, mb->file, mb->line, m.b);
-		}
+		not_local(&p, "mailbox ", mb->address, mb->file, mb->line);
 		e = conf_address_find(c, mb->address);
 		if (e) {
-			struct msg t = { .n = 0 };
-			cm_s(&t, "mailbox ");
-			cm_s(&t, mb->address);
-			cm_s(&t, ": given twice (first at ");
-			cm_origin(&t, e->file, e->line);
-			cm_s(&t, ")");
-			cf_report_at(&p, mb->file, mb->line, t.b);
+			report_taken(&p, "mailbox ", mb->address,
+			             "given twice (first at ", e, mb->file, mb->line);
 			continue;
 		}
 		e = arena_alloc(c->arena, sizeof(*e));
@@ -218,8 +236,8 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 			goto out;
 	}
 	if (c->n_mailbox == 0)
-		cf_report_at(&p, end_file, end_line,
-		          "no mailbox defined (at least one mailbox=ADDRESS,MAILDIR is required)");
+		report_o(&p, &c->end_at,
+		         "no mailbox defined (at least one mailbox=ADDRESS,MAILDIR is required)");
 
 	finish_aliases(&p);
 	if (c->arena->failed)
@@ -228,11 +246,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 	/* postmaster at every local domain: mailbox 0 when nothing names it */
 	if (c->n_mailbox)
 		for (d = c->domain_list; d; d = d->next)
-			if (conf_domain_find(c, d->name) == d &&
-			    !postmaster_named(c, d->name))
-				c->postmaster_implicit = 1;
+			c->postmaster_implicit |= postmaster_missing(c, d);
 out:
-	cf_arena_check(&p, end_file, end_line);
+	cf_arena_check(&p, c->end_at.file, c->end_at.line);
 	return p.errors;
 }
 
@@ -243,9 +259,7 @@ void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx)
 	if (c->n_mailbox)
 		for (d = c->domain_list; d; d = d->next) {
 			struct msg m = { .n = 0 };
-			/* a repeated domain: once, at its first line */
-			if (conf_domain_find(c, d->name) != d ||
-			    postmaster_named(c, d->name))
+			if (!postmaster_missing(c, d))
 				continue;
 			cm_s(&m, "postmaster@");
 			cm_s(&m, d->name);

@@ -222,6 +222,50 @@ static void test_postmaster(void)
 	is_int(C.postmaster_implicit, 0, "a catch-all names postmaster");
 }
 
+static unsigned n_warn;
+static char warn_text[4][200];
+static unsigned warn_line[4];
+
+static void warn_keep(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	(void)ctx;
+	(void)file;
+	if (n_warn < 4) {
+		snprintf(warn_text[n_warn], sizeof(warn_text[n_warn]), "%s", msg);
+		warn_line[n_warn] = line;
+	}
+	n_warn++;
+}
+
+/* A domain given twice is one domain: its postmaster falls back once, and
+ * conf_warnings() says so once, at the domain's first line, in the order
+ * the domains were first given. */
+static void test_postmaster_repeated_domain(void)
+{
+	is_int(load("domain=b.example\ndomain=a.example\ndomain=B.example\n"
+	            "mailbox=one@a.example,/m/1\n"), 0, "a domain given twice");
+	is_int(C.n_domains, 2, "counted once");
+	is_int(C.postmaster_implicit, 1, "postmaster_implicit set");
+	one("postmaster", "b.example", 0, "", "its postmaster: the first mailbox");
+	n_warn = 0;
+	conf_warnings(&C, warn_keep, NULL);
+	is_int(n_warn, 2, "one warning per domain");
+	is_str(warn_text[0], "postmaster@b.example is not configured; it goes to "
+	       "one@a.example (the first mailbox)", "b.example first");
+	is_int(warn_line[0], 1, "at its first line");
+	is_str(warn_text[1], "postmaster@a.example is not configured; it goes to "
+	       "one@a.example (the first mailbox)", "then a.example");
+	is_int(warn_line[1], 2, "at its line");
+
+	is_int(load("domain=b.example\ndomain=a.example\ndomain=b.example\n"
+	            "mailbox=one@a.example,/m/1\nalias=postmaster@a.example,one@a.example\n"
+	            "mailbox=@b.example,/m/2\n"), 0, "both postmasters named");
+	is_int(C.postmaster_implicit, 0, "postmaster_implicit not set");
+	n_warn = 0;
+	conf_warnings(&C, warn_keep, NULL);
+	is_int(n_warn, 0, "no warning");
+}
+
 static void test_literal(void)
 {
 	is_int(load("domain=[192.168.1.1]\ndomain=[IPv6:fe80::1]\n"
@@ -309,6 +353,7 @@ int main(void)
 	test_tags_off();
 	test_catchall();
 	test_postmaster();
+	test_postmaster_repeated_domain();
 	test_literal();
 	test_folder_ok();
 	test_random();
