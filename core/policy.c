@@ -108,9 +108,8 @@ int policy_resolve(const struct mn_config *c, const struct smtp_addr *a,
 		return emit(e, NULL, out, max, n);
 
 	/* postmaster (RFC 5321 4.5.1), also postmaster+tag: the first mailbox */
-	if (c->n_mailbox &&
-	    (((size_t)ll == 10 && text_ncasecmp(local, "postmaster", 10) == 0) ||
-	     (cut == 10 && text_ncasecmp(local, "postmaster", 10) == 0))) {
+	if (c->n_mailbox && (ll == 10 || cut == 10) &&
+	    text_ncasecmp(local, "postmaster", 10) == 0) {
 		add_target(out, max, n, 0, NULL);
 		return RCPT_OK;
 	}

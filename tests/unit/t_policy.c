@@ -202,6 +202,10 @@ static void test_postmaster(void)
 	one("PostMaster", "example.org", 0, "", "postmaster any case");
 	one("postmaster", "localhost", 0, "", "implicit postmaster at another domain");
 	one("postmaster+x", "localhost", 0, "", "postmaster+tag");
+	one("POSTMASTER+", "localhost", 0, "", "postmaster+ (an empty tag)");
+	none("postmasters", "localhost", RCPT_UNKNOWN, "postmasters: unknown");
+	none("postmastex+x", "localhost", RCPT_UNKNOWN, "postmastex+tag: unknown");
+	none("xpostmaste+x", "localhost", RCPT_UNKNOWN, "ten letters, not postmaster");
 	one("postmaster", "other.example", 1, "", "explicit postmaster alias");
 	r = bare_postmaster();
 	ok(r == RCPT_OK && N == 1 && T[0].mailbox == 0 && !T[0].folder[0],
