@@ -161,7 +161,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		 * (except the only one of max-sessions=1) */
 		c->max_per_ip = (c->max_sessions + 1) / 2;
 	} else if (c->max_per_ip > c->max_sessions) {
-		struct msg m = { .n = 0 };
+		struct msg m;
+
+		m.n = 0;                /* each cm_ call ends m.b with a NUL */
 		cm_s(&m, "max-sessions-per-ip: ");
 		cm_u(&m, c->max_per_ip);
 		cm_s(&m, " is above max-sessions (");
@@ -258,9 +260,11 @@ void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx)
 
 	if (c->n_mailbox)
 		for (d = c->domain_list; d; d = d->next) {
-			struct msg m = { .n = 0 };
+			struct msg m;
+
 			if (!postmaster_missing(c, d))
 				continue;
+			m.n = 0;
 			cm_s(&m, "postmaster@");
 			cm_s(&m, d->name);
 			cm_s(&m, " is not configured; it goes to ");
