@@ -26,8 +26,8 @@ static const char *const why_text[] = {
 	[ADDR_WHY_SYNTAX] = "not an address",
 	[ADDR_WHY_NO_AT] = "not an address (local@domain, or @domain for a catch-all)",
 	[ADDR_WHY_LOCAL_CHAR] = "a character not allowed in a local part",
-	[ADDR_WHY_LOCAL_DOT] = "a leading, trailing or doubled dot in the local part "
-	                       "(RCPT refuses it unquoted; write it in quotes: \"a..b\"@domain)",
+	/* RCPT refuses them unquoted (RFC 5321 Dot-string) */
+	[ADDR_WHY_LOCAL_DOT] = "a leading, trailing or doubled dot in the local part (quote it: \"a..b\"@domain)",
 	[ADDR_WHY_QUOTE] = "a quoted local part without its closing '\"'",
 	[ADDR_WHY_AT] = "more than one '@'",
 	[ADDR_WHY_DOMAIN_EMPTY] = "empty domain",
