@@ -269,6 +269,37 @@ static enum addr_result parse_local(const unsigned char *u, size_t n,
 	return ADDR_OK;
 }
 
+/* Mailbox = Local-part "@" ( Domain / address-literal ) at u[*i..n);
+ * *i ends just past it, or (ADDR_WHY_LOCAL_CHAR) at what followed the
+ * local part instead of '@'. */
+static enum addr_result parse_mailbox(const unsigned char *u, size_t n,
+                                      size_t *i, int utf8,
+                                      struct smtp_addr *out)
+{
+	enum addr_result r = parse_local(u, n, i, utf8, out);
+
+	if (r != ADDR_OK)
+		return r;
+	if (*i >= n)
+		return fail(out, ADDR_WHY_NO_AT);
+	if (u[*i] != '@')
+		return fail(out, ADDR_WHY_LOCAL_CHAR);
+	++*i;
+	return parse_host(u, n, i, utf8, out);
+}
+
+/* The mailbox u[start..end) as text.  RFC 5321 4.5.3.1.3: the path, "<"
+ * and ">" included, is at most 256 octets. */
+static enum addr_result keep_text(const unsigned char *u, size_t start,
+                                  size_t end, struct smtp_addr *out)
+{
+	if (end - start + 2 > ADDR_PATH_MAX)
+		return fail(out, ADDR_WHY_PATH_LONG);
+	memcpy(out->text, u + start, end - start);
+	out->text[end - start] = '\0';
+	return ADDR_OK;
+}
+
 enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
                                  int allow_null, int allow_postmaster,
                                  struct smtp_addr *out, size_t *end)
@@ -311,37 +342,24 @@ enum addr_result addr_parse_path(const char *s, size_t n, int utf8,
 	}
 
 	start = i;
-	r = parse_local(u, n, &i, utf8, out);
-	if (r != ADDR_OK)
-		return r;
-	if (i >= n)
-		return fail(out, ADDR_WHY_NO_AT);
-
-	if (u[i] == '>') {
+	r = parse_mailbox(u, n, &i, utf8, out);
+	if (r == ADDR_SYNTAX && out->why == ADDR_WHY_LOCAL_CHAR && u[i] == '>') {
 		/* Only the bare <postmaster> goes without a domain. */
 		if (!allow_postmaster || u[start] == '"' || routed ||
 		    text_casecmp(out->local, "postmaster") != 0)
-			return fail(out, ADDR_WHY_NO_AT);
+			return r;
+		out->why = 0;
 		out->is_postmaster = 1;
 		memcpy(out->text, out->local, sizeof(out->local));
 		*end = i + 1;
 		return ADDR_OK;
 	}
-	if (u[i] != '@')
-		return fail(out, ADDR_WHY_LOCAL_CHAR);
-	i++;
-	r = parse_host(u, n, &i, utf8, out);
 	if (r != ADDR_OK)
 		return r;
 	if (i >= n || u[i] != '>')
 		return ADDR_SYNTAX;
-	/* RFC 5321 4.5.3.1.3: the path, "<" and ">" included, is at most 256. */
-	if (i - start + 2 > ADDR_PATH_MAX)
-		return fail(out, ADDR_WHY_PATH_LONG);
-	memcpy(out->text, u + start, i - start);
-	out->text[i - start] = '\0';
 	*end = i + 1;
-	return ADDR_OK;
+	return keep_text(u, start, i, out);
 }
 
 /* see addr.h */
@@ -353,24 +371,12 @@ enum addr_result addr_parse_mailbox(const char *s, size_t n, int utf8,
 	enum addr_result r;
 
 	memset(out, 0, sizeof(*out));
-	r = parse_local(u, n, &i, utf8, out);
-	if (r != ADDR_OK)
-		return r;
-	if (i >= n)
-		return fail(out, ADDR_WHY_NO_AT);
-	if (u[i] != '@')
-		return fail(out, ADDR_WHY_LOCAL_CHAR);
-	i++;
-	r = parse_host(u, n, &i, utf8, out);
+	r = parse_mailbox(u, n, &i, utf8, out);
 	if (r != ADDR_OK)
 		return r;
 	if (i < n)
 		return fail(out, u[i] == '@' ? ADDR_WHY_AT : ADDR_WHY_DOMAIN_CHAR);
-	if (n + 2 > ADDR_PATH_MAX)
-		return fail(out, ADDR_WHY_PATH_LONG);
-	memcpy(out->text, s, n);
-	out->text[n] = '\0';
-	return ADDR_OK;
+	return keep_text(u, 0, n, out);
 }
 
 /* see addr.h */

@@ -21,32 +21,38 @@ int cf_parse_ip6(const char *s, size_t n, uint8_t out[16])
 	return addr_ip6(s, n, out);
 }
 
-/* addr.h's enum addr_why, worded for a configuration value. */
-static const char *const why_text[] = {
-	[ADDR_WHY_SYNTAX] = "not an address",
-	[ADDR_WHY_NO_AT] = "not an address (local@domain, or @domain for a catch-all)",
-	[ADDR_WHY_LOCAL_CHAR] = "a character not allowed in a local part",
+/* addr.h's enum addr_why, worded for a configuration value: one string,
+ * a NUL after each message, in the enum's order from ADDR_WHY_NO_AT
+ * (smaller than a table of pointers). */
+static const char why_text[] =
+	"not an address (local@domain, or @domain for a catch-all)\0"
+	"a character not allowed in a local part\0"
 	/* RCPT refuses them unquoted (RFC 5321 Dot-string) */
-	[ADDR_WHY_LOCAL_DOT] = "a leading, trailing or doubled dot in the local part (quote it: \"a..b\"@domain)",
-	[ADDR_WHY_QUOTE] = "a quoted local part without its closing '\"'",
-	[ADDR_WHY_AT] = "more than one '@'",
-	[ADDR_WHY_DOMAIN_EMPTY] = "empty domain",
-	[ADDR_WHY_DOMAIN_CHAR] = "only letters, digits, '-' and '.' are allowed in a domain",
-	[ADDR_WHY_DOMAIN_DOT] = "empty label (a leading, trailing or doubled dot)",
-	[ADDR_WHY_HYPHEN_START] = "a label starts with '-'",
-	[ADDR_WHY_HYPHEN_END] = "a label ends with '-'",
-	[ADDR_WHY_LITERAL] = "bad address literal ([a.b.c.d] or [IPv6:...])",
-	[ADDR_WHY_8BIT] = "not ASCII (write an internationalised domain as its xn-- form)",
-	[ADDR_WHY_UTF8] = "not valid UTF-8",
-	[ADDR_WHY_LOCAL_LONG] = "local part longer than 64 octets",
-	[ADDR_WHY_DOMAIN_LONG] = "domain longer than 255 octets",
-	[ADDR_WHY_PATH_LONG] = "address longer than 254 octets (RFC 5321: 256 with the <>)",
-};
+	"a leading, trailing or doubled dot in the local part (quote it)\0"
+	"a quote is not closed\0"
+	"more than one '@'\0"
+	"empty domain\0"
+	"only letters, digits, '-' and '.' are allowed in a domain\0"
+	"empty label (a leading, trailing or doubled dot)\0"
+	"a label starts with '-'\0"
+	"a label ends with '-'\0"
+	"bad address literal ([a.b.c.d] or [IPv6:...])\0"
+	"not ASCII (write an internationalised domain as its xn-- form)\0"
+	"not valid UTF-8\0"
+	"local part longer than 64 octets\0"
+	"domain longer than 255 octets\0"
+	"address longer than 254 octets\0";
 
-static const char *why_not(const struct smtp_addr *a)
+static const char *why_not(unsigned why)
 {
-	return a->why < sizeof(why_text) / sizeof(why_text[0]) ? why_text[a->why]
-	                                                       : why_text[0];
+	const char *s = why_text;
+
+	/* ADDR_WHY_SYNTAX (only around a path) reads as ADDR_WHY_NO_AT */
+	if (why)
+		why--;
+	while (why-- && s[strlen(s) + 1])
+		s += strlen(s) + 1;
+	return s;
 }
 
 /* A domain name or an address literal [a.b.c.d] / [IPv6:...], as addr.c
@@ -64,11 +70,11 @@ const char *cf_check_domain(const char *s)
 	if (addr_parse_domain(s, n, 0, &a) != ADDR_OK) {
 		if (a.why == ADDR_WHY_LITERAL && s[n - 1] != ']')
 			return "bad address literal (missing ']')";
-		return why_not(&a);
+		return why_not(a.why);
 	}
 	if (s[0] == '[') {
 		if (memchr(s, ':', n) && text_ncasecmp(s + 1, "ipv6:", 5) != 0)
-			return why_text[ADDR_WHY_LITERAL];
+			return why_not(ADDR_WHY_LITERAL);
 		return NULL;
 	}
 	if (addr_ip4(s, n, ip) == 0)
@@ -77,7 +83,7 @@ const char *cf_check_domain(const char *s)
 		if (s[i] == '.') {
 			label = 0;
 		} else if (s[i] == '_') {
-			return why_text[ADDR_WHY_DOMAIN_CHAR];
+			return why_not(ADDR_WHY_DOMAIN_CHAR);
 		} else if (++label > 63) {
 			return "a label is longer than 63 octets";
 		}
@@ -97,20 +103,20 @@ const char *cf_check_address(char *s)
 
 	if (s[0] == '@') {
 		if (strchr(s + 1, '@'))
-			return why_text[ADDR_WHY_AT];
+			return why_not(ADDR_WHY_AT);
 		why = cf_check_domain(s + 1);
 		if (!why && strlen(s) + 1 > ADDR_PATH_MAX - 2)
-			return "domain too long for any address (local@domain is at most 254 octets)";
+			return why_not(ADDR_WHY_PATH_LONG);
 		return why;
 	}
 	if (addr_parse_mailbox(s, strlen(s), 1, &a) != ADDR_OK)
-		return why_not(&a);
+		return why_not(a.why);
 	ll = strlen(a.local);
 	if (ll == 0)
-		return "empty local part (a catch-all is written @domain)";
+		return "empty local part";
 	/* the lookup key's domain starts after its first '@' */
 	if (memchr(a.local, '@', ll))
-		return "an '@' in a quoted local part cannot be configured";
+		return "'@' in a quoted local part";
 	why = cf_check_domain(a.domain);
 	if (why)
 		return why;
