@@ -9,183 +9,124 @@
 
 /* ---- addresses, networks, names ---- */
 
-int cf_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = text_lower_c(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* Dotted quad, four decimal parts 0..255, no leading zeros. */
+/* The configuration reads IP addresses with addr.c's parsers, the very
+ * ones address literals in RCPT go through. */
 int cf_parse_ip4(const char *s, size_t n, uint8_t out[4])
 {
-	unsigned part = 0, v = 0, digits = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= '0' && ch <= '9') {
-			if (digits && v == 0)
-				return -1;
-			v = v * 10 + (ch - '0');
-			if (v > 255)
-				return -1;
-			digits++;
-		} else if (ch == '.') {
-			if (!digits || part == 3)
-				return -1;
-			out[part++] = (uint8_t)v;
-			v = digits = 0;
-		} else {
-			return -1;
-		}
-	}
-	if (!digits || part != 3)
-		return -1;
-	out[3] = (uint8_t)v;
-	return 0;
+	return addr_ip4(s, n, out);
 }
 
-/* RFC 4291 2.2 text: eight groups, one "::", an IPv4 tail. */
 int cf_parse_ip6(const char *s, size_t n, uint8_t out[16])
 {
-	uint8_t t[16];
-	size_t i = 0, tp = 0, tok, colonp = (size_t)-1;
-	unsigned v = 0, digits = 0;
-
-	memset(t, 0, sizeof(t));
-	if (n == 0)
-		return -1;
-	if (s[0] == ':') {
-		if (n < 2 || s[1] != ':')
-			return -1;
-		i = 1;
-	}
-	tok = i;
-	for (; i < n; i++) {
-		int h = cf_hexval((unsigned char)s[i]);
-		if (h >= 0) {
-			if (++digits > 4)
-				return -1;
-			v = v << 4 | (unsigned)h;
-			continue;
-		}
-		if (s[i] == ':') {
-			tok = i + 1;
-			if (!digits) {
-				if (colonp != (size_t)-1)
-					return -1;
-				colonp = tp;
-				continue;
-			}
-			if (i + 1 == n || tp + 2 > 16)
-				return -1;
-			t[tp++] = (uint8_t)(v >> 8);
-			t[tp++] = (uint8_t)v;
-			v = digits = 0;
-			continue;
-		}
-		if (s[i] == '.' && tp + 4 <= 16 &&
-		    cf_parse_ip4(s + tok, n - tok, t + tp) == 0) {
-			tp += 4;
-			digits = 0;
-			break;
-		}
-		return -1;
-	}
-	if (digits) {
-		if (tp + 2 > 16)
-			return -1;
-		t[tp++] = (uint8_t)(v >> 8);
-		t[tp++] = (uint8_t)v;
-	}
-	if (colonp != (size_t)-1) {
-		size_t moved = tp - colonp;
-		if (tp == 16)
-			return -1;
-		memmove(t + 16 - moved, t + colonp, moved);
-		memset(t + colonp, 0, 16 - tp);
-		tp = 16;
-	}
-	if (tp != 16)
-		return -1;
-	memcpy(out, t, 16);
-	return 0;
+	return addr_ip6(s, n, out);
 }
 
-static int is_alnum(int ch)
+/* addr.h's enum addr_why, worded for a configuration value: one string,
+ * a NUL after each message, in the enum's order from ADDR_WHY_NO_AT
+ * (smaller than a table of pointers). */
+static const char why_text[] =
+	"not an address (local@domain, or @domain for a catch-all)\0"
+	"a character not allowed in a local part\0"
+	/* RCPT refuses them unquoted (RFC 5321 Dot-string) */
+	"a leading, trailing or doubled dot in the local part (quote it)\0"
+	"a quote is not closed\0"
+	"more than one '@'\0"
+	"empty domain\0"
+	"only letters, digits, '-' and '.' are allowed in a domain\0"
+	"empty label (a leading, trailing or doubled dot)\0"
+	"a label starts with '-'\0"
+	"a label ends with '-'\0"
+	"bad address literal ([a.b.c.d] or [IPv6:...])\0"
+	"not ASCII (write an internationalised domain as its xn-- form)\0"
+	"not valid UTF-8\0"
+	"local part longer than 64 octets\0"
+	"domain longer than 255 octets\0"
+	"address longer than 254 octets\0";
+
+static const char *why_not(unsigned why)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	       (ch >= 'A' && ch <= 'Z');
+	const char *s = why_text;
+
+	/* ADDR_WHY_SYNTAX (only around a path) reads as ADDR_WHY_NO_AT */
+	if (why)
+		why--;
+	while (why-- && s[strlen(s) + 1])
+		s += strlen(s) + 1;
+	return s;
 }
 
-/* A domain name (LDH labels) or an address literal [a.b.c.d] /
- * [IPv6:...].  Returns why not, or NULL. */
+/* A domain name or an address literal [a.b.c.d] / [IPv6:...], as addr.c
+ * reads the part after '@', and then what a configured domain must also
+ * be: ASCII (RCPT compares it octet for octet, so the xn-- form), LDH
+ * labels of at most 63 octets (RFC 1035; RCPT takes '_' and longer labels
+ * only to answer 550), no bare IPv4 address, no general literal (it names
+ * no address of this host).  Returns why not, or NULL. */
 const char *cf_check_domain(const char *s)
 {
 	size_t n = strlen(s), i, label = 0;
-	uint8_t ip[16];
+	struct smtp_addr a;
+	uint8_t ip[4];
 
-	if (n == 0)
-		return "empty domain";
-	if (n > ADDR_DOMAIN_MAX)
-		return "domain longer than 255 octets";
-	if (s[0] == '[') {
-		if (s[n - 1] != ']')
+	if (addr_parse_domain(s, n, 0, &a) != ADDR_OK) {
+		if (a.why == ADDR_WHY_LITERAL && s[n - 1] != ']')
 			return "bad address literal (missing ']')";
-		if (n > 6 && text_ncasecmp(s + 1, "ipv6:", 5) == 0) {
-			if (cf_parse_ip6(s + 6, n - 7, ip) == 0)
-				return NULL;
-		} else if (cf_parse_ip4(s + 1, n - 2, ip) == 0) {
-			return NULL;
-		}
-		return "bad address literal ([a.b.c.d] or [IPv6:...])";
+		return why_not(a.why);
 	}
-	if (cf_parse_ip4(s, n, ip) == 0)
+	if (s[0] == '[') {
+		if (memchr(s, ':', n) && text_ncasecmp(s + 1, "ipv6:", 5) != 0)
+			return why_not(ADDR_WHY_LITERAL);
+		return NULL;
+	}
+	if (addr_ip4(s, n, ip) == 0)
 		return "an IP address, not a domain (an address literal is written [a.b.c.d])";
-	for (i = 0; i <= n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '.' || ch == '\0') {
-			if (label == 0)
-				return "empty label (a leading, trailing or doubled dot)";
-			if (s[i - 1] == '-')
-				return "a label ends with '-'";
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
 			label = 0;
-			continue;
-		}
-		if (ch >= 0x80)
-			return "not ASCII (write an internationalised domain as its xn-- form)";
-		if (!is_alnum(ch) && ch != '-')
-			return "only letters, digits, '-' and '.' are allowed in a domain";
-		if (label == 0 && ch == '-')
-			return "a label starts with '-'";
-		if (++label > 63)
+		} else if (s[i] == '_') {
+			return why_not(ADDR_WHY_DOMAIN_CHAR);
+		} else if (++label > 63) {
 			return "a label is longer than 63 octets";
+		}
 	}
 	return NULL;
 }
 
-/* "local@domain" or "@domain" (a catch-all).  Returns why not, or NULL. */
-const char *cf_check_address(const char *s)
+/* "local@domain" as RCPT reads it (quoted local parts and UTF-8 included),
+ * or "@domain" (a catch-all).  A quoted local part is rewritten in place to
+ * its unquoted text, which is what RCPT looks up.  Returns why not, or
+ * NULL. */
+const char *cf_check_address(char *s)
 {
-	const char *at = strchr(s, '@'), *q;
+	struct smtp_addr a;
+	const char *why;
+	size_t ll, dl;
 
-	if (!at)
-		return "not an address (local@domain, or @domain for a catch-all)";
-	if (strchr(at + 1, '@'))
-		return "more than one '@'";
-	if (at - s > ADDR_LOCAL_MAX)
-		return "local part longer than 64 octets";
-	for (q = s; q < at; q++) {
-		unsigned char ch = (unsigned char)*q;
-		if (!is_alnum(ch) && ch < 0x80 && !strchr("!#$%&'*+-/=?^_`{|}~.", ch))
-			return "a character not allowed in a local part";
+	if (s[0] == '@') {
+		if (strchr(s + 1, '@'))
+			return why_not(ADDR_WHY_AT);
+		why = cf_check_domain(s + 1);
+		if (!why && strlen(s) + 1 > ADDR_PATH_MAX - 2)
+			return why_not(ADDR_WHY_PATH_LONG);
+		return why;
 	}
-	return cf_check_domain(at + 1);
+	if (addr_parse_mailbox(s, strlen(s), 1, &a) != ADDR_OK)
+		return why_not(a.why);
+	ll = strlen(a.local);
+	if (ll == 0)
+		return "empty local part";
+	/* the lookup key's domain starts after its first '@' */
+	if (memchr(a.local, '@', ll))
+		return "'@' in a quoted local part";
+	why = cf_check_domain(a.domain);
+	if (why)
+		return why;
+	dl = strlen(a.domain);
+	memcpy(s, a.local, ll);
+	s[ll] = '@';
+	memcpy(s + ll + 1, a.domain, dl + 1);
+	return NULL;
 }
+
 int cf_prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits)
 {
 	unsigned full = bits / 8, rest = bits % 8;

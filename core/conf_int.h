@@ -103,11 +103,10 @@ char *cf_trim(char *s);
 char *cf_next_field(char **cur);
 
 /* conf_addr.c */
-int cf_hexval(int ch);
 int cf_parse_ip4(const char *s, size_t n, uint8_t out[4]);
 int cf_parse_ip6(const char *s, size_t n, uint8_t out[16]);
 const char *cf_check_domain(const char *s);
-const char *cf_check_address(const char *s);
+const char *cf_check_address(char *s);   /* unquotes s in place */
 int cf_prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits);
 int cf_host_bits_set(const uint8_t *a, unsigned len, unsigned bits);
 

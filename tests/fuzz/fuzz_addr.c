@@ -11,6 +11,10 @@
  * only with utf8, and then has_utf8 says so; <> only with allow_null,
  * <postmaster> only with allow_postmaster; text ends in "@" domain; and
  * parsing exactly the consumed octets again gives the same result.
+ *
+ * One grammar for RCPT and the configuration: the input without its '<'
+ * and '>' goes to addr_parse_mailbox() as well, which must agree with
+ * addr_parse_path() (the configuration's checks are built on it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = addr_parse_path(s, n, utf8, null, pm, &a, &end);
 	CHECK(r == ADDR_OK || r == ADDR_SYNTAX || r == ADDR_TOO_LONG);
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>' && s[1] != '@') {
+		/* "<" MAILBOX ">" and nothing after: a path exactly when a
+		 * mailbox (bare <postmaster> and <> apart) */
+		r2 = addr_parse_mailbox(s + 1, n - 2, utf8, &b);
+		if (r == ADDR_OK && end == n && !a.is_null && !a.is_postmaster) {
+			CHECK(r2 == ADDR_OK);
+			CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+		} else {
+			CHECK(r2 != ADDR_OK);
+		}
+	}
 	if (r != ADDR_OK) {
 		free(s);
 		return 0;

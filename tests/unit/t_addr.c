@@ -115,6 +115,127 @@ static void robust(const char *in)
 	ok(sane, "robust: prefixes and one-octet mutations of %s", show(in));
 }
 
+/* addr_parse_mailbox() and addr_parse_domain(): the grammar above without
+ * the <>, and why each refusal is one (the configuration's messages). */
+struct why_case {
+	const char *in;
+	int domain_only;
+	enum addr_result r;
+	enum addr_why why;
+};
+
+static const struct why_case why_cases[] = {
+	{ "user@example.org", 0, ADDR_OK, 0 },
+	{ "\"a b\"@x.example", 0, ADDR_OK, 0 },
+	{ "j\xc3\xb6rg@d.example", 0, ADDR_OK, 0 },
+	{ "u@[192.0.2.1]", 0, ADDR_OK, 0 },
+	{ "user", 0, ADDR_SYNTAX, ADDR_WHY_NO_AT },
+	{ "", 0, ADDR_SYNTAX, ADDR_WHY_NO_AT },
+	{ ".user@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_DOT },
+	{ "user.@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_DOT },
+	{ "us..er@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_DOT },
+	{ "us er@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_CHAR },
+	{ "@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_CHAR },
+	{ "a\"b@d", 0, ADDR_SYNTAX, ADDR_WHY_LOCAL_CHAR },
+	{ "\"ab@d", 0, ADDR_SYNTAX, ADDR_WHY_QUOTE },
+	{ "a@b@d", 0, ADDR_SYNTAX, ADDR_WHY_AT },
+	{ "a@", 0, ADDR_SYNTAX, ADDR_WHY_DOMAIN_EMPTY },
+	{ "a@b c", 0, ADDR_SYNTAX, ADDR_WHY_DOMAIN_CHAR },
+	{ "a@b.", 0, ADDR_SYNTAX, ADDR_WHY_DOMAIN_DOT },
+	{ "a@-b", 0, ADDR_SYNTAX, ADDR_WHY_HYPHEN_START },
+	{ "a@b-", 0, ADDR_SYNTAX, ADDR_WHY_HYPHEN_END },
+	{ "a@[1.2.3.400]", 0, ADDR_SYNTAX, ADDR_WHY_LITERAL },
+	{ "a@[1.2.3.4", 0, ADDR_SYNTAX, ADDR_WHY_LITERAL },
+	{ "\xff@d", 0, ADDR_SYNTAX, ADDR_WHY_UTF8 },
+	{ "example.org", 1, ADDR_OK, 0 },
+	{ "[IPv6:2001:db8::1]", 1, ADDR_OK, 0 },
+	{ "", 1, ADDR_SYNTAX, ADDR_WHY_DOMAIN_EMPTY },
+	{ "exa mple.org", 1, ADDR_SYNTAX, ADDR_WHY_DOMAIN_CHAR },
+	{ "a@b", 1, ADDR_SYNTAX, ADDR_WHY_DOMAIN_CHAR },
+	{ "b\xc3\xbc" "cher.de", 1, ADDR_SYNTAX, ADDR_WHY_8BIT },
+};
+
+static void mailbox_tests(void)
+{
+	char buf[1200], part[300];
+	struct smtp_addr a;
+	size_t i;
+
+	for (i = 0; i < sizeof(why_cases) / sizeof(why_cases[0]); i++) {
+		const struct why_case *c = &why_cases[i];
+		size_t n = strlen(c->in);
+		char *copy = malloc(n ? n : 1);
+		enum addr_result r;
+
+		memcpy(copy, c->in, n);
+		r = c->domain_only ? addr_parse_domain(copy, n, 0, &a)
+		                   : addr_parse_mailbox(copy, n, 1, &a);
+		free(copy);
+		is_int(r, c->r, "%s %s", c->domain_only ? "domain" : "mailbox", show(c->in));
+		if (r != ADDR_OK)
+			is_int(a.why, c->why, "  why");
+	}
+	is_int(addr_parse_mailbox("\"a\\\"b\"@X.example", 16, 0, &a), ADDR_OK,
+	       "mailbox with a quoted-pair");
+	ok(strcmp(a.local, "a\"b") == 0 && strcmp(a.domain, "X.example") == 0 &&
+	   strcmp(a.text, "\"a\\\"b\"@X.example") == 0, "mailbox: fields as RCPT's");
+
+	/* the address is at most 254: a path of 256 with <> */
+	snprintf(buf, sizeof(buf), "%s@%.63s.%.63s.%.61s", repeat(part, 'l', 64),
+	         repeat(part + 100, 'd', 63), part + 100, part + 100);
+	is_int(strlen(buf), 254, "  (test address of 254)");
+	is_int(addr_parse_mailbox(buf, strlen(buf), 0, &a), ADDR_OK, "mailbox of 254");
+	strcat(buf, "d");
+	is_int(addr_parse_mailbox(buf, strlen(buf), 0, &a), ADDR_TOO_LONG, "mailbox of 255");
+	is_int(a.why, ADDR_WHY_PATH_LONG, "  why: the path");
+
+	/* every prefix on an exact-length copy */
+	{
+		static const char in[] = "\"a\\\"b c\"@[IPv6:2001:db8::1]";
+		size_t k;
+		int sane = 1;
+
+		for (k = 0; k < sizeof(in); k++) {
+			char *copy = malloc(k ? k : 1);
+
+			memcpy(copy, in, k);
+			if (addr_parse_mailbox(copy, k, 1, &a) == ADDR_OK && k != sizeof(in) - 1)
+				sane = 0;
+			addr_parse_domain(copy, k, 1, &a);
+			free(copy);
+		}
+		ok(sane, "mailbox: only the whole of %s parses; no overread", show(in));
+	}
+}
+
+static void ip_tests(void)
+{
+	static const uint8_t v4[4] = { 192, 0, 2, 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 };
+	static const uint8_t db8[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const char *const bad4[] = { "", "1.2.3", "1.2.3.4.5", "1.2.3.256",
+	                                    "01.2.3.4", "1.2.3.4.", ".1.2.3.4", "1..2.3",
+	                                    "1.2.3.a", " 1.2.3.4" };
+	static const char *const bad6[] = { "", ":", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9",
+	                                    "12345::", "1:2:3:4:5:6:7:8::", "fe80::1%eth0",
+	                                    "1:", "g::", "::1.2.3", "::1.2.3.4:5" };
+	uint8_t out[16];
+	size_t i;
+
+	ok(addr_ip4("192.0.2.1", 9, out) == 0 && memcmp(out, v4, 4) == 0, "ip4 192.0.2.1");
+	ok(addr_ip4("0.0.0.0", 7, out) == 0, "ip4 0.0.0.0");
+	for (i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++)
+		ok(addr_ip4(bad4[i], strlen(bad4[i]), out) != 0, "ip4 refuses '%s'", bad4[i]);
+	ok(addr_ip6("::ffff:192.0.2.1", 16, out) == 0 && memcmp(out, mapped, 16) == 0,
+	   "ip6 ::ffff:192.0.2.1");
+	ok(addr_ip6("2001:DB8::1", 11, out) == 0 && memcmp(out, db8, 16) == 0, "ip6 2001:DB8::1");
+	ok(addr_ip6("2001:db8:0:0:0:0:0:1", 20, out) == 0 && memcmp(out, db8, 16) == 0,
+	   "ip6 in full");
+	ok(addr_ip6("::", 2, out) == 0, "ip6 ::");
+	for (i = 0; i < sizeof(bad6) / sizeof(bad6[0]); i++)
+		ok(addr_ip6(bad6[i], strlen(bad6[i]), out) != 0, "ip6 refuses '%s'", bad6[i]);
+}
+
 int main(void)
 {
 	char buf[8192], part[600];
@@ -177,6 +298,13 @@ int main(void)
 	bad("<u@[]>", 0, ADDR_SYNTAX);
 	bad("<u@[a b]>", 0, ADDR_SYNTAX);
 	bad("<u@[1.2.3.4\\]>", 0, ADDR_SYNTAX);
+	/* the one IPv4 and IPv6 parser of the configuration: strict */
+	bad("<u@[1.2.3.04]>", 0, ADDR_SYNTAX);
+	bad("<u@[IPv6:1::2::3]>", 0, ADDR_SYNTAX);
+	bad("<u@[IPv6:::::]>", 0, ADDR_SYNTAX);
+	bad("<u@[IPv6:1:2:3:4:5:6:7:8:9]>", 0, ADDR_SYNTAX);
+	good("<u@[IPv6:::ffff:1.2.3.4]>", 0, "u", "[IPv6:::ffff:1.2.3.4]",
+	     "u@[IPv6:::ffff:1.2.3.4]", 25);
 
 	/* null path and postmaster */
 	is_int(parse("<>", 2, 0, 1, 0, &a, &end), ADDR_OK, "<> with allow_null");
@@ -337,6 +465,9 @@ int main(void)
 		}
 		ok(sane, "20000 random paths: no overread, end within n");
 	}
+
+	mailbox_tests();
+	ip_tests();
 
 	/* addr_same_client(): the per-IP session limit's notion of a client */
 	{
