@@ -140,6 +140,8 @@ static enum addr_result parse_domain(const unsigned char *u, size_t n,
 	return ADDR_OK;
 }
 
+static int ip4(const char *s, size_t n, uint8_t out[4], int lead0);
+
 /* The inside of an address literal, u[0..n) without the brackets:
  * IPv4 dotted quad, "IPv6:" and RFC 4291 text, or a general "tag:content". */
 static int literal_ok(const unsigned char *u, size_t n)
@@ -151,7 +153,7 @@ static int literal_ok(const unsigned char *u, size_t n)
 	if (n > 5 && text_ncasecmp(s, "IPv6:", 5) == 0)
 		return addr_ip6(s + 5, n - 5, ip) == 0;
 	if (!memchr(u, ':', n))
-		return addr_ip4(s, n, ip) == 0;
+		return ip4(s, n, ip, 1) == 0;
 	/* General-address-literal: Standardized-tag ":" 1*dcontent */
 	for (i = 0; u[i] != ':'; i++)
 		if (!is_alnum(u[i]) && u[i] != '-')
@@ -393,8 +395,9 @@ enum addr_result addr_parse_domain(const char *s, size_t n, int utf8,
 	return r;
 }
 
-/* see addr.h */
-int addr_ip4(const char *s, size_t n, uint8_t out[4])
+/* A dotted quad.  lead0: RFC 5321's Snum (1*3DIGIT), where "01" is one;
+ * otherwise no leading zeros, which inet_aton() would read as octal. */
+static int ip4(const char *s, size_t n, uint8_t out[4], int lead0)
 {
 	unsigned part = 0, v = 0, digits = 0;
 	size_t i;
@@ -403,7 +406,7 @@ int addr_ip4(const char *s, size_t n, uint8_t out[4])
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch >= '0' && ch <= '9') {
-			if (digits && v == 0)
+			if (digits && (lead0 ? digits == 3 : v == 0))
 				return -1;
 			v = v * 10 + (ch - '0');
 			if (v > 255)
@@ -422,6 +425,12 @@ int addr_ip4(const char *s, size_t n, uint8_t out[4])
 		return -1;
 	out[3] = (uint8_t)v;
 	return 0;
+}
+
+/* see addr.h */
+int addr_ip4(const char *s, size_t n, uint8_t out[4])
+{
+	return ip4(s, n, out, 0);
 }
 
 static int hexval(int ch)

@@ -288,6 +288,7 @@ int main(void)
 	good("<u@[1.2.3.4]>", 0, "u", "[1.2.3.4]", "u@[1.2.3.4]", 13);
 	good("<u@[IPv6:::1]>", 0, "u", "[IPv6:::1]", "u@[IPv6:::1]", 14);
 	good("<u@[IPv6:2001:db8::1]>", 0, "u", "[IPv6:2001:db8::1]", "u@[IPv6:2001:db8::1]", 22);
+	good("<u@[1.2.3.04]>", 0, "u", "[1.2.3.04]", "u@[1.2.3.04]", 14);
 	good("<u@[x-tag:stuff]>", 0, "u", "[x-tag:stuff]", "u@[x-tag:stuff]", 17);
 	bad("<u@[1.2.3]>", 0, ADDR_SYNTAX);
 	bad("<u@[1.2.3.256]>", 0, ADDR_SYNTAX);
@@ -298,8 +299,9 @@ int main(void)
 	bad("<u@[]>", 0, ADDR_SYNTAX);
 	bad("<u@[a b]>", 0, ADDR_SYNTAX);
 	bad("<u@[1.2.3.4\\]>", 0, ADDR_SYNTAX);
-	/* the one IPv4 and IPv6 parser of the configuration: strict */
-	bad("<u@[1.2.3.04]>", 0, ADDR_SYNTAX);
+	/* RFC 5321 Snum is 1*3DIGIT (a leading zero is fine, four digits are not);
+	 * IPv6 text is RFC 4291 strict */
+	bad("<u@[1.2.3.0004]>", 0, ADDR_SYNTAX);
 	bad("<u@[IPv6:1::2::3]>", 0, ADDR_SYNTAX);
 	bad("<u@[IPv6:::::]>", 0, ADDR_SYNTAX);
 	bad("<u@[IPv6:1:2:3:4:5:6:7:8:9]>", 0, ADDR_SYNTAX);
