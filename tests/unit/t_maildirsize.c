@@ -253,6 +253,17 @@ static void test_read_write(void)
 	       "a torn last line: recalculate");
 	ok(in.bytes == 2000 && in.count == 2, "the complete lines still read");
 
+	/* a temporary file that a crash left in tmp/ goes at start-up */
+	{
+		char t[MAILDIR_PATH_MAX];
+
+		path(t, md, "tmp/mailnook.maildirsize.1700000000.M1P1Q0R0.h");
+		put(md, "tmp/mailnook.maildirsize.1700000000.M1P1Q0R0.h", "1S\n");
+		is_int(maildir_clean_tmp(md, time(NULL)), 1,
+		       "maildir_clean_tmp() knows the temporary file");
+		ok(access(t, F_OK) != 0, "and removes it");
+	}
+
 	/* 5120 bytes or more */
 	{
 		char big[6000];
