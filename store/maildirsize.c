@@ -199,10 +199,32 @@ int maildirsize_read(const char *maildir,
 	}
 	(void)close(fd);
 	maildirsize_parse(buf, got, out);
+	out->dev = (uint64_t)st.st_dev;
+	out->ino = (uint64_t)st.st_ino;
+	out->size = (int64_t)st.st_size;
+	out->mtime = st.st_mtim;
 	if ((uint64_t)st.st_size > got)
 		got = st.st_size > MAILDIRSIZE_MAX ? MAILDIRSIZE_MAX
 		                                   : (size_t)st.st_size;
 	return maildirsize_judge(out, got, st.st_mtime, want, now);
+}
+
+/* see maildirsize.h */
+int maildirsize_unchanged(const char *maildir,
+                          const struct maildirsize_info *in)
+{
+	struct stat st;
+	int root = open_maildir(maildir), r;
+
+	if (root < 0)
+		return 0;
+	r = fstatat(root, MAILDIRSIZE_NAME, &st, AT_SYMLINK_NOFOLLOW);
+	(void)close(root);
+	return r == 0 && in->ino != 0 && (uint64_t)st.st_dev == in->dev
+	       && (uint64_t)st.st_ino == in->ino
+	       && (int64_t)st.st_size == in->size
+	       && st.st_mtim.tv_sec == in->mtime.tv_sec
+	       && st.st_mtim.tv_nsec == in->mtime.tv_nsec;
 }
 
 /* see maildirsize.h */

@@ -50,7 +50,9 @@
  *   start-up, reload:   per quota'd mailbox a struct quota_box (quota.h),
  *                       limits from quota=; maildirsize_read(); on
  *                       MAILDIRSIZE_RECALC a scan is queued.
- *   RCPT:               quota_full(box) -> 452 4.2.2 Mailbox full (the
+ *   RCPT:               quota_box_refresh(box, now) (one stat; re-reads
+ *                       the file when a reader changed it), then
+ *                       quota_full(box) -> 452 4.2.2 Mailbox full (the
  *                       policy callback, like "is this deliverable?").
  *   end of data:        quota_would_fit(box, size) for every quota'd
  *                       destination; any "no" (after rotation, rotate.h)
@@ -102,6 +104,11 @@ struct maildirsize_info {
 	unsigned lines;         /* complete usage lines */
 	int truncated;          /* the last line had no LF (not summed) */
 	int broken;             /* a NUL, or a line that is not two numbers */
+	/* the file as read (maildirsize_read(); all 0 when missing), so that
+	 * a caller can tell with one stat whether it changed since */
+	uint64_t dev, ino;
+	int64_t size;
+	struct timespec mtime;
 };
 
 enum {
@@ -138,6 +145,12 @@ size_t maildirsize_line(char buf[MAILDIRSIZE_LINE_MAX], int64_t bytes,
  * limits) into buf (MAILDIRSIZE_LINE_MAX bytes); returns its length. */
 size_t maildirsize_header(char buf[MAILDIRSIZE_LINE_MAX],
                           const struct maildirsize_limits *lim);
+
+/* Whether MAILDIR/maildirsize is still the file *in was read from
+ * (same device, inode, size and modification time): 1, or 0 when it
+ * changed, vanished or cannot be stat'ed.  One fstatat(2). */
+int maildirsize_unchanged(const char *maildir,
+                          const struct maildirsize_info *in);
 
 /* Appends one usage line to an existing MAILDIR/maildirsize, in one
  * write(2) with O_APPEND (never creating it, never through a link).

@@ -18,15 +18,22 @@ void quota_box_init(struct quota_box *b, const char *maildir,
 /* see quota.h */
 int quota_box_load(struct quota_box *b, time_t now)
 {
-	struct maildirsize_info in;
-	int r = maildirsize_read(b->maildir, &b->limits, now, &in);
+	int r = maildirsize_read(b->maildir, &b->limits, now, &b->file);
 
 	if (r == MAILDIRSIZE_OK) {
-		quota_box_set(b, (uint64_t)in.bytes, (uint64_t)in.count);
+		quota_box_set(b, (uint64_t)b->file.bytes, (uint64_t)b->file.count);
 		return 0;
 	}
 	b->recalc = 1;
 	return r < 0 ? -1 : 0;
+}
+
+/* see quota.h */
+int quota_box_refresh(struct quota_box *b, time_t now)
+{
+	if (b->recalc || (b->known && maildirsize_unchanged(b->maildir, &b->file)))
+		return 0;
+	return quota_box_load(b, now);
 }
 
 /* see quota.h */

@@ -26,6 +26,7 @@ struct quota_box {
 	uint64_t held_bytes, held_count;    /* accepted, not yet committed */
 	int known;                          /* bytes and count are valid */
 	int recalc;                         /* a scan is wanted */
+	struct maildirsize_info file;       /* the maildirsize last read */
 };
 
 /* A box with these limits and an unknown usage (recalc set). */
@@ -35,6 +36,12 @@ void quota_box_init(struct quota_box *b, const char *maildir,
 /* Reads the box's maildirsize: 0 (usage known, or recalc set when the
  * file must be rebuilt), or -1 with errno set (recalc set too). */
 int quota_box_load(struct quota_box *b, time_t now);
+
+/* Before a check (RCPT): re-reads maildirsize only when it changed
+ * since it was last read (otherwise one stat), so that what a reader
+ * such as Dovecot deleted counts at once.  Nothing while a scan is
+ * wanted.  As quota_box_load(). */
+int quota_box_refresh(struct quota_box *b, time_t now);
 
 /* The result of a finished scan (MAILDIRSIZE_SCAN_DONE). */
 void quota_box_set(struct quota_box *b, uint64_t bytes, uint64_t count);

@@ -458,6 +458,20 @@ static void test_box(void)
 	put(md, "maildirsize", "1000S,3C\n10 1\n");
 	is_int(quota_box_load(&b, time(NULL)), 0, "load");
 	ok(b.known && !b.recalc && b.bytes == 10 && b.count == 1, "loaded");
+	is_int(quota_box_refresh(&b, time(NULL)), 0, "refresh, unchanged");
+	ok(b.bytes == 10, "unchanged: the same usage");
+	is_int(maildirsize_append(md, -10, -1, NULL), 0, "a reader deletes");
+	is_int(quota_box_refresh(&b, time(NULL)), 0, "refresh");
+	ok(b.known && b.bytes == 0 && b.count == 0,
+	   "the reader's deletion is seen at the next refresh");
+	{
+		struct maildirsize_info in;
+
+		ok(maildirsize_read(md, &want, time(NULL), &in) == MAILDIRSIZE_OK
+		   && maildirsize_unchanged(md, &in), "unchanged after a read");
+		put(md, "maildirsize", "1000S,3C\n10 1\n");
+		ok(!maildirsize_unchanged(md, &in), "a rewrite is a change");
+	}
 	put(md, "maildirsize", "999S,3C\n10 1\n");
 	is_int(quota_box_load(&b, time(NULL)), 0, "load, other limits");
 	ok(b.recalc, "other limits in the file: a scan is wanted");
