@@ -174,6 +174,8 @@ int maildir_walk_start(struct maildir_walk *w, const char *maildir,
                        maildir_walk_fn fn, void *ctx)
 {
 	w->dir = -1;
+	w->phase = PH_DONE;           /* a step after a failed start: done */
+	w->changed = 0;
 	w->root = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->root < 0)
 		return -1;
