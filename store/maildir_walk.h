@@ -17,10 +17,12 @@
  * one done at once.  As Courier and Dovecot do for their recalculation,
  * the walk notes whether any new/ or cur/ it read was modified after the
  * walk began: at the end, every one of them is stat'ed again and compared
- * with the (coarse) clock reading taken at maildir_walk_start(), which
- * catches what a comparison of the directories' own times misses (a
- * rename from new/ to cur/ changes both to the same time).  `changed` is
- * then set, and the caller should not trust the sums (maildirsize.h).
+ * with the coarse clock reading (the clock file times come from) taken at
+ * maildir_walk_start(), which catches what Dovecot's comparison of the
+ * directories' own times misses (a rename from new/ to cur/ changes both
+ * to the same time).  A change within the tick the walk began in is not
+ * seen (1 to 10 ms; Dovecot's window is a second).  `changed` is then
+ * set, and the caller should not trust the sums (maildirsize.h).
  *
  * Symbolic links are never followed inside the Maildir: a folder, new/ or
  * cur/ that is a link is skipped, as Courier skips them.
