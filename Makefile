@@ -88,6 +88,11 @@ $(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o t
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
 
+# t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
+$(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(LIB_OBJS) $(LDLIBS)
+
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
 # (tls_conn.c counts handshakes in stats.c, which logs through log.c)
