@@ -229,6 +229,12 @@ $(BENCH_BUILD)/fsync_limit: bench/fsync_limit.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
 
+# bench/hook_run.c: the cost of one on-delivery run through platform/hook.c
+# (`build/bench/hook_run [N [MAX [PROGRAM]]]`), with this build's flags.
+$(BENCH_BUILD)/hook_run: bench/hook_run.c $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o $(LDLIBS)
+
 bench-build: $(BENCH_BUILD)/loadgen $(BENCH_BUILD)/fsync_limit \
              $(BENCH_BUILD)/store.config $(BENCH_BUILD)/discard.config
 	@sh scripts/deps.sh build
