@@ -177,21 +177,31 @@ static int put_env(size_t *o, const char *name, const char *val, size_t max,
 /* Packs the job into pack[]; its length, or 0 when a path does not fit. */
 static size_t pack_job(const struct hook_job *j)
 {
+	/* the paths are never cut: a cut path names another file */
+	static const unsigned short max[ENV_N] = {
+		HOOK_PATH_MAX - 1, HOOK_PATH_MAX - 1, HOOK_VALUE_MAX,
+		HOOK_VALUE_MAX, HOOK_VALUE_MAX, 23, HOOK_ID_MAX - 1, 63,
+		HOOK_VALUE_MAX, HOOK_VALUE_MAX
+	};
 	char size[24];
+	const char *v[ENV_N];
 	size_t o = 0;
+	unsigned i;
 
 	(void)fmt_into(size, sizeof size, "%llu", (unsigned long long)j->size);
-	if (put_env(&o, env_names[ENV_FILE], j->file, HOOK_PATH_MAX - 1, 0) ||
-	    put_env(&o, env_names[ENV_MAILDIR], j->maildir, HOOK_PATH_MAX - 1, 0) ||
-	    put_env(&o, env_names[ENV_MAILBOX], j->mailbox, HOOK_VALUE_MAX, 1) ||
-	    put_env(&o, env_names[ENV_RECIPIENT], j->recipient, HOOK_VALUE_MAX, 1) ||
-	    put_env(&o, env_names[ENV_SENDER], j->sender, HOOK_VALUE_MAX, 1) ||
-	    put_env(&o, env_names[ENV_SIZE], size, sizeof size, 1) ||
-	    put_env(&o, env_names[ENV_ID], j->id, HOOK_ID_MAX - 1, 1) ||
-	    put_env(&o, env_names[ENV_CLIENT_IP], j->client_ip, 64, 1) ||
-	    put_env(&o, env_names[ENV_HELO], j->helo, HOOK_VALUE_MAX, 1) ||
-	    put_env(&o, env_names[ENV_AUTH], j->auth, HOOK_VALUE_MAX, 1))
-		return 0;
+	v[ENV_FILE] = j->file;
+	v[ENV_MAILDIR] = j->maildir;
+	v[ENV_MAILBOX] = j->mailbox;
+	v[ENV_RECIPIENT] = j->recipient;
+	v[ENV_SENDER] = j->sender;
+	v[ENV_SIZE] = size;
+	v[ENV_ID] = j->id;
+	v[ENV_CLIENT_IP] = j->client_ip;
+	v[ENV_HELO] = j->helo;
+	v[ENV_AUTH] = j->auth;
+	for (i = 0; i < ENV_N; i++)
+		if (put_env(&o, env_names[i], v[i], max[i], i > ENV_MAILDIR))
+			return 0;
 	return o;
 }
 
@@ -310,23 +320,22 @@ static void start(struct hook_run *r, const struct hook_entry *e,
 
 	envp[0] = env_path;
 	for (i = 0; i < ENV_N; i++) {
+		size_t n = strlen(p) + 1;
+
 		envp[i + 1] = (char *)p;
-		p += strlen(p) + 1;
+		if (i == ENV_ID || i == ENV_FILE) {
+			size_t k = strlen(env_names[i]);
+
+			memcpy(i == ENV_ID ? r->id : r->file, p + k, n - k);
+		}
+		p += n;
 	}
 	envp[ENV_N + 1] = NULL;
-	memcpy(r->id, entry_value(e, ENV_ID), strlen(entry_value(e, ENV_ID)) + 1);
-	memcpy(r->file, entry_value(e, ENV_FILE),
-	       strlen(entry_value(e, ENV_FILE)) + 1);
 
-	/* O_NONBLOCK on our end only: the hook's stdout blocks as usual */
+	/* blocking at both ends, as the hook's stdout should be: we read
+	 * only what poll() says is there (read_output()) */
 	if (pipe2(pp, O_CLOEXEC) != 0) {
 		why = strerror(errno);
-		goto fail;
-	}
-	if (fcntl(pp[0], F_SETFL, O_NONBLOCK) != 0) {
-		why = strerror(errno);
-		close(pp[0]);
-		close(pp[1]);
 		goto fail;
 	}
 	pid = spawn(pp[1], envp);
@@ -405,18 +414,22 @@ static void emit_line(struct hook_run *r)
 
 /* Takes what the pipe holds, at most `rounds` reads; the rest of a line
  * past HOOK_LINE_MAX and lines past HOOK_LINES_MAX are read and dropped.
- * At EOF or on an error the pipe is closed. */
+ * At EOF or on an error the pipe is closed.  The pipe blocks (the hook's
+ * end must), so each read comes after a poll() that does not wait: a
+ * child the hook left behind may hold the pipe open without writing. */
 static void read_output(struct hook_run *r, unsigned rounds)
 {
 	char buf[512];
 
 	while (r->fd >= 0 && rounds--) {
-		ssize_t n = read(r->fd, buf, sizeof buf), i;
+		struct pollfd pfd = { r->fd, POLLIN, 0 };
+		ssize_t n, i;
 
+		if (poll(&pfd, 1, 0) != 1)
+			return;
+		n = read(r->fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
 		if (n <= 0) {
 			close(r->fd);
 			r->fd = -1;

@@ -10,7 +10,8 @@
  *     (MAILNOOK_SENDER ms), spew (15 lines, one of 300 octets),
  *     conc (a live file in the directory MAILNOOK_SENDER, 30 ms, then the
  *     number of live files it saw), group (a child of its own sleeping for
- *     ever, whose pid it prints, then sleeps for ever)
+ *     ever, whose pid it prints, then sleeps for ever), bg (the same
+ *     child, then exits)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -130,6 +131,16 @@ static int act(void)
 		fd = open(path, O_CREAT | O_WRONLY, 0600);
 		if (fd >= 0)
 			close(fd);
+		return 0;
+	}
+	if (strcmp(what, "bg") == 0) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			for (;;)
+				pause();
+		}
+		printf("child %ld\n", (long)p);
 		return 0;
 	}
 	if (strcmp(what, "group") == 0) {
@@ -480,6 +491,24 @@ int main(int argc, char **argv)
 
 		ok(child > 0 && proc_gone(child),
 		   "group: the hook's own child was killed too (pid %ld)", child);
+	}
+
+	/* a child the hook leaves behind holding its stdout does not hold
+	 * up the run's end */
+	configure(act_argv, 2, 10);
+	logs_reset();
+	t0 = now_ms();
+	queue("ID5b", "bg", "");
+	ok(run_loop(5000, NULL) && now_ms() - t0 < 2000,
+	   "bg: ends with the hook, not with its child (%lld ms)",
+	   (long long)(now_ms() - t0));
+	ok(log_find("hook=exit:0 id=ID5b"), "bg: hook=exit:0");
+	{
+		const char *l = log_find("hook=output id=ID5b child ");
+		long child = l ? atol(l + strlen("hook=output id=ID5b child ")) : 0;
+
+		ok(child > 0 && kill((pid_t)child, SIGKILL) == 0,
+		   "bg: its output was read before the end (pid %ld)", child);
 	}
 
 	/* ---- output: 200 octets a line, 10 lines, escaped ---- */
