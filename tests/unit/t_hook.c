@@ -592,6 +592,61 @@ int main(int argc, char **argv)
 	ok(run_loop(30000, NULL), "queue: all 65 ran");
 	is_int(logs_with("hook=exit:0 id=IDQ"), 65, "queue: 65 exit lines");
 
+	/* ---- large entries: the ring fills by bytes, and wraps ---- */
+	{
+		const char *echo_argv[] = { "/bin/sh", "-c",
+			"echo \"$MAILNOOK_ID ${#MAILNOOK_FILE} ${#MAILNOOK_HELO} "
+			"${#MAILNOOK_AUTH}\"; sleep 0.05", NULL };
+		static char file[HOOK_PATH_MAX], big[HOOK_VALUE_MAX + 1];
+		unsigned accepted = 0, outs = 0, order_ok = 1, next = 0;
+		char id[16], want[64];
+
+		memset(file, 'f', sizeof file - 1);
+		file[0] = '/';
+		memset(big, 'v', sizeof big - 1);
+		configure(echo_argv, 1, 10);
+		logs_reset();
+		j = job("", "", "");
+		j.file = file;
+		j.maildir = file;
+		j.mailbox = j.recipient = j.sender = j.helo = j.auth = big;
+		for (i = 0; i < 40; i++) {
+			snprintf(id, sizeof id, "L%u", i);
+			j.id = id;
+			if (hook_queue(&j, now_ms()) != 0)
+				break;
+			accepted++;
+		}
+		ok(accepted > 5 && accepted < HOOK_QUEUE_MAX,
+		   "large: the ring is full by bytes after %u entries", accepted);
+		/* let a few run, then add more: they go round to the start */
+		{
+			int64_t end = now_ms() + 10000;
+
+			while (hook_waiting() > 4 && now_ms() < end)
+				run_loop(20, NULL);
+		}
+		for (i = 0; i < 6; i++) {
+			snprintf(id, sizeof id, "L%u", accepted + i);
+			j.id = id;
+			ok(hook_queue(&j, now_ms()) == 0, "large: room again for %s", id);
+		}
+		ok(run_loop(30000, NULL), "large: all ran");
+		for (i = 0; i < n_logs; i++) {
+			if (strncmp(logs[i], "hook=output ", 12) != 0)
+				continue;
+			outs++;
+			snprintf(want, sizeof want, "L%u %u %u %u", next++,
+			         HOOK_PATH_MAX - 1, HOOK_VALUE_MAX, HOOK_VALUE_MAX);
+			if (!strstr(logs[i], want)) {
+				printf("#   got \"%s\", want \"%s\"\n", logs[i], want);
+				order_ok = 0;
+			}
+		}
+		is_int(outs, accepted + 6, "large: every run reported");
+		ok(order_ok, "large: in order, every environment intact across the wrap");
+	}
+
 	/* ---- no descriptor or zombie left after 500 runs ---- */
 	configure(true_argv, 4, 10);
 	logs_reset();
