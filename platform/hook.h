@@ -15,11 +15,14 @@
  *
  * Events, all from the caller's poll() loop:
  *
- *   hook_init()              once, at start-up: /dev/null, the SIGCHLD
- *                            self-pipe and its handler;
+ *   hook_init()              once, at start-up, after the descriptors
+ *                            inherited are closed and after detaching:
+ *                            /dev/null, the SIGCHLD self-pipe and its
+ *                            handler (a poll() may then end in EINTR);
  *   hook_configure(p)        at start-up and after each reload: the
  *                            program, on-delivery-max, the timeout; runs
- *                            already started keep theirs;
+ *                            already started keep theirs, queued ones take
+ *                            the new ones;
  *   hook_queue(job, now)     a file is durable and its 250 has gone out:
  *                            start at once when a slot is free, otherwise
  *                            queue; a full queue skips it;
@@ -29,9 +32,10 @@
  *                            their revents: reads output, reaps children,
  *                            starts queued runs;
  *   hook_deadline_ms()       the next time hook_tick() has work (a kill);
- *   hook_tick(now)           kills runs past the timeout, reaps, starts
- *                            queued runs (also a safety net for a lost
- *                            SIGCHLD byte);
+ *   hook_tick(now)           every turn of the loop: kills runs past the
+ *                            timeout, reaps, starts queued runs (also a
+ *                            safety net for a lost SIGCHLD byte; it costs
+ *                            one waitpid(WNOHANG) per running hook);
  *   hook_stop_begin(now)     SIGTERM: drops the queue (a waiting hook is
  *                            never run later) and gives running hooks
  *                            HOOK_STOP_MS (or stop_ms); the loop may go
