@@ -534,6 +534,23 @@ int main(int argc, char **argv)
 		   "spew: then the exit line");
 	}
 
+	/* a flood: 1 MB without a line end, then 100000 lines; read and
+	 * dropped past the bounds, the hook never blocks on its pipe */
+	{
+		const char *flood_argv[] = { "/bin/sh", "-c",
+			"head -c 1000000 /dev/zero | tr '\\000' a; echo; "
+			"yes | head -n 100000; echo done >&2", NULL };
+
+		configure(flood_argv, 2, 20);
+		logs_reset();
+		queue("ID7", "", "");
+		ok(run_loop(20000, NULL), "flood: ran");
+		is_int(logs_with("hook=output id=ID7 "), 10, "flood: 10 lines logged");
+		ok(n_logs > 0 && strlen(logs[0]) == 19 + 200,
+		   "flood: the 1 MB line logged as its first 200 octets");
+		ok(log_find("hook=exit:0 id=ID7"), "flood: hook=exit:0");
+	}
+
 	/* ---- concurrency never above max ---- */
 	{
 		char cdir[600];
