@@ -93,6 +93,11 @@ $(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o t
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
 
+# t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
+$(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(LIB_OBJS) $(LDLIBS)
+
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
 # (tls_conn.c counts handshakes in stats.c, which logs through log.c)
@@ -239,6 +244,12 @@ $(BENCH_BUILD)/quota_scan: bench/quota_scan.c $(LIB_OBJS)
 
 bench-quota: $(BENCH_BUILD)/quota_scan
 	$(BENCH_BUILD)/quota_scan
+
+# bench/hook_run.c: the cost of one on-delivery run through platform/hook.c
+# (`build/bench/hook_run [N [MAX [PROGRAM]]]`), with this build's flags.
+$(BENCH_BUILD)/hook_run: bench/hook_run.c $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o $(LDLIBS)
 
 bench-build: $(BENCH_BUILD)/loadgen $(BENCH_BUILD)/fsync_limit \
              $(BENCH_BUILD)/store.config $(BENCH_BUILD)/discard.config
