@@ -13,68 +13,94 @@
 struct arena *conf_hash_arena;
 int conf_hash_oom;
 
+#define CL(f) offsetof(struct conf_cmdline, f)
+
+/* The short forms, the defaults and the ranges are here and nowhere else;
+ * the help lines are the ones README.md and the man pages carry (checked by
+ * tests/integration/t44-optlist.t). */
 static const struct opt opts[] = {
-	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
-	  "plain SMTP listener, repeatable; IPv6 as [::1]:25 (default 0.0.0.0:25)"
+	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0, NULL, "0.0.0.0:25",
+	  "ADDR:PORT[,auth]", "plain SMTP listener, repeatable; IPv6 as [::1]:25"
 	  "; ,auth: AUTH required" },
-	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
+	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
+	  "ADDR:PORT[,auth]",
 	  "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen" },
-	{ "hostname", O_HOSTNAME, K_HOST, 0, 0, "NAME",
-	  "name in the greeting and the Received header (default: the system host name)" },
-	{ "domain", O_DOMAIN, K_DOMAIN, F_REPEAT, 0, "DOMAIN",
-	  "a local domain, repeatable (at least one required)" },
-	{ "mailbox", O_MAILBOX, K_MAILBOX, F_REPEAT, 0, "ADDRESS,MAILDIR",
-	  "deliver local@domain (or @domain, a catch-all) to the Maildir MAILDIR" },
-	{ "alias", O_ALIAS, K_ALIAS, F_REPEAT, 0, "ADDRESS,TARGET[,TARGET...]",
-	  "deliver ADDRESS to each TARGET mailbox" },
-	{ "recipient-delimiter", O_DELIM, K_DELIM, F_EMPTY, 0, "CHARS",
-	  "user+tag@domain delivers to user@domain; empty disables (default +)" },
-	{ "tag-folders", O_TAG_FOLDERS, K_FLAG, 0, OFF(tag_folders), NULL,
+	{ "hostname", O_HOSTNAME, K_HOST, 0, 0, 0, 0, 0, NULL, NULL, "NAME",
+	  "name in the greeting and the Received header; by default the "
+	  "system host name" },
+	{ "domain", O_DOMAIN, K_DOMAIN, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
+	  "DOMAIN", "a local domain, repeatable; at least one is required" },
+	{ "mailbox", O_MAILBOX, K_MAILBOX, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
+	  "ADDRESS,MAILDIR", "deliver local@domain (or @domain, a catch-all) "
+	  "to the Maildir MAILDIR" },
+	{ "alias", O_ALIAS, K_ALIAS, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
+	  "ADDRESS,TARGET[,TARGET...]", "deliver ADDRESS to each TARGET mailbox" },
+	{ "recipient-delimiter", O_DELIM, K_DELIM, F_EMPTY, 0, 0, 0, 0, NULL,
+	  "+", "CHARS", "user+tag@domain delivers to user@domain; empty disables" },
+	{ "tag-folders", O_TAG_FOLDERS, K_FLAG, 0, 0, OFF(tag_folders), 0, 0,
+	  NULL, NULL, NULL,
 	  "deliver user+tag into the Maildir++ folder .tag when it exists" },
-	{ "max-message-size", O_MAX_SIZE, K_SIZE, 0, OFF(max_size), "SIZE",
-	  "largest message in bytes, k/M suffixes, at least 64k (default 10M)" },
-	{ "max-recipients", O_MAX_RCPT, K_NUMBER, 0, OFF(max_rcpt), "N",
-	  "recipients per transaction, 100 to " STR(CFG_MAX_RECIPIENTS) " (default 100)" },
-	{ "max-sessions", O_MAX_SESSIONS, K_NUMBER, 0, OFF(max_sessions), "N",
-	  "concurrent sessions, 1 to " STR(CFG_MAX_SESSIONS) " (default " STR(CFG_MAX_SESSIONS) ")" },
-	{ "max-sessions-per-ip", O_MAX_PER_IP, K_NUMBER, 0, OFF(max_per_ip), "N",
-	  "concurrent sessions from one client address, IPv6 per /64 "
-	  "(default max-sessions/2, rounded up)" },
-	{ "timeout", O_TIMEOUT, K_NUMBER, 0, OFF(timeout), "SECONDS",
-	  "idle time allowed waiting for a command or data (default 300)" },
-	{ "tls-cert", O_TLS_CERT, K_TLS_FILE, F_REPEAT, 0, "FILE",
-	  "PEM certificate chain" },
-	{ "tls-key", O_TLS_KEY, K_TLS_FILE, F_REPEAT, 0, "FILE",
-	  "PEM private key (RSA or EC)" },
-	{ "tls-min-version", O_TLS_MIN, K_TLS_VERSION, 0, 0, "1.0|1.1|1.2",
-	  "oldest TLS version accepted (default 1.2)" },
-	{ "allow-from", O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, "CIDR",
-	  "only these client networks may connect, repeatable (default everyone)" },
-	{ "user", O_USER, K_STRING, 0, OFF(user), "NAME",
+	{ "max-message-size", O_MAX_SIZE, K_SIZE, 0, 0, OFF(max_size), 65536, 0,
+	  "the minimum RFC 5321 4.5.3.1.7 requires|", "10M", "SIZE",
+	  "largest message in bytes, k/M suffixes, at least 64k" },
+	{ "max-recipients", O_MAX_RCPT, K_NUMBER, 0, 0, OFF(max_rcpt), 100,
+	  CFG_MAX_RECIPIENTS, "the minimum RFC 5321 4.5.3.1.8 requires|"
+	  "the compiled-in limit (CONFIG_MAX_RECIPIENTS)", "100", "N",
+	  "recipients per transaction, from 100 to the compiled-in limit" },
+	{ "max-sessions", O_MAX_SESSIONS, K_NUMBER, F_DEFMAX, 0,
+	  OFF(max_sessions), 1, CFG_MAX_SESSIONS,
+	  "|the compiled-in limit (CONFIG_MAX_SESSIONS)", NULL, "N",
+	  "concurrent sessions, at most the compiled-in limit (the default)" },
+	{ "max-sessions-per-ip", O_MAX_PER_IP, K_NUMBER, 0, 0, OFF(max_per_ip),
+	  1, 0, NULL, NULL, "N", "concurrent sessions from one client address, "
+	  "IPv6 per /64; by default half of max-sessions, rounded up" },
+	{ "timeout", O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400, NULL,
+	  "300", "SECONDS",
+	  "idle time allowed waiting for a command or data, up to 86400" },
+	{ "tls-cert", O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0,
+	  NULL, NULL, "FILE",
+	  "PEM certificate chain; twice for one RSA and one EC certificate" },
+	{ "tls-key", O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0, NULL,
+	  NULL, "FILE", "PEM private key (RSA or EC) of the tls-cert before it" },
+	{ "tls-min-version", O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0, NULL,
+	  "1.2", "1.0|1.1|1.2", "oldest TLS version accepted" },
+	{ "allow-from", O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
+	  "CIDR", "only these client networks may connect, repeatable; "
+	  "by default everyone" },
+	{ "user", O_USER, K_STRING, 0, 0, OFF(user), 0, 0, NULL, NULL, "NAME",
 	  "when started as root: bind, then run as this user and its group" },
-	{ "pid-file", O_PID_FILE, K_STRING, 0, OFF(pid_file), "FILE",
-	  "write the process id" },
-	{ "stats-file", O_STATS_FILE, K_STRING, 0, OFF(stats_file), "FILE",
-	  "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1" },
-	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, OFF(min_free), "SIZE",
-	  "refuse new mail (452 4.3.1) below this much free space (default 1M)" },
-	{ "strict-crlf", O_STRICT_CRLF, K_FLAG, 0, OFF(strict_crlf), NULL,
-	  "refuse a message with a bare LF in DATA (default: a line end)" },
-	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, "CIDR",
+	{ "pid-file", O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0, NULL,
+	  NULL, "FILE", "write the process id; locked while mailnook runs" },
+	{ "stats-file", O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0,
+	  0, NULL, NULL, "FILE", "counters in Prometheus text format, "
+	  "rewritten every 10 s and on SIGUSR1" },
+	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, 0, OFF(min_free), 0, 0, NULL,
+	  "1M", "SIZE", "refuse new mail (452 4.3.1) below this much free space" },
+	{ "strict-crlf", O_STRICT_CRLF, K_FLAG, 0, 0, OFF(strict_crlf), 0, 0,
+	  NULL, NULL, NULL,
+	  "refuse a message with a bare LF in DATA; by default a line end" },
+	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0,
+	  NULL, NULL, "CIDR",
 	  "with strict-crlf, these networks may still send bare LF, repeatable" },
-	/* AUTH (CONFIG_AUTH) */
-	{ "auth-users", O_AUTH_USERS, K_STRING, 0, OFF(auth_users), "FILE",
+	{ "auth-users", O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0,
+	  0, NULL, NULL, "FILE",
 	  "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)" },
-	{ "auth-any", O_AUTH_ANY, K_FLAG, 0, OFF(auth_any), NULL,
-	  "advertise AUTH, accept any credentials" },
-	{ "auth-plaintext", O_AUTH_PLAINTEXT, K_FLAG, 0, OFF(auth_plaintext), NULL,
+	{ "auth-any", O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0, NULL,
+	  NULL, NULL, "advertise AUTH, accept any credentials" },
+	{ "auth-plaintext", O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0,
+	  OFF(auth_plaintext), 0, 0, NULL, NULL, NULL,
 	  "allow auth-users logins without TLS" },
-	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, OFF(conf_file), "FILE",
-	  "configuration file (default " CONF_FILE_DEFAULT "); command line only" },
-	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, OFF(foreground), NULL,
-	  "stay in the foreground, log to stderr; command line only" },
-	{ "test", O_TEST, K_FLAG, F_ARGV, OFF(test_only), NULL,
-	  "check the configuration and exit; command line only" },
+	/* the command line's own: conf_cmdline() */
+	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, 'c', CL(conf_file), 0, 0,
+	  NULL, CONF_FILE_DEFAULT, "FILE", "configuration file" },
+	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, 'f', CL(foreground), 0, 0,
+	  NULL, NULL, NULL, "stay in the foreground, log to stderr" },
+	{ "test", O_TEST, K_FLAG, F_ARGV, 't', CL(test), 0, 0, NULL, NULL, NULL,
+	  "check the configuration and exit" },
+	{ "version", O_VERSION, K_FLAG, F_ARGV, 'V', CL(version), 0, 0, NULL,
+	  NULL, NULL, "version and compiled-in features" },
+	{ "help", O_HELP, K_FLAG, F_ARGV, 'h', CL(help), 0, 0, NULL, NULL, NULL,
+	  "this help" },
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -201,70 +227,9 @@ static const struct opt *opt_find(const char *name)
 	return NULL;
 }
 
-/* One option: name and value (NULL when there was no '='), both trimmed. */
-static void one_opt(struct pctx *p, const char *name, char *val)
+/* The value of o, checked as a line or argument has been: per kind. */
+static void set_value(struct pctx *p, const struct opt *o, char *val)
 {
-	const struct opt *o = opt_find(name);
-	struct msg m = { .n = 0 };
-
-	if (!o) {
-		cm_s(&m, "unknown option ");
-		cm_q(&m, name);
-		cf_report(p, m.b);
-		return;
-	}
-	cm_s(&m, o->name);
-	if ((o->flags & F_ARGV) && !p->argv) {
-		cm_s(&m, ": only valid on the command line (--");
-		cm_s(&m, o->name);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (p->first && !(o->flags & F_REPEAT)) {
-		unsigned *at = &p->first[o - opts];
-
-		if (*at) {
-			cm_s(&m, " given twice (first at line ");
-			cm_u(&m, *at);
-			cm_s(&m, ")");
-			cf_report(p, m.b);
-			return;
-		}
-		*at = p->line;
-	}
-	if (o->kind == K_FLAG && val) {
-		cm_s(&m, ": takes no value");
-		cf_report(p, m.b);
-		return;
-	}
-	if (o->kind != K_FLAG && !val) {
-		if (o->flags & F_BARE)
-			return;         /* the old allow-bare-lf flag: now the default */
-		cm_s(&m, ": needs a value (");
-		cm_s(&m, o->name);
-		cm_s(&m, "=");
-		cm_s(&m, o->arg);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (val && !*val && !(o->flags & F_EMPTY)) {
-		cm_s(&m, ": empty value (");
-		cm_s(&m, o->name);
-		cm_s(&m, "=");
-		cm_s(&m, o->arg);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (!CFG_AUTH && o->id >= O_AUTH_USERS) {
-		cm_s(&m, ": " NO_AUTH);
-		cf_report(p, m.b);
-		return;
-	}
-	if (p->argv && (o->flags & F_REPEAT))
-		cf_argv_replace(p->c, o);
 	switch (o->kind) {
 	case K_FLAG:
 		*((uint8_t *)p->c + o->off) = 1;
@@ -313,6 +278,102 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		cf_tls_version_set(p, o, val);
 		break;
 	}
+}
+
+/* Why o cannot be used in this build, or NULL. */
+static const char *missing_feature(const struct opt *o)
+{
+	if ((o->flags & F_TLS) && !CFG_TLS)
+		return "TLS support is not compiled in (CONFIG_TLS)";
+	if ((o->flags & F_STATS) && !CFG_STATS)
+		return "stats support is not compiled in (CONFIG_STATS)";
+	if ((o->flags & F_AUTH) && !CFG_AUTH)
+		return NO_AUTH;
+	return NULL;
+}
+
+/* "NAME: needs a value (NAME=ARG)" and the like */
+static void report_form(struct pctx *p, const struct opt *o, const char *what)
+{
+	struct msg m = { .n = 0 };
+
+	cm_s(&m, o->name);
+	cm_s(&m, what);
+	if (o->arg) {
+		cm_s(&m, " (");
+		cm_s(&m, o->name);
+		cm_s(&m, "=");
+		cm_s(&m, o->arg);
+		cm_s(&m, ")");
+	}
+	cf_report(p, m.b);
+}
+
+/* One option: name and value (NULL when there was no '='), both trimmed. */
+static void one_opt(struct pctx *p, const char *name, char *val)
+{
+	const struct opt *o = opt_find(name);
+	const char *why;
+	struct msg m = { .n = 0 };
+
+	if (!o) {
+		cm_s(&m, "unknown option ");
+		cm_q(&m, name);
+		cf_report(p, m.b);
+		return;
+	}
+	if (o->flags & F_ARGV) {
+		/* conf_cmdline() has taken it from the command line */
+		if (!p->argv) {
+			cm_s(&m, o->name);
+			cm_s(&m, ": only valid on the command line (--");
+			cm_s(&m, o->name);
+			cm_s(&m, ")");
+			cf_report(p, m.b);
+		}
+		return;
+	}
+	if (p->first && !(o->flags & F_REPEAT)) {
+		unsigned *at = &p->first[o - opts];
+
+		if (*at) {
+			cm_s(&m, o->name);
+			cm_s(&m, " given twice (first at line ");
+			cm_u(&m, *at);
+			cm_s(&m, ")");
+			cf_report(p, m.b);
+			return;
+		}
+		*at = p->line;
+	}
+	if (o->kind == K_FLAG && val) {
+		report_form(p, o, ": takes no value");
+		return;
+	}
+	if (o->kind != K_FLAG && !val) {
+		if (!(o->flags & F_BARE))   /* the old allow-bare-lf flag: now */
+			report_form(p, o, ": needs a value");   /* the default */
+		return;
+	}
+	if (val && !*val && !(o->flags & F_EMPTY)) {
+		report_form(p, o, ": empty value");
+		return;
+	}
+	why = missing_feature(o);
+	if (why) {
+		if (val) {
+			cf_bad(p, o, val, why);
+		} else {
+			cm_s(&m, o->name);
+			cm_s(&m, ": ");
+			cm_s(&m, why);
+			cf_report(p, m.b);
+		}
+		return;
+	}
+	if (p->argv && (o->flags & F_REPEAT))
+		cf_argv_replace(p->c, o);
+	set_value(p, o, val);
 	/* an argument reports one error at most: conf_parse_arg() checks
 	 * the arena after a good one, conf_finish() in any case */
 	if (!p->argv)
@@ -352,19 +413,25 @@ static int has_control(const char *s, size_t n)
 
 void conf_init(struct mn_config *c, struct arena *a)
 {
+	struct pctx p = { .c = c, .file = "(default)" };
+	const struct opt *o;
+	char val[CONF_SHOW_MAX];
+
 	memset(c, 0, sizeof(*c));
 	arena_reset(a);
 	conf_hash_oom = 0;
 	c->arena = a;
-	memcpy(c->rcpt_delim, "+", 2);
-	c->max_size = 10u << 20;
-	c->max_rcpt = 100;
-	c->max_sessions = CFG_MAX_SESSIONS;
-	c->max_per_ip = 0;              /* conf_finish: max-sessions / 2 */
-	c->timeout = 300;
-	c->min_free = 1u << 20;
-	c->tls_min_version = 0x0303;
-	c->conf_file = CONF_FILE_DEFAULT;
+	/* the table's defaults, read as a line would be (t_config checks
+	 * that each is taken); listen and max-sessions-per-ip are
+	 * conf_finish()'s, once the rest is known */
+	for (o = opts; o < opts + N_OPTS; o++) {
+		if (o->flags & F_DEFMAX)
+			*(unsigned *)(void *)((char *)c + o->off) = o->max;
+		if (!o->def || (o->flags & (F_REPEAT | F_ARGV)))
+			continue;
+		text_copy(val, sizeof val, o->def);
+		set_value(&p, o, val);
+	}
 }
 
 #if CFG_AUTH
@@ -519,18 +586,146 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
 		cf_arena_check(&p, p.file, 0);
 	return p.errors;
 }
-void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),
+/* The command-line-only row whose short form is ch, or NULL. */
+static const struct opt *opt_letter(char ch)
+{
+	const struct opt *o;
+
+	for (o = opts; o < opts + N_OPTS; o++)
+		if (o->letter == ch)
+			return o;
+	return NULL;
+}
+
+unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
+                      conf_error_fn *err, void *ctx)
+{
+	struct pctx p = { .err = err, .ctx = ctx, .argv = 1 };
+	char shown[3] = "-?";
+	const char *why = NULL;
+	int i;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->conf_file = CONF_FILE_DEFAULT;
+	for (i = 1; i < argc && !cl->version && !cl->help; i++) {
+		const char *a = argv[i], *eq;
+		const struct opt *o;
+
+		p.file = a;
+		if (strcmp(a, "--") == 0) {
+			if (i + 1 < argc) {
+				p.file = argv[i + 1];
+				why = "unexpected argument";
+			}
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			why = "unexpected argument (options are --option=value)";
+			break;
+		}
+		if (a[1] == '-') {
+			size_t n;
+
+			eq = strchr(a, '=');
+			n = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
+			for (o = opts; o < opts + N_OPTS; o++)
+				if ((o->flags & F_ARGV) && strlen(o->name) == n &&
+				    memcmp(o->name, a + 2, n) == 0)
+					break;
+			if (o == opts + N_OPTS) {
+				/* a configuration option: after the file */
+				argv[1 + cl->nargs++] = argv[i];
+				continue;
+			}
+			if (o->kind == K_FLAG) {
+				if (eq) {
+					p.file = a;
+					report_form(&p, o, ": takes no value");
+					return p.errors;
+				}
+				*((uint8_t *)cl + o->off) = 1;
+				continue;
+			}
+			if (eq) {
+				cl->conf_file = eq + 1;
+			} else if (i + 1 < argc) {
+				cl->conf_file = argv[++i];
+			} else {
+				why = "needs a file name";
+				break;
+			}
+			continue;
+		}
+		/* -ft, -c FILE, -cFILE: a bundle ends with the value */
+		for (a++; *a; a++) {
+			shown[1] = *a;
+			o = opt_letter(*a);
+			if (!o) {
+				p.file = shown;
+				why = "unknown option (try -h)";
+				break;
+			}
+			if (o->kind == K_FLAG) {
+				*((uint8_t *)cl + o->off) = 1;
+				if (cl->version || cl->help)
+					break;
+				continue;
+			}
+			if (a[1]) {
+				cl->conf_file = a + 1;
+			} else if (i + 1 < argc) {
+				cl->conf_file = argv[++i];
+			} else {
+				p.file = shown;
+				why = "needs a file name";
+			}
+			break;
+		}
+		if (why)
+			break;
+	}
+	if (!why && !cl->version && !cl->help && !cl->conf_file[0]) {
+		shown[1] = 'c';
+		p.file = shown;
+		why = "needs a file name";
+	}
+	if (why)
+		cf_report(&p, why);
+	return p.errors;
+}
+
+void conf_usage(int argv_only,
+                void (*line)(void *ctx, const char *opt, const char *help),
                 void *ctx)
 {
-	size_t i;
+	const struct opt *o;
 
-	for (i = 0; i < N_OPTS; i++) {
-		struct msg m = { .n = 0 };
-		cm_s(&m, opts[i].name);
-		if (opts[i].arg) {
-			cm_s(&m, "=");
-			cm_s(&m, opts[i].arg);
+	for (o = opts; o < opts + N_OPTS; o++) {
+		struct msg m = { .n = 0 }, h = { .n = 0 };
+
+		if (!(o->flags & F_ARGV) != !argv_only)
+			continue;
+		if (o->letter) {
+			cm_s(&m, "-");
+			cm_mem(&m, &o->letter, 1);
+			if (o->arg) {
+				cm_s(&m, " ");
+				cm_s(&m, o->arg);
+			}
+			cm_s(&m, ", ");
 		}
-		line(ctx, m.b, opts[i].help);
+		cm_s(&m, "--");
+		cm_s(&m, o->name);
+		if (o->arg) {
+			cm_s(&m, "=");
+			cm_s(&m, o->arg);
+		}
+		cm_s(&h, o->help);
+		if (o->def) {
+			cm_s(&h, " (default ");
+			cm_s(&h, o->def);
+			cm_s(&h, ")");
+		}
+		line(ctx, m.b, h.b);
 	}
 }
