@@ -74,12 +74,8 @@ elif shutil.which("man"):
 else:
     t.skip("man page lint", "neither mandoc (Debian: mandoc) nor man is installed")
 
-# every option of the option table is in mailnook.conf(5)
-conf5 = open(os.path.join(TOP, "doc", "mailnook.conf.5")).read().replace("\\-", "-")
-opts = re.findall(r'^\s*\{ "([a-z-]+)", O_', open(os.path.join(TOP, "core", "conf.c")).read(), re.M)
-missing = [o for o in opts if not re.search(r"^\.(TP\n\.)?B[I]? %s\b" % re.escape(o), conf5, re.M)
-           and ".BI %s=" % o not in conf5 and ".B %s\n" % o not in conf5]
-t.ok(opts and not missing, "mailnook.conf(5) describes all %d options" % len(opts), "missing: %s" % missing)
+# that the man pages describe every option of the option table, with its
+# help line and default: t44-optlist.t
 
 # --- make install -----------------------------------------------------------
 dest = os.path.join(TMP, "destdir")
