@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "conf_hash.h"
 #include "conf_int.h"
+#include "fmt.h"
 #include "text.h"
 
 /* conf_hash.h: the arena uthash allocates from, and its failure flag. */
@@ -18,92 +19,152 @@ int conf_hash_oom;
 /* The short forms, the defaults and the ranges are here and nowhere else;
  * the help lines are the ones README.md and the man pages carry (checked by
  * tests/integration/t44-optlist.t). */
+/* name, the value's form ("" for a flag), help line, default, range
+ * reasons (see struct opt): one string, fields apart by NUL bytes */
+#define T(name, arg, help, def, why) name "\0" arg "\0" help "\0" def "\0" why
+
 static const struct opt opts[] = {
-	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0, NULL, "0.0.0.0:25",
-	  "ADDR:PORT[,auth]", "plain SMTP listener, repeatable; IPv6 as [::1]:25"
-	  "; ,auth: AUTH required" },
-	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
-	  "ADDR:PORT[,auth]",
-	  "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen" },
-	{ "hostname", O_HOSTNAME, K_HOST, 0, 0, 0, 0, 0, NULL, NULL, "NAME",
-	  "name in the greeting and the Received header; by default the "
-	  "system host name" },
-	{ "domain", O_DOMAIN, K_DOMAIN, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
-	  "DOMAIN", "a local domain, repeatable; at least one is required" },
-	{ "mailbox", O_MAILBOX, K_MAILBOX, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
-	  "ADDRESS,MAILDIR", "deliver local@domain (or @domain, a catch-all) "
-	  "to the Maildir MAILDIR" },
-	{ "alias", O_ALIAS, K_ALIAS, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
-	  "ADDRESS,TARGET[,TARGET...]", "deliver ADDRESS to each TARGET mailbox" },
-	{ "recipient-delimiter", O_DELIM, K_DELIM, F_EMPTY, 0, 0, 0, 0, NULL,
-	  "+", "CHARS", "user+tag@domain delivers to user@domain; empty disables" },
-	{ "tag-folders", O_TAG_FOLDERS, K_FLAG, 0, 0, OFF(tag_folders), 0, 0,
-	  NULL, NULL, NULL,
-	  "deliver user+tag into the Maildir++ folder .tag when it exists" },
-	{ "max-message-size", O_MAX_SIZE, K_SIZE, 0, 0, OFF(max_size), 65536, 0,
-	  "the minimum RFC 5321 4.5.3.1.7 requires|", "10M", "SIZE",
-	  "largest message in bytes, k/M suffixes, at least 64k" },
-	{ "max-recipients", O_MAX_RCPT, K_NUMBER, 0, 0, OFF(max_rcpt), 100,
-	  CFG_MAX_RECIPIENTS, "the minimum RFC 5321 4.5.3.1.8 requires|"
-	  "the compiled-in limit (CONFIG_MAX_RECIPIENTS)", "100", "N",
-	  "recipients per transaction, from 100 to the compiled-in limit" },
-	{ "max-sessions", O_MAX_SESSIONS, K_NUMBER, F_DEFMAX, 0,
-	  OFF(max_sessions), 1, CFG_MAX_SESSIONS,
-	  "|the compiled-in limit (CONFIG_MAX_SESSIONS)", NULL, "N",
-	  "concurrent sessions, at most the compiled-in limit (the default)" },
-	{ "max-sessions-per-ip", O_MAX_PER_IP, K_NUMBER, 0, 0, OFF(max_per_ip),
-	  1, 0, NULL, NULL, "N", "concurrent sessions from one client address, "
-	  "IPv6 per /64; by default half of max-sessions, rounded up" },
-	{ "timeout", O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400, NULL,
-	  "300", "SECONDS",
-	  "idle time allowed waiting for a command or data, up to 86400" },
-	{ "tls-cert", O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0,
-	  NULL, NULL, "FILE",
-	  "PEM certificate chain; twice for one RSA and one EC certificate" },
-	{ "tls-key", O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0, NULL,
-	  NULL, "FILE", "PEM private key (RSA or EC) of the tls-cert before it" },
-	{ "tls-min-version", O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0, NULL,
-	  "1.2", "1.0|1.1|1.2", "oldest TLS version accepted" },
-	{ "allow-from", O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, 0, 0, 0, NULL, NULL,
-	  "CIDR", "only these client networks may connect, repeatable; "
-	  "by default everyone" },
-	{ "user", O_USER, K_STRING, 0, 0, OFF(user), 0, 0, NULL, NULL, "NAME",
-	  "when started as root: bind, then run as this user and its group" },
-	{ "pid-file", O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0, NULL,
-	  NULL, "FILE", "write the process id; locked while mailnook runs" },
-	{ "stats-file", O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0,
-	  0, NULL, NULL, "FILE", "counters in Prometheus text format, "
-	  "rewritten every 10 s and on SIGUSR1" },
-	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, 0, OFF(min_free), 0, 0, NULL,
-	  "1M", "SIZE", "refuse new mail (452 4.3.1) below this much free space" },
-	{ "strict-crlf", O_STRICT_CRLF, K_FLAG, 0, 0, OFF(strict_crlf), 0, 0,
-	  NULL, NULL, NULL,
-	  "refuse a message with a bare LF in DATA; by default a line end" },
-	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0,
-	  NULL, NULL, "CIDR",
-	  "with strict-crlf, these networks may still send bare LF, repeatable" },
-	{ "auth-users", O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0,
-	  0, NULL, NULL, "FILE",
-	  "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)" },
-	{ "auth-any", O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0, NULL,
-	  NULL, NULL, "advertise AUTH, accept any credentials" },
-	{ "auth-plaintext", O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0,
-	  OFF(auth_plaintext), 0, 0, NULL, NULL, NULL,
-	  "allow auth-users logins without TLS" },
+	{ T("listen", "ADDR:PORT[,auth]",
+	    "plain SMTP listener, repeatable; IPv6 as [::1]:25; ,auth: AUTH required",
+	    "0.0.0.0:25", ""),
+	  O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
+	{ T("listen-tls", "ADDR:PORT[,auth]",
+	    "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen",
+	    "", ""),
+	  O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
+	{ T("hostname", "NAME",
+	    "name in the greeting and the Received header; by default the "
+	    "system host name",
+	    "", ""),
+	  O_HOSTNAME, K_HOST, 0, 0, 0, 0, 0 },
+	{ T("domain", "DOMAIN",
+	    "a local domain, repeatable; at least one is required",
+	    "", ""),
+	  O_DOMAIN, K_DOMAIN, F_REPEAT, 0, 0, 0, 0 },
+	{ T("mailbox", "ADDRESS,MAILDIR",
+	    "deliver local@domain (or @domain, a catch-all) to the Maildir MAILDIR",
+	    "", ""),
+	  O_MAILBOX, K_MAILBOX, F_REPEAT, 0, 0, 0, 0 },
+	{ T("alias", "ADDRESS,TARGET[,TARGET...]",
+	    "deliver ADDRESS to each TARGET mailbox",
+	    "", ""),
+	  O_ALIAS, K_ALIAS, F_REPEAT, 0, 0, 0, 0 },
+	{ T("recipient-delimiter", "CHARS",
+	    "user+tag@domain delivers to user@domain; empty disables",
+	    "+", ""),
+	  O_DELIM, K_DELIM, F_EMPTY, 0, 0, 0, 0 },
+	{ T("tag-folders", "",
+	    "deliver user+tag into the Maildir++ folder .tag when it exists",
+	    "", ""),
+	  O_TAG_FOLDERS, K_FLAG, 0, 0, OFF(tag_folders), 0, 0 },
+	{ T("max-message-size", "SIZE",
+	    "largest message in bytes, k/M suffixes, at least 64k",
+	    "10M", "the minimum RFC 5321 4.5.3.1.7 requires|"),
+	  O_MAX_SIZE, K_SIZE, 0, 0, OFF(max_size), 65536, 0 },
+	{ T("max-recipients", "N",
+	    "recipients per transaction, from 100 to the compiled-in limit",
+	    "100", "the minimum RFC 5321 4.5.3.1.8 requires|"
+	    "the compiled-in limit (CONFIG_MAX_RECIPIENTS)"),
+	  O_MAX_RCPT, K_NUMBER, 0, 0, OFF(max_rcpt), 100, CFG_MAX_RECIPIENTS },
+	{ T("max-sessions", "N",
+	    "concurrent sessions, at most the compiled-in limit (the default)",
+	    "", "|the compiled-in limit (CONFIG_MAX_SESSIONS)"),
+	  O_MAX_SESSIONS, K_NUMBER, F_DEFMAX, 0, OFF(max_sessions), 1,
+	  CFG_MAX_SESSIONS },
+	{ T("max-sessions-per-ip", "N",
+	    "concurrent sessions from one client address, IPv6 per /64; by "
+	    "default half of max-sessions, rounded up",
+	    "", "|"),
+	  O_MAX_PER_IP, K_NUMBER, 0, 0, OFF(max_per_ip), 1, 0 },
+	{ T("timeout", "SECONDS",
+	    "idle time allowed waiting for a command or data, up to 86400",
+	    "300", "|"),
+	  O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400 },
+	{ T("tls-cert", "FILE",
+	    "PEM certificate chain; twice for one RSA and one EC certificate",
+	    "", ""),
+	  O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
+	{ T("tls-key", "FILE",
+	    "PEM private key (RSA or EC) of the tls-cert before it",
+	    "", ""),
+	  O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
+	{ T("tls-min-version", "1.0|1.1|1.2",
+	    "oldest TLS version accepted",
+	    "1.2", ""),
+	  O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0 },
+	{ T("allow-from", "CIDR",
+	    "only these client networks may connect, repeatable; by default everyone",
+	    "", ""),
+	  O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, 0, 0, 0 },
+	{ T("user", "NAME",
+	    "when started as root: bind, then run as this user and its group",
+	    "", ""),
+	  O_USER, K_STRING, 0, 0, OFF(user), 0, 0 },
+	{ T("pid-file", "FILE",
+	    "write the process id; locked while mailnook runs",
+	    "", ""),
+	  O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0 },
+	{ T("stats-file", "FILE",
+	    "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1",
+	    "", ""),
+	  O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0, 0 },
+	{ T("min-free-space", "SIZE",
+	    "refuse new mail (452 4.3.1) below this much free space",
+	    "1M", "|"),
+	  O_MIN_FREE, K_SIZE, 0, 0, OFF(min_free), 0, 0 },
+	{ T("strict-crlf", "",
+	    "refuse a message with a bare LF in DATA; by default a line end",
+	    "", ""),
+	  O_STRICT_CRLF, K_FLAG, 0, 0, OFF(strict_crlf), 0, 0 },
+	{ T("allow-bare-lf", "CIDR",
+	    "with strict-crlf, these networks may still send bare LF, repeatable",
+	    "", ""),
+	  O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0 },
+	{ T("auth-users", "FILE",
+	    "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)",
+	    "", ""),
+	  O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0, 0 },
+	{ T("auth-any", "",
+	    "advertise AUTH, accept any credentials",
+	    "", ""),
+	  O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0 },
+	{ T("auth-plaintext", "",
+	    "allow auth-users logins without TLS",
+	    "", ""),
+	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
 	/* the command line's own: conf_cmdline() */
-	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, 'c', CL(conf_file), 0, 0,
-	  NULL, CONF_FILE_DEFAULT, "FILE", "configuration file" },
-	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, 'f', CL(foreground), 0, 0,
-	  NULL, NULL, NULL, "stay in the foreground, log to stderr" },
-	{ "test", O_TEST, K_FLAG, F_ARGV, 't', CL(test), 0, 0, NULL, NULL, NULL,
-	  "check the configuration and exit" },
-	{ "version", O_VERSION, K_FLAG, F_ARGV, 'V', CL(version), 0, 0, NULL,
-	  NULL, NULL, "version and compiled-in features" },
-	{ "help", O_HELP, K_FLAG, F_ARGV, 'h', CL(help), 0, 0, NULL, NULL, NULL,
-	  "this help" },
+	{ T("conf-file", "FILE",
+	    "configuration file",
+	    CONF_FILE_DEFAULT, ""),
+	  O_CONF_FILE, K_STRING, F_ARGV, 'c', CL(conf_file), 0, 0 },
+	{ T("foreground", "",
+	    "stay in the foreground, log to stderr",
+	    "", ""),
+	  O_FOREGROUND, K_FLAG, F_ARGV, 'f', CL(foreground), 0, 0 },
+	{ T("test", "",
+	    "check the configuration and exit",
+	    "", ""),
+	  O_TEST, K_FLAG, F_ARGV, 't', CL(test), 0, 0 },
+	{ T("version", "",
+	    "version and compiled-in features",
+	    "", ""),
+	  O_VERSION, K_FLAG, F_ARGV, 'V', CL(version), 0, 0 },
+	{ T("help", "",
+	    "this help",
+	    "", ""),
+	  O_HELP, K_FLAG, F_ARGV, 'h', CL(help), 0, 0 },
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+const char *cf_text(const struct opt *o, unsigned k)
+{
+	const char *t = o->text;
+
+	while (k--)
+		t += strlen(t) + 1;
+	return t;
+}
 /* ---- messages, formatted without stdio ---- */
 
 
@@ -167,7 +228,7 @@ void cf_bad(struct pctx *p, const struct opt *o, const char *val,
 {
 	struct msg m = { .n = 0 };
 
-	cm_s(&m, o->name);
+	cm_s(&m, o->text);
 	cm_s(&m, ": ");
 	cm_q(&m, val);
 	cm_s(&m, ": ");
@@ -222,7 +283,7 @@ static const struct opt *opt_find(const char *name)
 	size_t i;
 
 	for (i = 0; i < N_OPTS; i++)
-		if (strcmp(opts[i].name, name) == 0)
+		if (strcmp(opts[i].text, name) == 0)
 			return &opts[i];
 	return NULL;
 }
@@ -271,11 +332,13 @@ static void set_value(struct pctx *p, const struct opt *o, char *val)
 	case K_DELIM:
 		cf_delim_set(p, o, val);
 		break;
-	case K_TLS_FILE:
-		cf_tls_file_add(p, o, val);
+	case K_TLS_FILE:       /* one_opt() has said why not without TLS */
+		if (CFG_TLS)
+			cf_tls_file_add(p, o, val);
 		break;
 	case K_TLS_VERSION:
-		cf_tls_version_set(p, o, val);
+		if (CFG_TLS)
+			cf_tls_version_set(p, o, val);
 		break;
 	}
 }
@@ -297,13 +360,15 @@ static void report_form(struct pctx *p, const struct opt *o, const char *what)
 {
 	struct msg m = { .n = 0 };
 
-	cm_s(&m, o->name);
+	const char *arg = cf_text(o, T_ARG);
+
+	cm_s(&m, o->text);
 	cm_s(&m, what);
-	if (o->arg) {
+	if (*arg) {
 		cm_s(&m, " (");
-		cm_s(&m, o->name);
+		cm_s(&m, o->text);
 		cm_s(&m, "=");
-		cm_s(&m, o->arg);
+		cm_s(&m, arg);
 		cm_s(&m, ")");
 	}
 	cf_report(p, m.b);
@@ -325,9 +390,9 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	if (o->flags & F_ARGV) {
 		/* conf_cmdline() has taken it from the command line */
 		if (!p->argv) {
-			cm_s(&m, o->name);
+			cm_s(&m, o->text);
 			cm_s(&m, ": only valid on the command line (--");
-			cm_s(&m, o->name);
+			cm_s(&m, o->text);
 			cm_s(&m, ")");
 			cf_report(p, m.b);
 		}
@@ -337,7 +402,7 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		unsigned *at = &p->first[o - opts];
 
 		if (*at) {
-			cm_s(&m, o->name);
+			cm_s(&m, o->text);
 			cm_s(&m, " given twice (first at line ");
 			cm_u(&m, *at);
 			cm_s(&m, ")");
@@ -364,7 +429,7 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		if (val) {
 			cf_bad(p, o, val, why);
 		} else {
-			cm_s(&m, o->name);
+			cm_s(&m, o->text);
 			cm_s(&m, ": ");
 			cm_s(&m, why);
 			cf_report(p, m.b);
@@ -427,9 +492,9 @@ void conf_init(struct mn_config *c, struct arena *a)
 	for (o = opts; o < opts + N_OPTS; o++) {
 		if (o->flags & F_DEFMAX)
 			*(unsigned *)(void *)((char *)c + o->off) = o->max;
-		if (!o->def || (o->flags & (F_REPEAT | F_ARGV)))
+		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)))
 			continue;
-		text_copy(val, sizeof val, o->def);
+		text_copy(val, sizeof val, cf_text(o, T_DEF));
 		set_value(&p, o, val);
 	}
 }
@@ -607,9 +672,9 @@ unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
 
 	memset(cl, 0, sizeof(*cl));
 	cl->conf_file = CONF_FILE_DEFAULT;
-	for (i = 1; i < argc && !cl->version && !cl->help; i++) {
-		const char *a = argv[i], *eq;
-		const struct opt *o;
+	for (i = 1; i < argc && !why && !cl->version && !cl->help; i++) {
+		const char *a = argv[i], *val = NULL;
+		const struct opt *o = NULL;
 
 		p.file = a;
 		if (strcmp(a, "--") == 0) {
@@ -624,70 +689,52 @@ unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
 			break;
 		}
 		if (a[1] == '-') {
-			size_t n;
+			const char *eq = strchr(a, '=');
+			size_t n = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
 
-			eq = strchr(a, '=');
-			n = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
 			for (o = opts; o < opts + N_OPTS; o++)
-				if ((o->flags & F_ARGV) && strlen(o->name) == n &&
-				    memcmp(o->name, a + 2, n) == 0)
+				if ((o->flags & F_ARGV) &&
+				    strncmp(o->text, a + 2, n) == 0 && !o->text[n])
 					break;
 			if (o == opts + N_OPTS) {
 				/* a configuration option: after the file */
 				argv[1 + cl->nargs++] = argv[i];
 				continue;
 			}
-			if (o->kind == K_FLAG) {
-				if (eq) {
-					p.file = a;
-					report_form(&p, o, ": takes no value");
-					return p.errors;
-				}
-				*((uint8_t *)cl + o->off) = 1;
-				continue;
+			if (eq && o->kind == K_FLAG) {
+				report_form(&p, o, ": takes no value");
+				return p.errors;
 			}
-			if (eq) {
-				cl->conf_file = eq + 1;
-			} else if (i + 1 < argc) {
-				cl->conf_file = argv[++i];
-			} else {
-				why = "needs a file name";
-				break;
-			}
-			continue;
+			val = eq ? eq + 1 : NULL;
+			a = "";
+		} else {
+			a++;
 		}
-		/* -ft, -c FILE, -cFILE: a bundle ends with the value */
-		for (a++; *a; a++) {
-			shown[1] = *a;
-			o = opt_letter(*a);
-			if (!o) {
+		/* "--name[=value]" once, or each letter of -ft, -cFILE */
+		do {
+			if (*a) {
+				shown[1] = *a;
 				p.file = shown;
-				why = "unknown option (try -h)";
-				break;
-			}
-			if (o->kind == K_FLAG) {
-				*((uint8_t *)cl + o->off) = 1;
-				if (cl->version || cl->help)
+				o = opt_letter(*a++);
+				if (!o) {
+					why = "unknown option (try -h)";
 					break;
+				}
+				val = *a ? a : NULL;
+			}
+			if (o->kind == K_FLAG) {
+				*((uint8_t *)cl + o->off) = 1;
 				continue;
 			}
-			if (a[1]) {
-				cl->conf_file = a + 1;
-			} else if (i + 1 < argc) {
-				cl->conf_file = argv[++i];
-			} else {
-				p.file = shown;
+			/* -c, --conf-file: the value, or the next argument */
+			if (!val && i + 1 < argc)
+				val = argv[++i];
+			if (!val || !*val)
 				why = "needs a file name";
-			}
+			else
+				cl->conf_file = val;
 			break;
-		}
-		if (why)
-			break;
-	}
-	if (!why && !cl->version && !cl->help && !cl->conf_file[0]) {
-		shown[1] = 'c';
-		p.file = shown;
-		why = "needs a file name";
+		} while (*a && !cl->version && !cl->help);
 	}
 	if (why)
 		cf_report(&p, why);
@@ -701,31 +748,19 @@ void conf_usage(int argv_only,
 	const struct opt *o;
 
 	for (o = opts; o < opts + N_OPTS; o++) {
-		struct msg m = { .n = 0 }, h = { .n = 0 };
+		const char *arg = cf_text(o, T_ARG), *def = cf_text(o, T_DEF);
+		const char *eq = *arg ? "=" : "";
+		char opt[80], help[CONF_MSG_MAX];
 
 		if (!(o->flags & F_ARGV) != !argv_only)
 			continue;
-		if (o->letter) {
-			cm_s(&m, "-");
-			cm_mem(&m, &o->letter, 1);
-			if (o->arg) {
-				cm_s(&m, " ");
-				cm_s(&m, o->arg);
-			}
-			cm_s(&m, ", ");
-		}
-		cm_s(&m, "--");
-		cm_s(&m, o->name);
-		if (o->arg) {
-			cm_s(&m, "=");
-			cm_s(&m, o->arg);
-		}
-		cm_s(&h, o->help);
-		if (o->def) {
-			cm_s(&h, " (default ");
-			cm_s(&h, o->def);
-			cm_s(&h, ")");
-		}
-		line(ctx, m.b, h.b);
+		if (o->letter)      /* "-c FILE, --conf-file=FILE", "-f, ..." */
+			fmt_into(opt, sizeof opt, "-%c%s%s, --%s%s%s", o->letter,
+			         *arg ? " " : "", arg, o->text, eq, arg);
+		else
+			fmt_into(opt, sizeof opt, "--%s%s%s", o->text, eq, arg);
+		fmt_into(help, sizeof help, *def ? "%s (default %s)" : "%s",
+		         cf_text(o, T_HELP), def);
+		line(ctx, opt, help);
 	}
 }

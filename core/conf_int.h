@@ -66,20 +66,27 @@ enum opt_id {
 #define F_DEFMAX 128    /* the default is max, the compiled-in limit */
 
 struct opt {
-	const char *name;
+	/* "name\0VALUE\0help\0default\0why", read with cf_text(); one
+	 * string rather than five pointers keeps the table small:
+	 * VALUE     what the value looks like; "" for a flag
+	 * help      one line for --help, README and man page
+	 * default   as it would be written; set by conf_init() (F_REPEAT and
+	 *           F_ARGV rows: by conf_finish(), conf_cmdline()); "": none
+	 * why       K_NUMBER, K_SIZE: "BELOW|ABOVE" (the '|' always there),
+	 *           why min and max, after "below MIN, " and "above MAX, ";
+	 *           an empty part says "the minimum"/"the maximum" */
+	const char *text;
 	unsigned char id, kind, flags;
 	char letter;            /* -c, -f, ...: the short form, or 0 */
-	unsigned off;           /* field of struct mn_config, where generic */
-	uint32_t min, max;      /* K_NUMBER, K_SIZE: the range */
-	const char *range_why;  /* "BELOW|ABOVE": why min and max, after
-	                         * "below MIN, " and "above MAX, "; an empty
-	                         * part says "the minimum"/"the maximum" */
-	const char *def;        /* the default, as it would be written; set by
-	                         * conf_init() (F_REPEAT and F_ARGV rows: by
-	                         * conf_finish(), conf_cmdline()) */
-	const char *arg;        /* what the value looks like; NULL for a flag */
-	const char *help;       /* one line for --help, README and man page */
+	unsigned off;           /* field of struct mn_config (F_ARGV: of struct
+	                         * conf_cmdline), where generic */
+	uint32_t min, max;      /* K_NUMBER, K_SIZE: the range; max 0: none */
 };
+
+enum { T_NAME, T_ARG, T_HELP, T_DEF, T_WHY };
+
+/* Field k (T_NAME...) of o->text; "" when the row has none. */
+const char *cf_text(const struct opt *o, unsigned k);
 
 #define OFF(f) offsetof(struct mn_config, f)
 

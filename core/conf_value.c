@@ -351,28 +351,24 @@ void cf_delim_set(struct pctx *p, const struct opt *o, const char *val)
 static int in_range(struct pctx *p, const struct opt *o, const char *val,
                     uint64_t v)
 {
-	const char *why = o->range_why ? o->range_why : "|";
-	const char *bar = strchr(why, '|');
+	const char *why = cf_text(o, T_WHY), *bar = strchr(why, '|');
 	int above = o->max && v > o->max;
 	uint64_t bound = above ? o->max : o->min;
+	int k = o->kind == K_SIZE && bound % 1024 == 0;
+	const char *s = above ? bar + 1 : why;
+	size_t n = above ? strlen(s) : (size_t)(bar - why);
 	struct msg m = { .n = 0 };
 
 	if (v >= o->min && !above)
 		return 1;
-	cm_s(&m, above ? "above " : "below ");
-	if (o->kind == K_SIZE && bound % 1024 == 0) {
-		cm_u(&m, bound / 1024);
-		cm_s(&m, "k");
-	} else {
-		cm_u(&m, bound);
+	if (!n) {
+		s = above ? "the maximum" : "the minimum";
+		n = 11;
 	}
-	cm_s(&m, ", ");
-	if (above ? !bar[1] : bar == why)
-		cm_s(&m, above ? "the maximum" : "the minimum");
-	else if (above)
-		cm_s(&m, bar + 1);
-	else
-		cm_mem(&m, why, (size_t)(bar - why));
+	cm_s(&m, above ? "above " : "below ");
+	cm_u(&m, k ? bound / 1024 : bound);
+	cm_s(&m, k ? "k, " : ", ");
+	cm_mem(&m, s, n);
 	cf_bad(p, o, val, m.b);
 	return 0;
 }

@@ -1246,7 +1246,10 @@ static void test_cmdline(void)
 	ok(n == 1 && strcmp(E.file[0], "--conf-file") == 0 &&
 	   strcmp(E.msg[0], "needs a file name") == 0, "--conf-file without a file");
 	n = cmdline(&cl, left, sizeof left, "--conf-file=", (char *)NULL);
-	ok(n == 1 && strcmp(E.file[0], "-c") == 0, "an empty file name");
+	ok(n == 1 && strcmp(E.file[0], "--conf-file=") == 0 &&
+	   strcmp(E.msg[0], "needs a file name") == 0, "an empty file name");
+	n = cmdline(&cl, left, sizeof left, "-tc", "", (char *)NULL);
+	ok(n == 1 && strcmp(E.file[0], "-c") == 0, "-c with an empty file name");
 	n = cmdline(&cl, left, sizeof left, "--foreground=1", (char *)NULL);
 	ok(n == 1 && strcmp(E.file[0], "--foreground=1") == 0 &&
 	   strcmp(E.msg[0], "foreground: takes no value") == 0, "--foreground=1");
