@@ -19,139 +19,141 @@ int conf_hash_oom;
 /* The short forms, the defaults and the ranges are here and nowhere else;
  * the help lines are the ones README.md and the man pages carry (checked by
  * tests/integration/t44-optlist.t). */
-/* name, the value's form ("" for a flag), help line, default, range
- * reasons (see struct opt): one string, fields apart by NUL bytes */
-#define T(name, arg, help, def, why) name "\0" arg "\0" help "\0" def "\0" why
+/* name, the value's form ("" for a flag), help line, default, and why the
+ * minimum and the maximum (see struct opt): one string, fields apart by NUL
+ * bytes */
+#define T(name, arg, help, def, lo, hi) \
+	name "\0" arg "\0" help "\0" def "\0" lo "\0" hi
 
 static const struct opt opts[] = {
 	{ T("listen", "ADDR:PORT[,auth]",
 	    "plain SMTP listener, repeatable; IPv6 as [::1]:25; ,auth: AUTH required",
-	    "0.0.0.0:25", ""),
+	    "0.0.0.0:25", "", ""),
 	  O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
 	{ T("listen-tls", "ADDR:PORT[,auth]",
 	    "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen",
-	    "", ""),
+	    "", "", ""),
 	  O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
 	{ T("hostname", "NAME",
 	    "name in the greeting and the Received header; by default the "
 	    "system host name",
-	    "", ""),
+	    "", "", ""),
 	  O_HOSTNAME, K_HOST, 0, 0, 0, 0, 0 },
 	{ T("domain", "DOMAIN",
 	    "a local domain, repeatable; at least one is required",
-	    "", ""),
+	    "", "", ""),
 	  O_DOMAIN, K_DOMAIN, F_REPEAT, 0, 0, 0, 0 },
 	{ T("mailbox", "ADDRESS,MAILDIR",
 	    "deliver local@domain (or @domain, a catch-all) to the Maildir MAILDIR",
-	    "", ""),
+	    "", "", ""),
 	  O_MAILBOX, K_MAILBOX, F_REPEAT, 0, 0, 0, 0 },
 	{ T("alias", "ADDRESS,TARGET[,TARGET...]",
 	    "deliver ADDRESS to each TARGET mailbox",
-	    "", ""),
+	    "", "", ""),
 	  O_ALIAS, K_ALIAS, F_REPEAT, 0, 0, 0, 0 },
 	{ T("recipient-delimiter", "CHARS",
 	    "user+tag@domain delivers to user@domain; empty disables",
-	    "+", ""),
+	    "+", "", ""),
 	  O_DELIM, K_DELIM, F_EMPTY, 0, 0, 0, 0 },
 	{ T("tag-folders", "",
 	    "deliver user+tag into the Maildir++ folder .tag when it exists",
-	    "", ""),
+	    "", "", ""),
 	  O_TAG_FOLDERS, K_FLAG, 0, 0, OFF(tag_folders), 0, 0 },
 	{ T("max-message-size", "SIZE",
 	    "largest message in bytes, k/M suffixes, at least 64k",
-	    "10M", "the minimum RFC 5321 4.5.3.1.7 requires|"),
+	    "10M", "the minimum RFC 5321 4.5.3.1.7 requires", ""),
 	  O_MAX_SIZE, K_SIZE, 0, 0, OFF(max_size), 65536, 0 },
 	{ T("max-recipients", "N",
 	    "recipients per transaction, from 100 to the compiled-in limit",
-	    "100", "the minimum RFC 5321 4.5.3.1.8 requires|"
+	    "100", "the minimum RFC 5321 4.5.3.1.8 requires",
 	    "the compiled-in limit (CONFIG_MAX_RECIPIENTS)"),
 	  O_MAX_RCPT, K_NUMBER, 0, 0, OFF(max_rcpt), 100, CFG_MAX_RECIPIENTS },
 	{ T("max-sessions", "N",
 	    "concurrent sessions, at most the compiled-in limit (the default)",
-	    "", "|the compiled-in limit (CONFIG_MAX_SESSIONS)"),
+	    "", "", "the compiled-in limit (CONFIG_MAX_SESSIONS)"),
 	  O_MAX_SESSIONS, K_NUMBER, F_DEFMAX, 0, OFF(max_sessions), 1,
 	  CFG_MAX_SESSIONS },
 	{ T("max-sessions-per-ip", "N",
 	    "concurrent sessions from one client address, IPv6 per /64; by "
 	    "default half of max-sessions, rounded up",
-	    "", "|"),
+	    "", "", ""),
 	  O_MAX_PER_IP, K_NUMBER, 0, 0, OFF(max_per_ip), 1, 0 },
 	{ T("timeout", "SECONDS",
 	    "idle time allowed waiting for a command or data, up to 86400",
-	    "300", "|"),
+	    "300", "", ""),
 	  O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400 },
 	{ T("tls-cert", "FILE",
 	    "PEM certificate chain; twice for one RSA and one EC certificate",
-	    "", ""),
+	    "", "", ""),
 	  O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
 	{ T("tls-key", "FILE",
 	    "PEM private key (RSA or EC) of the tls-cert before it",
-	    "", ""),
+	    "", "", ""),
 	  O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
 	{ T("tls-min-version", "1.0|1.1|1.2",
 	    "oldest TLS version accepted",
-	    "1.2", ""),
+	    "1.2", "", ""),
 	  O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0 },
 	{ T("allow-from", "CIDR",
 	    "only these client networks may connect, repeatable; by default everyone",
-	    "", ""),
+	    "", "", ""),
 	  O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, 0, 0, 0 },
 	{ T("user", "NAME",
 	    "when started as root: bind, then run as this user and its group",
-	    "", ""),
+	    "", "", ""),
 	  O_USER, K_STRING, 0, 0, OFF(user), 0, 0 },
 	{ T("pid-file", "FILE",
 	    "write the process id; locked while mailnook runs",
-	    "", ""),
+	    "", "", ""),
 	  O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0 },
 	{ T("stats-file", "FILE",
 	    "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1",
-	    "", ""),
+	    "", "", ""),
 	  O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0, 0 },
 	{ T("min-free-space", "SIZE",
 	    "refuse new mail (452 4.3.1) below this much free space",
-	    "1M", "|"),
+	    "1M", "", ""),
 	  O_MIN_FREE, K_SIZE, 0, 0, OFF(min_free), 0, 0 },
 	{ T("strict-crlf", "",
 	    "refuse a message with a bare LF in DATA; by default a line end",
-	    "", ""),
+	    "", "", ""),
 	  O_STRICT_CRLF, K_FLAG, 0, 0, OFF(strict_crlf), 0, 0 },
 	{ T("allow-bare-lf", "CIDR",
 	    "with strict-crlf, these networks may still send bare LF, repeatable",
-	    "", ""),
+	    "", "", ""),
 	  O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0 },
 	{ T("auth-users", "FILE",
 	    "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)",
-	    "", ""),
+	    "", "", ""),
 	  O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0, 0 },
 	{ T("auth-any", "",
 	    "advertise AUTH, accept any credentials",
-	    "", ""),
+	    "", "", ""),
 	  O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0 },
 	{ T("auth-plaintext", "",
 	    "allow auth-users logins without TLS",
-	    "", ""),
+	    "", "", ""),
 	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
 	/* the command line's own: conf_cmdline() */
 	{ T("conf-file", "FILE",
 	    "configuration file",
-	    CONF_FILE_DEFAULT, ""),
+	    CONF_FILE_DEFAULT, "", ""),
 	  O_CONF_FILE, K_STRING, F_ARGV, 'c', CL(conf_file), 0, 0 },
 	{ T("foreground", "",
 	    "stay in the foreground, log to stderr",
-	    "", ""),
+	    "", "", ""),
 	  O_FOREGROUND, K_FLAG, F_ARGV, 'f', CL(foreground), 0, 0 },
 	{ T("test", "",
 	    "check the configuration and exit",
-	    "", ""),
+	    "", "", ""),
 	  O_TEST, K_FLAG, F_ARGV, 't', CL(test), 0, 0 },
 	{ T("version", "",
 	    "version and compiled-in features",
-	    "", ""),
+	    "", "", ""),
 	  O_VERSION, K_FLAG, F_ARGV, 'V', CL(version), 0, 0 },
 	{ T("help", "",
 	    "this help",
-	    "", ""),
+	    "", "", ""),
 	  O_HELP, K_FLAG, F_ARGV, 'h', CL(help), 0, 0 },
 };
 
@@ -244,9 +246,9 @@ void cf_arena_check(struct pctx *p, const char *file, unsigned line)
 	if (!(c->arena->failed || conf_hash_oom) || c->arena_reported)
 		return;
 	c->arena_reported = 1;
-	cm_s(&m, "configuration too large for CONFIG_CONF_ARENA_KB (the arena holds ");
-	cm_u(&m, c->arena->size);
-	cm_s(&m, " bytes)");
+	fmt_into(m.b, sizeof m.b, "configuration too large for "
+	         "CONFIG_CONF_ARENA_KB (the arena holds %zu bytes)",
+	         (size_t)c->arena->size);
 	cf_report_at(p, file, line, m.b);
 }
 /* Trims spaces and tabs at both ends, in place. */
@@ -355,23 +357,16 @@ static const char *missing_feature(const struct opt *o)
 	return NULL;
 }
 
-/* "NAME: needs a value (NAME=ARG)" and the like */
+/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
+ * need no escaping (what the user wrote goes through cm_q()) */
 static void report_form(struct pctx *p, const struct opt *o, const char *what)
 {
-	struct msg m = { .n = 0 };
-
 	const char *arg = cf_text(o, T_ARG);
+	char m[CONF_MSG_MAX];
 
-	cm_s(&m, o->text);
-	cm_s(&m, what);
-	if (*arg) {
-		cm_s(&m, " (");
-		cm_s(&m, o->text);
-		cm_s(&m, "=");
-		cm_s(&m, arg);
-		cm_s(&m, ")");
-	}
-	cf_report(p, m.b);
+	fmt_into(m, sizeof m, *arg ? "%s%s (%s=%s)" : "%s%s", o->text, what,
+	         o->text, arg);
+	cf_report(p, m);
 }
 
 /* One option: name and value (NULL when there was no '='), both trimmed. */
@@ -390,10 +385,8 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	if (o->flags & F_ARGV) {
 		/* conf_cmdline() has taken it from the command line */
 		if (!p->argv) {
-			cm_s(&m, o->text);
-			cm_s(&m, ": only valid on the command line (--");
-			cm_s(&m, o->text);
-			cm_s(&m, ")");
+			fmt_into(m.b, sizeof m.b, "%s: only valid on the command "
+			         "line (--%s)", o->text, o->text);
 			cf_report(p, m.b);
 		}
 		return;
@@ -402,10 +395,8 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		unsigned *at = &p->first[o - opts];
 
 		if (*at) {
-			cm_s(&m, o->text);
-			cm_s(&m, " given twice (first at line ");
-			cm_u(&m, *at);
-			cm_s(&m, ")");
+			fmt_into(m.b, sizeof m.b, "%s given twice (first at line "
+			         "%u)", o->text, *at);
 			cf_report(p, m.b);
 			return;
 		}
@@ -429,9 +420,7 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		if (val) {
 			cf_bad(p, o, val, why);
 		} else {
-			cm_s(&m, o->text);
-			cm_s(&m, ": ");
-			cm_s(&m, why);
+			fmt_into(m.b, sizeof m.b, "%s: %s", o->text, why);
 			cf_report(p, m.b);
 		}
 		return;
@@ -480,7 +469,6 @@ void conf_init(struct mn_config *c, struct arena *a)
 {
 	struct pctx p = { .c = c, .file = "(default)" };
 	const struct opt *o;
-	char val[CONF_SHOW_MAX];
 
 	memset(c, 0, sizeof(*c));
 	arena_reset(a);
@@ -494,8 +482,8 @@ void conf_init(struct mn_config *c, struct arena *a)
 			*(unsigned *)(void *)((char *)c + o->off) = o->max;
 		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)))
 			continue;
-		text_copy(val, sizeof val, cf_text(o, T_DEF));
-		set_value(&p, o, val);
+		/* no default is of a kind that writes into its value */
+		set_value(&p, o, (char *)cf_text(o, T_DEF));
 	}
 }
 
@@ -651,13 +639,16 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
 		cf_arena_check(&p, p.file, 0);
 	return p.errors;
 }
-/* The command-line-only row whose short form is ch, or NULL. */
-static const struct opt *opt_letter(char ch)
+/* The command-line-only row named name[0..n), or (n 0) whose short form
+ * is *name; NULL when there is none. */
+static const struct opt *argv_opt(const char *name, size_t n)
 {
 	const struct opt *o;
 
 	for (o = opts; o < opts + N_OPTS; o++)
-		if (o->letter == ch)
+		if ((o->flags & F_ARGV) &&
+		    (n ? strncmp(o->text, name, n) == 0 && !o->text[n]
+		       : o->letter == *name))
 			return o;
 	return NULL;
 }
@@ -692,11 +683,8 @@ unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
 			const char *eq = strchr(a, '=');
 			size_t n = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
 
-			for (o = opts; o < opts + N_OPTS; o++)
-				if ((o->flags & F_ARGV) &&
-				    strncmp(o->text, a + 2, n) == 0 && !o->text[n])
-					break;
-			if (o == opts + N_OPTS) {
+			o = n ? argv_opt(a + 2, n) : NULL;
+			if (!o) {
 				/* a configuration option: after the file */
 				argv[1 + cl->nargs++] = argv[i];
 				continue;
@@ -715,7 +703,7 @@ unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
 			if (*a) {
 				shown[1] = *a;
 				p.file = shown;
-				o = opt_letter(*a++);
+				o = argv_opt(a++, 0);
 				if (!o) {
 					why = "unknown option (try -h)";
 					break;

@@ -66,15 +66,16 @@ enum opt_id {
 #define F_DEFMAX 128    /* the default is max, the compiled-in limit */
 
 struct opt {
-	/* "name\0VALUE\0help\0default\0why", read with cf_text(); one
-	 * string rather than five pointers keeps the table small:
+	/* "name\0VALUE\0help\0default\0below\0above", read with
+	 * cf_text(); one string rather than six pointers keeps the table
+	 * small:
 	 * VALUE     what the value looks like; "" for a flag
 	 * help      one line for --help, README and man page
 	 * default   as it would be written; set by conf_init() (F_REPEAT and
 	 *           F_ARGV rows: by conf_finish(), conf_cmdline()); "": none
-	 * why       K_NUMBER, K_SIZE: "BELOW|ABOVE" (the '|' always there),
-	 *           why min and max, after "below MIN, " and "above MAX, ";
-	 *           an empty part says "the minimum"/"the maximum" */
+	 * below     K_NUMBER, K_SIZE: why min, after "below MIN, "; "": "the
+	 *           minimum"
+	 * above     the same for max */
 	const char *text;
 	unsigned char id, kind, flags;
 	char letter;            /* -c, -f, ...: the short form, or 0 */
@@ -83,7 +84,7 @@ struct opt {
 	uint32_t min, max;      /* K_NUMBER, K_SIZE: the range; max 0: none */
 };
 
-enum { T_NAME, T_ARG, T_HELP, T_DEF, T_WHY };
+enum { T_NAME, T_ARG, T_HELP, T_DEF, T_BELOW, T_ABOVE };
 
 /* Field k (T_NAME...) of o->text; "" when the row has none. */
 const char *cf_text(const struct opt *o, unsigned k);

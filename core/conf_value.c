@@ -5,6 +5,7 @@
 #include "addr.h"
 #include "conf_hash.h"
 #include "conf_int.h"
+#include "fmt.h"
 #include "text.h"
 
 /* ---- the options ---- */
@@ -347,29 +348,31 @@ void cf_delim_set(struct pctx *p, const struct opt *o, const char *val)
 }
 
 /* Is v within o's min..max (max 0: no bound)?  Else "below MIN, WHY" or
- * "above MAX, WHY", WHY from the row's "BELOW|ABOVE" reasons. */
+ * "above MAX, WHY", WHY the row's reason. */
 static int in_range(struct pctx *p, const struct opt *o, const char *val,
                     uint64_t v)
 {
-	const char *why = cf_text(o, T_WHY), *bar = strchr(why, '|');
-	int above = o->max && v > o->max;
-	uint64_t bound = above ? o->max : o->min;
-	int k = o->kind == K_SIZE && bound % 1024 == 0;
-	const char *s = above ? bar + 1 : why;
-	size_t n = above ? strlen(s) : (size_t)(bar - why);
-	struct msg m = { .n = 0 };
+	const char *dir = "below", *unit = "", *why;
+	unsigned long long bound = o->min;
+	unsigned t = T_BELOW;
+	char m[CONF_MSG_MAX];
 
-	if (v >= o->min && !above)
+	if (o->max && v > o->max) {
+		dir = "above";
+		bound = o->max;
+		t = T_ABOVE;
+	} else if (v >= o->min) {
 		return 1;
-	if (!n) {
-		s = above ? "the maximum" : "the minimum";
-		n = 11;
 	}
-	cm_s(&m, above ? "above " : "below ");
-	cm_u(&m, k ? bound / 1024 : bound);
-	cm_s(&m, k ? "k, " : ", ");
-	cm_mem(&m, s, n);
-	cf_bad(p, o, val, m.b);
+	why = cf_text(o, t);
+	if (!*why)
+		why = t == T_ABOVE ? "the maximum" : "the minimum";
+	if (o->kind == K_SIZE && bound % 1024 == 0) {
+		bound /= 1024;
+		unit = "k";
+	}
+	fmt_into(m, sizeof m, "%s %llu%s, %s", dir, bound, unit, why);
+	cf_bad(p, o, val, m);
 	return 0;
 }
 
