@@ -1,4 +1,5 @@
-/* see conf.h: the option table, the line reader and the entry points */
+/* see conf.h: the line reader and the entry points (the option table is
+ * conf_table.c's, the command line conf_cmdline.c's) */
 #include "conf.h"
 
 #include <stddef.h>
@@ -14,159 +15,6 @@
 struct arena *conf_hash_arena;
 int conf_hash_oom;
 
-#define CL(f) offsetof(struct conf_cmdline, f)
-
-/* The short forms, the defaults and the ranges are here and nowhere else;
- * the help lines are the ones README.md and the man pages carry (checked by
- * tests/integration/t44-optlist.t). */
-/* name, the value's form ("" for a flag), help line, default, and why the
- * minimum and the maximum (see struct opt): one string, fields apart by NUL
- * bytes */
-#define T(name, arg, help, def, lo, hi) \
-	name "\0" arg "\0" help "\0" def "\0" lo "\0" hi
-
-static const struct opt opts[] = {
-	{ T("listen", "ADDR:PORT[,auth]",
-	    "plain SMTP listener, repeatable; IPv6 as [::1]:25; ,auth: AUTH required",
-	    "0.0.0.0:25", "", ""),
-	  O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
-	{ T("listen-tls", "ADDR:PORT[,auth]",
-	    "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen",
-	    "", "", ""),
-	  O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
-	{ T("hostname", "NAME",
-	    "name in the greeting and the Received header; by default the "
-	    "system host name",
-	    "", "", ""),
-	  O_HOSTNAME, K_HOST, 0, 0, 0, 0, 0 },
-	{ T("domain", "DOMAIN",
-	    "a local domain, repeatable; at least one is required",
-	    "", "", ""),
-	  O_DOMAIN, K_DOMAIN, F_REPEAT, 0, 0, 0, 0 },
-	{ T("mailbox", "ADDRESS,MAILDIR",
-	    "deliver local@domain (or @domain, a catch-all) to the Maildir MAILDIR",
-	    "", "", ""),
-	  O_MAILBOX, K_MAILBOX, F_REPEAT, 0, 0, 0, 0 },
-	{ T("alias", "ADDRESS,TARGET[,TARGET...]",
-	    "deliver ADDRESS to each TARGET mailbox",
-	    "", "", ""),
-	  O_ALIAS, K_ALIAS, F_REPEAT, 0, 0, 0, 0 },
-	{ T("recipient-delimiter", "CHARS",
-	    "user+tag@domain delivers to user@domain; empty disables",
-	    "+", "", ""),
-	  O_DELIM, K_DELIM, F_EMPTY, 0, 0, 0, 0 },
-	{ T("tag-folders", "",
-	    "deliver user+tag into the Maildir++ folder .tag when it exists",
-	    "", "", ""),
-	  O_TAG_FOLDERS, K_FLAG, 0, 0, OFF(tag_folders), 0, 0 },
-	{ T("max-message-size", "SIZE",
-	    "largest message in bytes, k/M suffixes, at least 64k",
-	    "10M", "the minimum RFC 5321 4.5.3.1.7 requires", ""),
-	  O_MAX_SIZE, K_SIZE, 0, 0, OFF(max_size), 65536, 0 },
-	{ T("max-recipients", "N",
-	    "recipients per transaction, from 100 to the compiled-in limit",
-	    "100", "the minimum RFC 5321 4.5.3.1.8 requires",
-	    "the compiled-in limit (CONFIG_MAX_RECIPIENTS)"),
-	  O_MAX_RCPT, K_NUMBER, 0, 0, OFF(max_rcpt), 100, CFG_MAX_RECIPIENTS },
-	{ T("max-sessions", "N",
-	    "concurrent sessions, at most the compiled-in limit (the default)",
-	    "", "", "the compiled-in limit (CONFIG_MAX_SESSIONS)"),
-	  O_MAX_SESSIONS, K_NUMBER, F_DEFMAX, 0, OFF(max_sessions), 1,
-	  CFG_MAX_SESSIONS },
-	{ T("max-sessions-per-ip", "N",
-	    "concurrent sessions from one client address, IPv6 per /64; by "
-	    "default half of max-sessions, rounded up",
-	    "", "", ""),
-	  O_MAX_PER_IP, K_NUMBER, 0, 0, OFF(max_per_ip), 1, 0 },
-	{ T("timeout", "SECONDS",
-	    "idle time allowed waiting for a command or data, up to 86400",
-	    "300", "", ""),
-	  O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400 },
-	{ T("tls-cert", "FILE",
-	    "PEM certificate chain; twice for one RSA and one EC certificate",
-	    "", "", ""),
-	  O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
-	{ T("tls-key", "FILE",
-	    "PEM private key (RSA or EC) of the tls-cert before it",
-	    "", "", ""),
-	  O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
-	{ T("tls-min-version", "1.0|1.1|1.2",
-	    "oldest TLS version accepted",
-	    "1.2", "", ""),
-	  O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0 },
-	{ T("allow-from", "CIDR",
-	    "only these client networks may connect, repeatable; by default everyone",
-	    "", "", ""),
-	  O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, 0, 0, 0 },
-	{ T("user", "NAME",
-	    "when started as root: bind, then run as this user and its group",
-	    "", "", ""),
-	  O_USER, K_STRING, 0, 0, OFF(user), 0, 0 },
-	{ T("pid-file", "FILE",
-	    "write the process id; locked while mailnook runs",
-	    "", "", ""),
-	  O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0 },
-	{ T("stats-file", "FILE",
-	    "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1",
-	    "", "", ""),
-	  O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0, 0 },
-	{ T("min-free-space", "SIZE",
-	    "refuse new mail (452 4.3.1) below this much free space",
-	    "1M", "", ""),
-	  O_MIN_FREE, K_SIZE, 0, 0, OFF(min_free), 0, 0 },
-	{ T("strict-crlf", "",
-	    "refuse a message with a bare LF in DATA; by default a line end",
-	    "", "", ""),
-	  O_STRICT_CRLF, K_FLAG, 0, 0, OFF(strict_crlf), 0, 0 },
-	{ T("allow-bare-lf", "CIDR",
-	    "with strict-crlf, these networks may still send bare LF, repeatable",
-	    "", "", ""),
-	  O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0 },
-	{ T("auth-users", "FILE",
-	    "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)",
-	    "", "", ""),
-	  O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0, 0 },
-	{ T("auth-any", "",
-	    "advertise AUTH, accept any credentials",
-	    "", "", ""),
-	  O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0 },
-	{ T("auth-plaintext", "",
-	    "allow auth-users logins without TLS",
-	    "", "", ""),
-	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
-	/* the command line's own: conf_cmdline() */
-	{ T("conf-file", "FILE",
-	    "configuration file",
-	    CONF_FILE_DEFAULT, "", ""),
-	  O_CONF_FILE, K_STRING, F_ARGV, 'c', CL(conf_file), 0, 0 },
-	{ T("foreground", "",
-	    "stay in the foreground, log to stderr",
-	    "", "", ""),
-	  O_FOREGROUND, K_FLAG, F_ARGV, 'f', CL(foreground), 0, 0 },
-	{ T("test", "",
-	    "check the configuration and exit",
-	    "", "", ""),
-	  O_TEST, K_FLAG, F_ARGV, 't', CL(test), 0, 0 },
-	{ T("version", "",
-	    "version and compiled-in features",
-	    "", "", ""),
-	  O_VERSION, K_FLAG, F_ARGV, 'V', CL(version), 0, 0 },
-	{ T("help", "",
-	    "this help",
-	    "", "", ""),
-	  O_HELP, K_FLAG, F_ARGV, 'h', CL(help), 0, 0 },
-};
-
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
-
-const char *cf_text(const struct opt *o, unsigned k)
-{
-	const char *t = o->text;
-
-	while (k--)
-		t += strlen(t) + 1;
-	return t;
-}
 /* ---- messages, formatted without stdio ---- */
 
 
@@ -280,16 +128,6 @@ char *cf_next_field(char **cur)
 	}
 	return cf_trim(s);
 }
-static const struct opt *opt_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < N_OPTS; i++)
-		if (strcmp(opts[i].text, name) == 0)
-			return &opts[i];
-	return NULL;
-}
-
 /* The value of o, checked as a line or argument has been: per kind. */
 static void set_value(struct pctx *p, const struct opt *o, char *val)
 {
@@ -359,7 +197,7 @@ static const char *missing_feature(const struct opt *o)
 
 /* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
  * need no escaping (what the user wrote goes through cm_q()) */
-static void report_form(struct pctx *p, const struct opt *o, const char *what)
+void cf_report_form(struct pctx *p, const struct opt *o, const char *what)
 {
 	const char *arg = cf_text(o, T_ARG);
 	char m[CONF_MSG_MAX];
@@ -372,7 +210,7 @@ static void report_form(struct pctx *p, const struct opt *o, const char *what)
 /* One option: name and value (NULL when there was no '='), both trimmed. */
 static void one_opt(struct pctx *p, const char *name, char *val)
 {
-	const struct opt *o = opt_find(name);
+	const struct opt *o = cf_opt_find(name);
 	const char *why;
 	struct msg m = { .n = 0 };
 
@@ -392,7 +230,7 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		return;
 	}
 	if (p->first && !(o->flags & F_REPEAT)) {
-		unsigned *at = &p->first[o - opts];
+		unsigned *at = &p->first[o - cf_opts];
 
 		if (*at) {
 			fmt_into(m.b, sizeof m.b, "%s given twice (first at line "
@@ -403,16 +241,16 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		*at = p->line;
 	}
 	if (o->kind == K_FLAG && val) {
-		report_form(p, o, ": takes no value");
+		cf_report_form(p, o, ": takes no value");
 		return;
 	}
 	if (o->kind != K_FLAG && !val) {
 		if (!(o->flags & F_BARE))   /* the old allow-bare-lf flag: now */
-			report_form(p, o, ": needs a value");   /* the default */
+			cf_report_form(p, o, ": needs a value");   /* the default */
 		return;
 	}
 	if (val && !*val && !(o->flags & F_EMPTY)) {
-		report_form(p, o, ": empty value");
+		cf_report_form(p, o, ": empty value");
 		return;
 	}
 	why = missing_feature(o);
@@ -477,7 +315,7 @@ void conf_init(struct mn_config *c, struct arena *a)
 	/* the table's defaults, read as a line would be (t_config checks
 	 * that each is taken); listen and max-sessions-per-ip are
 	 * conf_finish()'s, once the rest is known */
-	for (o = opts; o < opts + N_OPTS; o++) {
+	for (o = cf_opts; o < cf_opts + CF_N_OPTS; o++) {
 		if (o->flags & F_DEFMAX)
 			*(unsigned *)(void *)((char *)c + o->off) = o->max;
 		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)))
@@ -562,7 +400,7 @@ unsigned conf_parse_users(struct mn_config *c, const char *file,
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx)
 {
-	unsigned first[N_OPTS] = { 0 };
+	unsigned first[CF_N_OPTS] = { 0 };
 	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file,
 	                  .first = first };
 	char line[CONF_LINE_MAX + 1];
@@ -638,117 +476,4 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
 	if (p.errors == 0)
 		cf_arena_check(&p, p.file, 0);
 	return p.errors;
-}
-/* The command-line-only row named name[0..n), or (n 0) whose short form
- * is *name; NULL when there is none. */
-static const struct opt *argv_opt(const char *name, size_t n)
-{
-	const struct opt *o;
-
-	for (o = opts; o < opts + N_OPTS; o++)
-		if ((o->flags & F_ARGV) &&
-		    (n ? strncmp(o->text, name, n) == 0 && !o->text[n]
-		       : o->letter == *name))
-			return o;
-	return NULL;
-}
-
-unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
-                      conf_error_fn *err, void *ctx)
-{
-	struct pctx p = { .err = err, .ctx = ctx, .argv = 1 };
-	char shown[3] = "-?";
-	const char *why = NULL;
-	int i;
-
-	memset(cl, 0, sizeof(*cl));
-	cl->conf_file = CONF_FILE_DEFAULT;
-	for (i = 1; i < argc && !why && !cl->version && !cl->help; i++) {
-		const char *a = argv[i], *val = NULL;
-		const struct opt *o = NULL;
-
-		p.file = a;
-		if (strcmp(a, "--") == 0) {
-			if (i + 1 < argc) {
-				p.file = argv[i + 1];
-				why = "unexpected argument";
-			}
-			break;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			why = "unexpected argument (options are --option=value)";
-			break;
-		}
-		if (a[1] == '-') {
-			const char *eq = strchr(a, '=');
-			size_t n = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
-
-			o = n ? argv_opt(a + 2, n) : NULL;
-			if (!o) {
-				/* a configuration option: after the file */
-				argv[1 + cl->nargs++] = argv[i];
-				continue;
-			}
-			if (eq && o->kind == K_FLAG) {
-				report_form(&p, o, ": takes no value");
-				return p.errors;
-			}
-			val = eq ? eq + 1 : NULL;
-			a = "";
-		} else {
-			a++;
-		}
-		/* "--name[=value]" once, or each letter of -ft, -cFILE */
-		do {
-			if (*a) {
-				shown[1] = *a;
-				p.file = shown;
-				o = argv_opt(a++, 0);
-				if (!o) {
-					why = "unknown option (try -h)";
-					break;
-				}
-				val = *a ? a : NULL;
-			}
-			if (o->kind == K_FLAG) {
-				*((uint8_t *)cl + o->off) = 1;
-				continue;
-			}
-			/* -c, --conf-file: the value, or the next argument */
-			if (!val && i + 1 < argc)
-				val = argv[++i];
-			if (!val || !*val)
-				why = "needs a file name";
-			else
-				cl->conf_file = val;
-			break;
-		} while (*a && !cl->version && !cl->help);
-	}
-	if (why)
-		cf_report(&p, why);
-	return p.errors;
-}
-
-void conf_usage(int argv_only,
-                void (*line)(void *ctx, const char *opt, const char *help),
-                void *ctx)
-{
-	const struct opt *o;
-
-	for (o = opts; o < opts + N_OPTS; o++) {
-		const char *arg = cf_text(o, T_ARG), *def = cf_text(o, T_DEF);
-		const char *eq = *arg ? "=" : "";
-		char opt[80], help[CONF_MSG_MAX];
-
-		if (!(o->flags & F_ARGV) != !argv_only)
-			continue;
-		if (o->letter)      /* "-c FILE, --conf-file=FILE", "-f, ..." */
-			fmt_into(opt, sizeof opt, "-%c%s%s, --%s%s%s", o->letter,
-			         *arg ? " " : "", arg, o->text, eq, arg);
-		else
-			fmt_into(opt, sizeof opt, "--%s%s%s", o->text, eq, arg);
-		fmt_into(help, sizeof help, *def ? "%s (default %s)" : "%s",
-		         cf_text(o, T_HELP), def);
-		line(ctx, opt, help);
-	}
 }

@@ -1,12 +1,15 @@
 /*
- * Shared by the configuration parser's files (conf.c: the option table and
- * the line reader; conf_value.c: what each option's value means;
- * conf_addr.c: addresses and networks; conf_finish.c: the checks across
- * options and the lookup tables).  Not for use outside core/conf*.c.
+ * Shared by the configuration parser's files (conf_table.c: the option
+ * table and --help; conf_cmdline.c: the command line; conf.c: the line
+ * reader and the entry points; conf_value.c: what each option's value
+ * means; conf_addr.c: addresses and networks; conf_finish.c: the checks
+ * across options and the lookup tables).  Not for use outside
+ * core/conf*.c.
  */
 #ifndef MAILNOOK_CONF_INT_H
 #define MAILNOOK_CONF_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -86,8 +89,17 @@ struct opt {
 
 enum { T_NAME, T_ARG, T_HELP, T_DEF, T_BELOW, T_ABOVE };
 
+/* conf_table.c: the table, one row per enum opt_id */
+#define CF_N_OPTS (O_HELP + 1)
+extern const struct opt cf_opts[];
+
 /* Field k (T_NAME...) of o->text; "" when the row has none. */
 const char *cf_text(const struct opt *o, unsigned k);
+/* The row of that name, or NULL. */
+const struct opt *cf_opt_find(const char *name);
+/* The command-line-only row named name[0..n), or (n 0) whose short form
+ * is *name; NULL when there is none. */
+const struct opt *cf_argv_opt(const char *name, size_t n);
 
 #define OFF(f) offsetof(struct mn_config, f)
 
@@ -123,6 +135,9 @@ void cf_report_at(struct pctx *p, const char *file, unsigned line,
 void cf_bad(struct pctx *p, const struct opt *o, const char *val,
             const char *why);   /* "NAME: 'VALUE': WHY" */
 void cf_arena_check(struct pctx *p, const char *file, unsigned line);
+/* "NAME: needs a value (NAME=VALUE)" and the like: what follows NAME, then
+ * the option's form */
+void cf_report_form(struct pctx *p, const struct opt *o, const char *what);
 char *cf_trim(char *s);
 char *cf_next_field(char **cur);
 
