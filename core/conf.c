@@ -1,4 +1,5 @@
-/* see conf.h: the option table, the line reader and the entry points */
+/* see conf.h: the line reader and the entry points (the option table is
+ * conf_table.c's, the command line conf_cmdline.c's) */
 #include "conf.h"
 
 #include <stddef.h>
@@ -7,73 +8,9 @@
 #include "addr.h"
 #include "conf_hash.h"
 #include "conf_int.h"
+#include "fmt.h"
 #include "text.h"
 
-static const struct opt opts[] = {
-	{ "listen", O_LISTEN, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
-	  "plain SMTP listener, repeatable; IPv6 as [::1]:25 (default 0.0.0.0:25)"
-	  "; ,auth: AUTH required" },
-	{ "listen-tls", O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, "ADDR:PORT[,auth]",
-	  "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen" },
-	{ "hostname", O_HOSTNAME, K_HOST, 0, 0, "NAME",
-	  "name in the greeting and the Received header (default: the system host name)" },
-	{ "domain", O_DOMAIN, K_DOMAIN, F_REPEAT, 0, "DOMAIN",
-	  "a local domain, repeatable (at least one required)" },
-	{ "mailbox", O_MAILBOX, K_MAILBOX, F_REPEAT, 0, "ADDRESS,MAILDIR",
-	  "deliver local@domain (or @domain, a catch-all) to the Maildir MAILDIR" },
-	{ "alias", O_ALIAS, K_ALIAS, F_REPEAT, 0, "ADDRESS,TARGET[,TARGET...]",
-	  "deliver ADDRESS to each TARGET mailbox" },
-	{ "recipient-delimiter", O_DELIM, K_DELIM, F_EMPTY, 0, "CHARS",
-	  "user+tag@domain delivers to user@domain; empty disables (default +)" },
-	{ "tag-folders", O_TAG_FOLDERS, K_FLAG, 0, OFF(tag_folders), NULL,
-	  "deliver user+tag into the Maildir++ folder .tag when it exists" },
-	{ "max-message-size", O_MAX_SIZE, K_SIZE, 0, OFF(max_size), "SIZE",
-	  "largest message in bytes, k/M suffixes, at least 64k (default 10M)" },
-	{ "max-recipients", O_MAX_RCPT, K_NUMBER, 0, OFF(max_rcpt), "N",
-	  "recipients per transaction, 100 to " STR(CFG_MAX_RECIPIENTS) " (default 100)" },
-	{ "max-sessions", O_MAX_SESSIONS, K_NUMBER, 0, OFF(max_sessions), "N",
-	  "concurrent sessions, 1 to " STR(CFG_MAX_SESSIONS) " (default " STR(CFG_MAX_SESSIONS) ")" },
-	{ "max-sessions-per-ip", O_MAX_PER_IP, K_NUMBER, 0, OFF(max_per_ip), "N",
-	  "concurrent sessions from one client address, IPv6 per /64 "
-	  "(default max-sessions/2, rounded up)" },
-	{ "timeout", O_TIMEOUT, K_NUMBER, 0, OFF(timeout), "SECONDS",
-	  "idle time allowed waiting for a command or data (default 300)" },
-	{ "tls-cert", O_TLS_CERT, K_TLS_FILE, F_REPEAT, 0, "FILE",
-	  "PEM certificate chain" },
-	{ "tls-key", O_TLS_KEY, K_TLS_FILE, F_REPEAT, 0, "FILE",
-	  "PEM private key (RSA or EC)" },
-	{ "tls-min-version", O_TLS_MIN, K_TLS_VERSION, 0, 0, "1.0|1.1|1.2",
-	  "oldest TLS version accepted (default 1.2)" },
-	{ "allow-from", O_ALLOW_FROM, K_CIDR, F_REPEAT, 0, "CIDR",
-	  "only these client networks may connect, repeatable (default everyone)" },
-	{ "user", O_USER, K_STRING, 0, OFF(user), "NAME",
-	  "when started as root: bind, then run as this user and its group" },
-	{ "pid-file", O_PID_FILE, K_STRING, 0, OFF(pid_file), "FILE",
-	  "write the process id" },
-	{ "stats-file", O_STATS_FILE, K_STRING, 0, OFF(stats_file), "FILE",
-	  "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1" },
-	{ "min-free-space", O_MIN_FREE, K_SIZE, 0, OFF(min_free), "SIZE",
-	  "refuse new mail (452 4.3.1) below this much free space (default 1M)" },
-	{ "strict-crlf", O_STRICT_CRLF, K_FLAG, 0, OFF(strict_crlf), NULL,
-	  "refuse a message with a bare LF in DATA (default: a line end)" },
-	{ "allow-bare-lf", O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, "CIDR",
-	  "with strict-crlf, these networks may still send bare LF, repeatable" },
-	/* AUTH (CONFIG_AUTH) */
-	{ "auth-users", O_AUTH_USERS, K_STRING, 0, OFF(auth_users), "FILE",
-	  "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)" },
-	{ "auth-any", O_AUTH_ANY, K_FLAG, 0, OFF(auth_any), NULL,
-	  "advertise AUTH, accept any credentials" },
-	{ "auth-plaintext", O_AUTH_PLAINTEXT, K_FLAG, 0, OFF(auth_plaintext), NULL,
-	  "allow auth-users logins without TLS" },
-	{ "conf-file", O_CONF_FILE, K_STRING, F_ARGV, OFF(conf_file), "FILE",
-	  "configuration file (default " CONF_FILE_DEFAULT "); command line only" },
-	{ "foreground", O_FOREGROUND, K_FLAG, F_ARGV, OFF(foreground), NULL,
-	  "stay in the foreground, log to stderr; command line only" },
-	{ "test", O_TEST, K_FLAG, F_ARGV, OFF(test_only), NULL,
-	  "check the configuration and exit; command line only" },
-};
-
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 /* ---- messages, formatted without stdio ---- */
 
 
@@ -137,7 +74,7 @@ void cf_bad(struct pctx *p, const struct opt *o, const char *val,
 {
 	struct msg m = { .n = 0 };
 
-	cm_s(&m, o->name);
+	cm_s(&m, o->text);
 	cm_s(&m, ": ");
 	cm_q(&m, val);
 	cm_s(&m, ": ");
@@ -153,9 +90,9 @@ void cf_arena_check(struct pctx *p, const char *file, unsigned line)
 	if (!c->arena->failed || c->arena_reported)
 		return;
 	c->arena_reported = 1;
-	cm_s(&m, "configuration too large for CONFIG_CONF_ARENA_KB (the arena holds ");
-	cm_u(&m, c->arena->size);
-	cm_s(&m, " bytes)");
+	fmt_into(m.b, sizeof m.b, "configuration too large for "
+	         "CONFIG_CONF_ARENA_KB (the arena holds %zu bytes)",
+	         (size_t)c->arena->size);
 	cf_report_at(p, file, line, m.b);
 }
 /* Trims spaces and tabs at both ends, in place. */
@@ -187,80 +124,9 @@ char *cf_next_field(char **cur)
 	}
 	return cf_trim(s);
 }
-static const struct opt *opt_find(const char *name)
+/* The value of o, checked as a line or argument has been: per kind. */
+static void set_value(struct pctx *p, const struct opt *o, char *val)
 {
-	size_t i;
-
-	for (i = 0; i < N_OPTS; i++)
-		if (strcmp(opts[i].name, name) == 0)
-			return &opts[i];
-	return NULL;
-}
-
-/* One option: name and value (NULL when there was no '='), both trimmed. */
-static void one_opt(struct pctx *p, const char *name, char *val)
-{
-	const struct opt *o = opt_find(name);
-	struct msg m = { .n = 0 };
-
-	if (!o) {
-		cm_s(&m, "unknown option ");
-		cm_q(&m, name);
-		cf_report(p, m.b);
-		return;
-	}
-	cm_s(&m, o->name);
-	if ((o->flags & F_ARGV) && !p->argv) {
-		cm_s(&m, ": only valid on the command line (--");
-		cm_s(&m, o->name);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (p->first && !(o->flags & F_REPEAT)) {
-		unsigned *at = &p->first[o - opts];
-
-		if (*at) {
-			cm_s(&m, " given twice (first at line ");
-			cm_u(&m, *at);
-			cm_s(&m, ")");
-			cf_report(p, m.b);
-			return;
-		}
-		*at = p->line;
-	}
-	if (o->kind == K_FLAG && val) {
-		cm_s(&m, ": takes no value");
-		cf_report(p, m.b);
-		return;
-	}
-	if (o->kind != K_FLAG && !val) {
-		if (o->flags & F_BARE)
-			return;         /* the old allow-bare-lf flag: now the default */
-		cm_s(&m, ": needs a value (");
-		cm_s(&m, o->name);
-		cm_s(&m, "=");
-		cm_s(&m, o->arg);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (val && !*val && !(o->flags & F_EMPTY)) {
-		cm_s(&m, ": empty value (");
-		cm_s(&m, o->name);
-		cm_s(&m, "=");
-		cm_s(&m, o->arg);
-		cm_s(&m, ")");
-		cf_report(p, m.b);
-		return;
-	}
-	if (!CFG_AUTH && o->id >= O_AUTH_USERS) {
-		cm_s(&m, ": " NO_AUTH);
-		cf_report(p, m.b);
-		return;
-	}
-	if (p->argv && (o->flags & F_REPEAT))
-		cf_argv_replace(p->c, o);
 	switch (o->kind) {
 	case K_FLAG:
 		*((uint8_t *)p->c + o->off) = 1;
@@ -302,13 +168,100 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	case K_DELIM:
 		cf_delim_set(p, o, val);
 		break;
-	case K_TLS_FILE:
-		cf_tls_file_add(p, o, val);
+	case K_TLS_FILE:       /* one_opt() has said why not without TLS */
+		if (CFG_TLS)
+			cf_tls_file_add(p, o, val);
 		break;
 	case K_TLS_VERSION:
-		cf_tls_version_set(p, o, val);
+		if (CFG_TLS)
+			cf_tls_version_set(p, o, val);
 		break;
 	}
+}
+
+/* Why o cannot be used in this build, or NULL. */
+static const char *missing_feature(const struct opt *o)
+{
+	if ((o->flags & F_TLS) && !CFG_TLS)
+		return "TLS support is not compiled in (CONFIG_TLS)";
+	if ((o->flags & F_STATS) && !CFG_STATS)
+		return "stats support is not compiled in (CONFIG_STATS)";
+	if ((o->flags & F_AUTH) && !CFG_AUTH)
+		return NO_AUTH;
+	return NULL;
+}
+
+/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
+ * need no escaping (what the user wrote goes through cm_q()) */
+void cf_report_form(struct pctx *p, const struct opt *o, const char *what)
+{
+	const char *arg = cf_text(o, T_ARG);
+	char m[CONF_MSG_MAX];
+
+	fmt_into(m, sizeof m, *arg ? "%s%s (%s=%s)" : "%s%s", o->text, what,
+	         o->text, arg);
+	cf_report(p, m);
+}
+
+/* One option: name and value (NULL when there was no '='), both trimmed. */
+static void one_opt(struct pctx *p, const char *name, char *val)
+{
+	const struct opt *o = cf_opt_find(name);
+	const char *why;
+	struct msg m = { .n = 0 };
+
+	if (!o) {
+		cm_s(&m, "unknown option ");
+		cm_q(&m, name);
+		cf_report(p, m.b);
+		return;
+	}
+	if (o->flags & F_ARGV) {
+		/* conf_cmdline() has taken it from the command line */
+		if (!p->argv) {
+			fmt_into(m.b, sizeof m.b, "%s: only valid on the command "
+			         "line (--%s)", o->text, o->text);
+			cf_report(p, m.b);
+		}
+		return;
+	}
+	if (p->first && !(o->flags & F_REPEAT)) {
+		unsigned *at = &p->first[o - cf_opts];
+
+		if (*at) {
+			fmt_into(m.b, sizeof m.b, "%s given twice (first at line "
+			         "%u)", o->text, *at);
+			cf_report(p, m.b);
+			return;
+		}
+		*at = p->line;
+	}
+	if (o->kind == K_FLAG && val) {
+		cf_report_form(p, o, ": takes no value");
+		return;
+	}
+	if (o->kind != K_FLAG && !val) {
+		if (!(o->flags & F_BARE))   /* the old allow-bare-lf flag: now */
+			cf_report_form(p, o, ": needs a value");   /* the default */
+		return;
+	}
+	if (val && !*val && !(o->flags & F_EMPTY)) {
+		cf_report_form(p, o, ": empty value");
+		return;
+	}
+	why = missing_feature(o);
+	if (why) {
+		if (val) {
+			cf_bad(p, o, val, why);
+		} else {
+			fmt_into(m.b, sizeof m.b, "%s: %s", o->text, why);
+			cf_report(p, m.b);
+		}
+		return;
+	}
+	if (p->argv && (o->flags & F_REPEAT))
+		cf_argv_replace(p->c, o);
+	set_value(p, o, val);
 	/* an argument reports one error at most: conf_parse_arg() checks
 	 * the arena after a good one, conf_finish() in any case */
 	if (!p->argv)
@@ -348,18 +301,23 @@ static int has_control(const char *s, size_t n)
 
 void conf_init(struct mn_config *c, struct arena *a)
 {
+	struct pctx p = { .c = c, .file = "(default)" };
+	const struct opt *o;
+
 	memset(c, 0, sizeof(*c));
 	arena_reset(a);
 	c->arena = a;
-	memcpy(c->rcpt_delim, "+", 2);
-	c->max_size = 10u << 20;
-	c->max_rcpt = 100;
-	c->max_sessions = CFG_MAX_SESSIONS;
-	c->max_per_ip = 0;              /* conf_finish: max-sessions / 2 */
-	c->timeout = 300;
-	c->min_free = 1u << 20;
-	c->tls_min_version = 0x0303;
-	c->conf_file = CONF_FILE_DEFAULT;
+	/* the table's defaults, read as a line would be (t_config checks
+	 * that each is taken); listen and max-sessions-per-ip are
+	 * conf_finish()'s, once the rest is known */
+	for (o = cf_opts; o < cf_opts + CF_N_OPTS; o++) {
+		if (o->flags & F_DEFMAX)
+			*(unsigned *)(void *)((char *)c + o->off) = o->max;
+		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)))
+			continue;
+		/* no default is of a kind that writes into its value */
+		set_value(&p, o, (char *)cf_text(o, T_DEF));
+	}
 }
 
 #if CFG_AUTH
@@ -437,7 +395,7 @@ unsigned conf_parse_users(struct mn_config *c, const char *file,
 unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
                     size_t len, conf_error_fn *err, void *ctx)
 {
-	unsigned first[N_OPTS] = { 0 };
+	unsigned first[CF_N_OPTS] = { 0 };
 	struct pctx p = { .c = c, .err = err, .ctx = ctx, .file = file,
 	                  .first = first };
 	char line[CONF_LINE_MAX + 1];
@@ -511,19 +469,4 @@ unsigned conf_parse_arg(struct mn_config *c, const char *arg,
 	if (p.errors == 0)
 		cf_arena_check(&p, p.file, 0);
 	return p.errors;
-}
-void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),
-                void *ctx)
-{
-	size_t i;
-
-	for (i = 0; i < N_OPTS; i++) {
-		struct msg m = { .n = 0 };
-		cm_s(&m, opts[i].name);
-		if (opts[i].arg) {
-			cm_s(&m, "=");
-			cm_s(&m, opts[i].arg);
-		}
-		line(ctx, m.b, opts[i].help);
-	}
 }

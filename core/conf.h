@@ -1,11 +1,10 @@
 /*
- * The configuration model and its parser.  One option table serves the
- * config file ("option=value" lines) and the command line ("--option=value"),
- * so the two cannot drift apart; but -c, -f and -t (and --conf-file,
- * --foreground, --test) are platform/main.c's own, taken out before the
- * rest reaches conf_parse_arg(): their rows here make them an error in a
- * file.  Everything lives in the arena given to conf_init(); the lookup
- * tables too (see strtab.h).
+ * The configuration model and its parser.  One option table (conf_table.c) serves
+ * the config file ("option=value" lines), the command line
+ * ("--option=value", and -c, -f, -t, -V, -h with their long forms, which
+ * conf_cmdline() takes and which are errors in a file), the defaults and
+ * --help, so none of them can drift from another.  Everything lives in the
+ * arena given to conf_init(); the lookup tables too (see strtab.h).
  *
  * The parser does no I/O: platform/ reads the file and hands over its bytes,
  * and errors come back through a callback as (file, line, message) -- line 0
@@ -119,9 +118,7 @@ struct mn_config {
 	struct conf_origin user_at;
 	const char *pid_file;
 	const char *stats_file;
-	const char *conf_file;              /* -c, or the default */
-	uint8_t foreground;                 /* -f */
-	uint8_t test_only;                  /* -t */
+	const char *conf_file;              /* set by platform: the file read */
 
 	/* parser state, private to conf.c */
 	struct conf_domain *domain_list, *domain_last;   /* in order given */
@@ -135,7 +132,28 @@ struct mn_config {
 typedef void conf_error_fn(void *ctx, const char *file, unsigned line,
                            const char *msg);
 
-/* Empties c and points it at the arena (reset first). */
+/* What the command line asks for besides configuration options. */
+struct conf_cmdline {
+	const char *conf_file;  /* -c FILE, --conf-file=FILE; or the default */
+	uint8_t foreground;     /* -f, --foreground */
+	uint8_t test;           /* -t, --test */
+	uint8_t version;        /* -V, --version */
+	uint8_t help;           /* -h, --help */
+	int nargs;              /* the other arguments, argv[1..nargs] */
+};
+
+/* Reads argv[1..argc) through the option table: the command-line-only
+ * options (-c FILE or -cFILE, bundled flags as -ft, --conf-file=FILE or
+ * --conf-file FILE, --foreground, --test, --version, --help) go into cl;
+ * every other "--option[=value]" moves, in order, to argv[1..cl->nargs],
+ * for conf_parse_arg() after the file.  Stops at -V or -h (also
+ * --version, --help).  "--" ends the options, and nothing may follow it.
+ * Returns 0, or 1 after one error (file: the argument, line 0). */
+unsigned conf_cmdline(int argc, char **argv, struct conf_cmdline *cl,
+                      conf_error_fn *err, void *ctx);
+
+/* Empties c, points it at the arena (reset first) and sets the option
+ * table's defaults. */
 void conf_init(struct mn_config *c, struct arena *a);
 
 /* Parses a whole config file's bytes; reports every error, among them an
@@ -150,8 +168,8 @@ unsigned conf_parse(struct mn_config *c, const char *file, const char *buf,
  * the file first, then the arguments.  A single-value option overwrites; the
  * first --OPTION of a repeatable one (listen, listen-tls, domain, mailbox,
  * alias, allow-from, allow-bare-lf, tls-cert, tls-key) replaces the file's
- * list of that option, and later ones append.  --conf-file=, --foreground and --test are accepted here and
- * are errors in a file. */
+ * list of that option, and later ones append.  The command-line-only
+ * options are conf_cmdline()'s: here they change nothing. */
 unsigned conf_parse_arg(struct mn_config *c, const char *arg,
                         conf_error_fn *err, void *ctx);
 
@@ -204,8 +222,12 @@ int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr);
 int conf_cidr_match(const struct conf_cidr *list, unsigned n, int v6,
                     const uint8_t *addr);
 
-/* All options, for --help: opt is "name=VALUE" ("name" for a flag). */
-void conf_usage(void (*line)(void *ctx, const char *opt, const char *help),
+/* The options for --help, in table order: the command-line-only ones
+ * (argv_only 1) or the configuration options (0).  opt is "--name=VALUE"
+ * ("--name" for a flag; "-c FILE, --conf-file=FILE" with a short form),
+ * help the row's line with " (default DEFAULT)" when it has one. */
+void conf_usage(int argv_only,
+                void (*line)(void *ctx, const char *opt, const char *help),
                 void *ctx);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * Shared by the configuration parser's files (conf.c: the option table and
- * the line reader; conf_value.c: what each option's value means;
- * conf_addr.c: addresses and networks; conf_finish.c: the checks across
- * options and the lookup tables).  Not for use outside core/conf*.c.
+ * Shared by the configuration parser's files (conf_table.c: the option
+ * table and --help; conf_cmdline.c: the command line; conf.c: the line
+ * reader and the entry points; conf_value.c: what each option's value
+ * means; conf_addr.c: addresses and networks; conf_finish.c: the checks
+ * across options and the lookup tables).  Not for use outside
+ * core/conf*.c.
  */
 #ifndef MAILNOOK_CONF_INT_H
 #define MAILNOOK_CONF_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -21,17 +24,20 @@
 #define STR(x) STR_(x)
 
 /*
- * The option table.  One entry per option, used by conf_parse() (file
- * lines) and conf_parse_arg() (--option=value) through the same one_opt(),
- * and listed by conf_usage(): the three cannot drift apart.
- * kind says how the value is read; id says what else is checked.
+ * The option table (conf.c) is the one description of every option: the
+ * config file (conf_parse), the command line (conf_parse_arg, and
+ * conf_cmdline for the command-line-only rows), the defaults (conf_init),
+ * the range checks (cf_number_set, cf_size_set) and --help (conf_usage)
+ * all read it; tests/integration/t44-optlist.t holds the README and the
+ * man pages to it.  kind says how the value is read; id says what else is
+ * checked.
  */
 enum opt_kind {
 	K_FLAG,         /* no value; sets a uint8_t */
 	K_STRING,       /* a file name or user name, copied to the arena */
 	K_HOST,         /* a host name, into mn_config.hostname */
-	K_SIZE,         /* uint64_t, k/M/G suffixes */
-	K_NUMBER,       /* unsigned, decimal */
+	K_SIZE,         /* uint64_t, k/M/G suffixes, min..max */
+	K_NUMBER,       /* unsigned, decimal, min..max */
 	K_LISTEN,       /* ADDR:PORT */
 	K_DOMAIN,
 	K_MAILBOX,      /* ADDRESS,MAILDIR */
@@ -46,24 +52,54 @@ enum opt_id {
 	O_LISTEN, O_LISTEN_TLS, O_HOSTNAME, O_DOMAIN, O_MAILBOX, O_ALIAS,
 	O_DELIM, O_TAG_FOLDERS, O_MAX_SIZE, O_MAX_RCPT, O_MAX_SESSIONS,
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
-	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF, O_CONF_FILE,
-	O_FOREGROUND, O_TEST,
-	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT
+	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF,
+	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT,
+	O_CONF_FILE, O_FOREGROUND, O_TEST, O_VERSION, O_HELP
 };
 
 #define F_REPEAT 1      /* repeatable: entries accumulate; any other option
                          * given twice in a file is an error */
-#define F_ARGV   2      /* command line only */
+#define F_ARGV   2      /* command line only: conf_cmdline() takes it, into
+                         * struct conf_cmdline at off */
 #define F_EMPTY  4      /* an empty value is allowed */
 #define F_BARE   8      /* may be given without a value, which does nothing */
+#define F_TLS    16     /* needs CONFIG_TLS */
+#define F_AUTH   32     /* needs CONFIG_AUTH */
+#define F_STATS  64     /* needs CONFIG_STATS */
+#define F_DEFMAX 128    /* the default is max, the compiled-in limit */
 
 struct opt {
-	const char *name;
+	/* "name\0VALUE\0help\0default\0below\0above", read with
+	 * cf_text(); one string rather than six pointers keeps the table
+	 * small:
+	 * VALUE     what the value looks like; "" for a flag
+	 * help      one line for --help, README and man page
+	 * default   as it would be written; set by conf_init() (F_REPEAT and
+	 *           F_ARGV rows: by conf_finish(), conf_cmdline()); "": none
+	 * below     K_NUMBER, K_SIZE: why min, after "below MIN, "; "": "the
+	 *           minimum"
+	 * above     the same for max */
+	const char *text;
 	unsigned char id, kind, flags;
-	size_t off;             /* field of struct mn_config, where generic */
-	const char *arg;        /* what the value looks like; NULL for a flag */
-	const char *help;
+	char letter;            /* -c, -f, ...: the short form, or 0 */
+	unsigned off;           /* field of struct mn_config (F_ARGV: of struct
+	                         * conf_cmdline), where generic */
+	uint32_t min, max;      /* K_NUMBER, K_SIZE: the range; max 0: none */
 };
+
+enum { T_NAME, T_ARG, T_HELP, T_DEF, T_BELOW, T_ABOVE };
+
+/* conf_table.c: the table, one row per enum opt_id */
+#define CF_N_OPTS (O_HELP + 1)
+extern const struct opt cf_opts[];
+
+/* Field k (T_NAME...) of o->text; "" when the row has none. */
+const char *cf_text(const struct opt *o, unsigned k);
+/* The row of that name, or NULL. */
+const struct opt *cf_opt_find(const char *name);
+/* The command-line-only row named name[0..n), or (n 0) whose short form
+ * is *name; NULL when there is none. */
+const struct opt *cf_argv_opt(const char *name, size_t n);
 
 #define OFF(f) offsetof(struct mn_config, f)
 
@@ -99,6 +135,9 @@ void cf_report_at(struct pctx *p, const char *file, unsigned line,
 void cf_bad(struct pctx *p, const struct opt *o, const char *val,
             const char *why);   /* "NAME: 'VALUE': WHY" */
 void cf_arena_check(struct pctx *p, const char *file, unsigned line);
+/* "NAME: needs a value (NAME=VALUE)" and the like: what follows NAME, then
+ * the option's form */
+void cf_report_form(struct pctx *p, const struct opt *o, const char *what);
 char *cf_trim(char *s);
 char *cf_next_field(char **cur);
 

@@ -5,6 +5,7 @@
 #include "addr.h"
 #include "conf_hash.h"
 #include "conf_int.h"
+#include "fmt.h"
 #include "text.h"
 
 /* ---- the options ---- */
@@ -346,52 +347,49 @@ void cf_delim_set(struct pctx *p, const struct opt *o, const char *val)
 	memcpy(c->rcpt_delim, val, n + 1);
 }
 
+/* Is v within o's min..max (max 0: no bound)?  Else "below MIN, WHY" or
+ * "above MAX, WHY", WHY the row's reason. */
+static int in_range(struct pctx *p, const struct opt *o, const char *val,
+                    uint64_t v)
+{
+	const char *dir = "below", *unit = "", *why;
+	unsigned long long bound = o->min;
+	unsigned t = T_BELOW;
+	char m[CONF_MSG_MAX];
+
+	if (o->max && v > o->max) {
+		dir = "above";
+		bound = o->max;
+		t = T_ABOVE;
+	} else if (v >= o->min) {
+		return 1;
+	}
+	why = cf_text(o, t);
+	if (!*why)
+		why = t == T_ABOVE ? "the maximum" : "the minimum";
+	if (o->kind == K_SIZE && bound % 1024 == 0) {
+		bound /= 1024;
+		unit = "k";
+	}
+	fmt_into(m, sizeof m, "%s %llu%s, %s", dir, bound, unit, why);
+	cf_bad(p, o, val, m);
+	return 0;
+}
+
 void cf_number_set(struct pctx *p, const struct opt *o, const char *val)
 {
 	struct mn_config *c = p->c;
 	uint64_t v;
-	struct msg m = { .n = 0 };
 
 	if (text_parse_u64(val, strlen(val), &v) != 0 || v > 0xffffffffu) {
 		cf_bad(p, o, val, "not a number (decimal digits only)");
 		return;
 	}
-	switch (o->id) {
-	case O_MAX_RCPT:
-		if (v < 100) {
-			cf_bad(p, o, val, "below 100, the minimum RFC 5321 4.5.3.1.8 requires");
-			return;
-		}
-		if (v > CFG_MAX_RECIPIENTS) {
-			cf_bad(p, o, val, "above the compiled-in limit of " STR(CFG_MAX_RECIPIENTS)
-			    " (CONFIG_MAX_RECIPIENTS)");
-			return;
-		}
-		break;
-	case O_MAX_SESSIONS:
-		if (v < 1 || v > CFG_MAX_SESSIONS) {
-			cf_bad(p, o, val, "must be 1 to " STR(CFG_MAX_SESSIONS)
-			    ", the compiled-in limit (CONFIG_MAX_SESSIONS)");
-			return;
-		}
-		break;
-	case O_MAX_PER_IP:
-		if (v < 1) {
-			cf_bad(p, o, val, "must be at least 1");
-			return;
-		}
+	if (!in_range(p, o, val, v))
+		return;
+	if (o->id == O_MAX_PER_IP) {
 		c->max_per_ip_at.file = p->file;
 		c->max_per_ip_at.line = p->line;
-		break;
-	case O_TIMEOUT:
-		if (v < 1 || v > 86400) {
-			cm_s(&m, "must be 1 to 86400 seconds");
-			cf_bad(p, o, val, m.b);
-			return;
-		}
-		break;
-	default:
-		break;
 	}
 	*(unsigned *)(void *)((char *)c + o->off) = (unsigned)v;
 }
@@ -404,10 +402,8 @@ void cf_size_set(struct pctx *p, const struct opt *o, const char *val)
 		cf_bad(p, o, val, "not a size (bytes, or a number with a k or M suffix)");
 		return;
 	}
-	if (o->id == O_MAX_SIZE && v < 65536) {
-		cf_bad(p, o, val, "below 64k, the minimum RFC 5321 4.5.3.1.7 requires");
+	if (!in_range(p, o, val, v))
 		return;
-	}
 	*(uint64_t *)(void *)((char *)p->c + o->off) = v;
 }
 
@@ -416,10 +412,6 @@ void cf_string_set(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	const char *s;
 
-	if (o->id == O_STATS_FILE && !CFG_STATS) {
-		cf_bad(p, o, val, "stats support is not compiled in (CONFIG_STATS)");
-		return;
-	}
 	if (o->id == O_USER && (strchr(val, ' ') || strchr(val, '\t') ||
 	                        strchr(val, ':') || strchr(val, '/'))) {
 		cf_bad(p, o, val, "not a user name");
@@ -448,10 +440,6 @@ void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val)
 	struct conf_origin *at = cert ? c->tls_cert_at : c->tls_key_at;
 	const char *s;
 
-	if (!CFG_TLS) {
-		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
-		return;
-	}
 	if (*n >= CONF_TLS_CERTS) {
 		cf_bad(p, o, val, "given more than twice");
 		return;
@@ -468,10 +456,6 @@ void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val)
 void cf_tls_version_set(struct pctx *p, const struct opt *o,
                             const char *val)
 {
-	if (!CFG_TLS) {
-		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
-		return;
-	}
 	if (strlen(val) != 3 || val[0] != '1' || val[1] != '.' ||
 	    val[2] < '0' || val[2] > '2') {
 		cf_bad(p, o, val, "not 1.0, 1.1 or 1.2");

@@ -45,11 +45,7 @@ static void usage_line(void *ctx, const char *opt, const char *help)
 {
 	int *bad = ctx;
 
-	/* -c, -f and -t are listed above */
-	if (strncmp(opt, "conf-file", 9) == 0 || strcmp(opt, "foreground") == 0 ||
-	    strcmp(opt, "test") == 0)
-		return;
-	if (log_stdout("  --%-30s %s\n", opt, help ? help : "") != 0)
+	if (log_stdout("  %-32s %s\n", opt, help) != 0)
 		*bad = 1;
 }
 
@@ -57,21 +53,23 @@ static void usage_line(void *ctx, const char *opt, const char *help)
 static int usage(void)
 {
 	int bad = log_stdout(
-		"usage: mailnook [-f] [-t] [-c FILE] [--OPTION[=VALUE] ...]\n"
-		"\n"
-		"  -c FILE, --conf-file=FILE  configuration file (default "
-		CONF_FILE_DEFAULT ")\n"
-		"  -f, --foreground           stay in the foreground, log to "
-		"stderr\n"
-		"  -t, --test                 check the configuration and exit\n"
-		"  -V, --version              version and compiled-in features\n"
-		"  -h, --help                 this help\n"
-		"\n"
-		"Every configuration option may be given as --OPTION=VALUE (or "
-		"--OPTION\nfor a flag); the command line wins over the file:\n");
+		"usage: mailnook [-f] [-t] [-c FILE] [--OPTION[=VALUE] ...]\n\n");
 
-	conf_usage(usage_line, &bad);
+	conf_usage(1, usage_line, &bad);
+	bad |= log_stdout(
+		"\nEvery configuration option may be given as --OPTION=VALUE (or "
+		"--OPTION\nfor a flag); the command line wins over the file:\n");
+	conf_usage(0, usage_line, &bad);
 	return bad ? -1 : 0;
+}
+
+/* conf_cmdline()'s error: "mailnook: ARG: message" */
+static void arg_error(void *ctx, const char *arg, unsigned line,
+                      const char *msg)
+{
+	(void)ctx;
+	(void)line;
+	log_stderr("%s: %s", arg, msg);
 }
 
 /* 0, or -1 when stdout took not all of it */
@@ -343,8 +341,9 @@ static int clean_maildirs(const struct mn_config *c)
 
 int main(int argc, char **argv)
 {
-	const char *file = CONF_FILE_DEFAULT;
-	int foreground = 0, test = 0, nargs = 0, i;
+	struct conf_cmdline cl;
+	const char *file;
+	int nargs, i;
 	struct loop_params lp;
 	struct mn_config *c;
 	char start[LOG_LINE_MAX];
@@ -352,75 +351,16 @@ int main(int argc, char **argv)
 	unsigned k, n_listen = 0;
 
 	close_inherited();
-	/* Our own options are taken out; every other --option=value moves to
-	 * the front of argv[1..] for conf_parse_arg() after the file. */
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--") == 0) {
-			if (i + 1 < argc) {
-				log_stderr("%s: unexpected argument", argv[i + 1]);
-				return 1;
-			}
-			break;
-		}
-		if (strncmp(a, "--", 2) == 0) {
-			if (strcmp(a, "--foreground") == 0)
-				foreground = 1;
-			else if (strcmp(a, "--test") == 0)
-				test = 1;
-			else if (strcmp(a, "--version") == 0) {
-				return version() != 0;
-			} else if (strcmp(a, "--help") == 0) {
-				return usage() != 0;
-			} else if (strncmp(a, "--conf-file=", 12) == 0)
-				file = a + 12;
-			else if (strcmp(a, "--conf-file") == 0) {
-				if (++i >= argc) {
-					log_stderr("%s: needs a file name", a);
-					return 1;
-				}
-				file = argv[i];
-			} else
-				argv[1 + nargs++] = argv[i];
-			continue;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			log_stderr("%s: unexpected argument (options are "
-			           "--option=value)", a);
-			return 1;
-		}
-		for (a++; *a; a++) {
-			int took_file = 0;
-
-			switch (*a) {
-			case 'f': foreground = 1; break;
-			case 't': test = 1; break;
-			case 'V': return version() != 0;
-			case 'h': return usage() != 0;
-			case 'c':
-				if (a[1]) {
-					file = a + 1;
-				} else if (++i < argc) {
-					file = argv[i];
-				} else {
-					log_stderr("-c: needs a file name");
-					return 1;
-				}
-				took_file = 1;  /* ends the bundle */
-				break;
-			default:
-				log_stderr("-%c: unknown option (try -h)", *a);
-				return 1;
-			}
-			if (took_file)
-				break;
-		}
-	}
-	if (file[0] == '\0') {
-		log_stderr("-c: needs a file name");
+	/* -c, -f, -t, -V, -h are taken out; every other --option=value moves
+	 * to the front of argv[1..] for conf_parse_arg() after the file. */
+	if (conf_cmdline(argc, argv, &cl, arg_error, NULL) != 0)
 		return 1;
-	}
+	if (cl.version)
+		return version() != 0;
+	if (cl.help)
+		return usage() != 0;
+	file = cl.conf_file;
+	nargs = cl.nargs;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);       /* EFBIG instead: one message fails */
@@ -438,7 +378,7 @@ int main(int argc, char **argv)
 	}
 	memcpy(conf_path, c->conf_file, strlen(c->conf_file) + 1);
 
-	if (test) {
+	if (cl.test) {
 		unsigned errors;
 
 		conf_print_warnings(c, NULL);
@@ -494,7 +434,7 @@ int main(int argc, char **argv)
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
 
-	if (!foreground) {
+	if (!cl.foreground) {
 		if (daemonize() != 0)
 			goto fail;
 		log_open(LOG_TO_SYSLOG);
