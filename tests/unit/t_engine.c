@@ -1491,6 +1491,18 @@ static void t_commit_wait(void)
 	ok(smtp_state(&S) & SMTP_COMMITTING, "commit pending");
 	ok(!(smtp_state(&S) & SMTP_WANT_SEND), "  no reply to the pipelined NOOP yet");
 	ok(S.in_end - S.in_start == 12, "  NOOP and QUIT wait in the input");
+	{
+		/* like BearSSL's *_buf calls: asking for the buffer changes
+		 * nothing, and all the free space is offered at once */
+		static struct smtp_session before;
+		uint8_t *p;
+
+		memcpy(&before, &S, sizeof(S));
+		p = smtp_recv_buf(&S, &len);
+		ok(memcmp(&before, &S, sizeof(S)) == 0, "  recv_buf changes nothing");
+		ok(p == S.in + 12 && len == sizeof(S.in) - 12,
+		   "  and offers all the space after what waits");
+	}
 	smtp_commit_done(&S, SINK_OK);
 	drain(&R0);
 	is_str(R0.out, DELIV("MSG1") OK BYE, "  then 250, NOOP, QUIT in order");
@@ -1509,6 +1521,19 @@ static void t_commit_wait(void)
 	drain(&R0);
 	is_str(R0.out, E_SHUT, "  421, no abort after commit");
 	ok(strstr(R0.f.log, "abort") == NULL, "  (no abort call)");
+
+	/* ... with input waiting: the shutdown itself drops it */
+	start(&R0);
+	R0.outlen = 0;
+	feed_now(HDR "DATA\r\nx\r\n.\r\nNOOP\r\n");
+	smtp_send_buf(&S, &len);
+	smtp_send_ack(&S, len);
+	is_int(smtp_shutdown(&S, 1), 0, "forced shutdown with input waiting");
+	smtp_recv_buf(&S, &len);
+	ok(len == sizeof(S.in), "  the waiting input is dropped: all the space is free");
+	smtp_commit_done(&S, SINK_OK);
+	drain(&R0);
+	is_str(R0.out, E_SHUT, "  421 only: the NOOP is never run");
 }
 
 static void t_refused(void)
