@@ -30,7 +30,6 @@
 
 #include "smtp_data.h"
 #include "smtp_int.h"
-#include "smtp_trace.h"
 #include "text.h"
 
 _Static_assert(CFG_REPLY_BUFSIZE >= SMTP_REPLY_RESERVE,
