@@ -15,9 +15,9 @@
 #include "smtp_trace.h"
 #include "text.h"
 
-/* Any argument, even none or a bare IP address, is accepted (section 4:
- * devices send these); the Received header shows it sanitised, or
- * "unknown" when it is empty. */
+/* Any argument, even none or a bare IP address, is accepted (devices send
+ * these); the Received header shows it sanitised, or "unknown" when it is
+ * empty. */
 static void cmd_helo_ehlo(struct smtp_session *s, const char *arg, size_t n,
                           int esmtp)
 {
@@ -350,40 +350,41 @@ struct command {
 	void (*fn)(struct smtp_session *s, const char *arg, size_t n);
 };
 
-#define H R_NEED_HELO
-#define M R_NEED_MAIL
-#define RC R_NEED_RCPT
+#define H   R_NEED_HELO
+#define M   R_NEED_MAIL
+#define RC  R_NEED_RCPT
+#define NM  R_NESTED_MAIL
+#define MIX R_BDAT_DATA
 #define SEQ R_BDAT_SEQ
-#define X R_REFUSED_CMD
-#define ANYWHERE { 0, 0, 0, 0, 0, X }
+#define X   R_REFUSED_CMD
 
 static const struct command commands[] = {
-	/*                            GREET READY MAIL  RCPT  CHUNKS REFUSED */
-	{ "HELO", 0,                  ANYWHERE,                          cmd_helo },
-	{ "EHLO", 0,                  ANYWHERE,                          cmd_ehlo },
-	{ "MAIL", 0,                  { H, 0, R_NESTED_MAIL, R_NESTED_MAIL, SEQ, X },
-	                                                                 cmd_mail },
-	{ "RCPT", 0,                  { H, M, 0, 0, SEQ, X },            cmd_rcpt },
-	{ "DATA", 0,                  { H, M, RC, 0, R_BDAT_DATA, X },   cmd_data },
-	{ "BDAT", CMD_LATE,           { H, M, RC, 0, 0, X },             smtp_cmd_bdat },
-	{ "RSET", 0,                  ANYWHERE,                          cmd_rset },
-	{ "NOOP", 0,                  ANYWHERE,                          cmd_noop },
-	{ "QUIT", 0,                  { 0, 0, 0, 0, 0, 0 },              cmd_quit },
-	{ "VRFY", 0,                  ANYWHERE,                          cmd_vrfy },
-	{ "EXPN", 0,                  ANYWHERE,                          cmd_expn },
-	{ "HELP", 0,                  ANYWHERE,                          cmd_help },
-	{ "STARTTLS", 0,              ANYWHERE,                          cmd_starttls },
+	/* verb       flags       GREET READY MAIL RCPT CHUNKS REFUSED */
+	{ "HELO",     0,          { 0,  0,    0,   0,   0,     X }, cmd_helo },
+	{ "EHLO",     0,          { 0,  0,    0,   0,   0,     X }, cmd_ehlo },
+	{ "MAIL",     0,          { H,  0,    NM,  NM,  SEQ,   X }, cmd_mail },
+	{ "RCPT",     0,          { H,  M,    0,   0,   SEQ,   X }, cmd_rcpt },
+	{ "DATA",     0,          { H,  M,    RC,  0,   MIX,   X }, cmd_data },
+	{ "BDAT",     CMD_LATE,   { H,  M,    RC,  0,   0,     X }, smtp_cmd_bdat },
+	{ "RSET",     0,          { 0,  0,    0,   0,   0,     X }, cmd_rset },
+	{ "NOOP",     0,          { 0,  0,    0,   0,   0,     X }, cmd_noop },
+	{ "QUIT",     0,          { 0,  0,    0,   0,   0,     0 }, cmd_quit },
+	{ "VRFY",     0,          { 0,  0,    0,   0,   0,     X }, cmd_vrfy },
+	{ "EXPN",     0,          { 0,  0,    0,   0,   0,     X }, cmd_expn },
+	{ "HELP",     0,          { 0,  0,    0,   0,   0,     X }, cmd_help },
+	{ "STARTTLS", 0,          { 0,  0,    0,   0,   0,     X }, cmd_starttls },
 #if CFG_AUTH
-	{ "AUTH", CMD_SECRET,         { H, 0, SEQ, SEQ, SEQ, X },        smtp_cmd_auth },
+	{ "AUTH",     CMD_SECRET, { H,  0,    SEQ, SEQ, SEQ,   X }, smtp_cmd_auth },
 #endif
 };
 
 #undef H
 #undef M
 #undef RC
+#undef NM
+#undef MIX
 #undef SEQ
 #undef X
-#undef ANYWHERE
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
