@@ -42,7 +42,6 @@
 
 #include <string.h>
 
-#include "smtp_reply.h"
 #include "text.h"
 
 enum { DS_BOL = 0, DS_TEXT, DS_CR, DS_DOT, DS_DOT_CR };
@@ -51,14 +50,20 @@ enum { DS_BOL = 0, DS_TEXT, DS_CR, DS_DOT, DS_DOT_CR };
 #define WBUF_SIZE 2048
 
 struct wbuf {
-	struct smtp_session *s;
+	struct smtp_decoder *d;
 	size_t n;
 	char b[WBUF_SIZE];
 };
 
-void smtp_data_init(struct smtp_decoder *d)
+void smtp_data_init(struct smtp_decoder *d, uint64_t max_size, int strict_crlf,
+                    int (*write)(void *ctx, const void *p, size_t n),
+                    void *ctx)
 {
 	memset(d, 0, sizeof(*d));
+	d->max_size = max_size;
+	d->strict_crlf = (uint8_t)!!strict_crlf;
+	d->write = write;
+	d->ctx = ctx;
 	d->state = DS_BOL;
 	d->bol_crlf = 1;
 	d->in_headers = 1;
@@ -72,22 +77,22 @@ void smtp_data_error(struct smtp_decoder *d, enum smtp_reject e)
 		d->error = e;
 }
 
-void smtp_data_write(struct smtp_session *s, const void *p, size_t n)
+void smtp_data_write(struct smtp_decoder *d, const void *p, size_t n)
 {
 	int r;
 
-	if (s->dec.error != REJECT_NONE || n == 0)
+	if (d->error != REJECT_NONE || n == 0)
 		return;
-	r = s->sink->write(s->ctx, p, n);
+	r = d->write(d->ctx, p, n);
 	if (r != SINK_OK) {
-		s->dec.store_result = (uint8_t)r;
-		smtp_data_error(&s->dec, REJECT_STORE);
+		d->store_result = (uint8_t)r;
+		smtp_data_error(d, REJECT_STORE);
 	}
 }
 
 static void wb_flush(struct wbuf *w)
 {
-	smtp_data_write(w->s, w->b, w->n);
+	smtp_data_write(w->d, w->b, w->n);
 	w->n = 0;
 }
 
@@ -95,15 +100,15 @@ static void wb_flush(struct wbuf *w)
  * sink sees the same bytes however the input was cut. */
 static void fail(struct wbuf *w, enum smtp_reject e)
 {
-	if (w->s->dec.error == REJECT_NONE)
+	if (w->d->error == REJECT_NONE)
 		wb_flush(w);
-	smtp_data_error(&w->s->dec, e);
+	smtp_data_error(w->d, e);
 }
 
 /* Follows the header section and counts Received: fields. */
 static void hdr_scan(struct wbuf *w, unsigned c)
 {
-	struct smtp_decoder *d = &w->s->dec;
+	struct smtp_decoder *d = w->d;
 
 	static const char name[] = "received";
 
@@ -138,7 +143,7 @@ static void hdr_scan(struct wbuf *w, unsigned c)
 /* One decoded octet; size is counted by the caller. */
 static void emit(struct wbuf *w, unsigned c)
 {
-	struct smtp_decoder *d = &w->s->dec;
+	struct smtp_decoder *d = w->d;
 
 	if (d->error != REJECT_NONE)
 		return;
@@ -152,24 +157,22 @@ static void emit(struct wbuf *w, unsigned c)
 
 static void count(struct wbuf *w, uint64_t n)
 {
-	struct smtp_session *s = w->s;
+	struct smtp_decoder *d = w->d;
 
-	s->dec.size += n;
-	if (s->dec.size > s->p.max_size)
+	d->size += n;
+	if (d->size > d->max_size)
 		fail(w, REJECT_SIZE);
 }
 
 /* A byte in the middle of a line (TEXT), also the fall-through of others. */
-static void data_text(struct smtp_session *s, struct wbuf *w, unsigned c)
+static void data_text(struct smtp_decoder *d, struct wbuf *w, unsigned c)
 {
-	struct smtp_decoder *d = &s->dec;
-
 	switch (c) {
 	case '\r':
 		d->state = DS_CR;
 		break;
 	case '\n':
-		if (s->p.strict_crlf) {
+		if (d->strict_crlf) {
 			fail(w, REJECT_BARE_LF);
 		} else {
 			count(w, 2);
@@ -248,8 +251,8 @@ static size_t copy_plain(uint8_t *dst, const uint8_t *src, size_t n)
  * go on in TEXT. */
 static size_t data_run(struct wbuf *w, const uint8_t *p, size_t n)
 {
-	struct smtp_decoder *d = &w->s->dec;
-	const uint64_t max = w->s->p.max_size;
+	struct smtp_decoder *d = w->d;
+	const uint64_t max = d->max_size;
 	size_t i = 0, len, take;
 
 	if (d->error != REJECT_NONE) {
@@ -294,14 +297,13 @@ static size_t data_run(struct wbuf *w, const uint8_t *p, size_t n)
 	}
 }
 
-size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
+size_t smtp_data_feed(struct smtp_decoder *d, const uint8_t *p, size_t n,
                       int can_end, int *end)
 {
-	struct smtp_decoder *d = &s->dec;
 	struct wbuf w;
 	size_t i;
 
-	w.s = s;
+	w.d = d;
 	w.n = 0;
 	*end = 0;
 	for (i = 0; i < n; i++) {
@@ -319,14 +321,14 @@ size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 				d->state = d->bol_crlf ? DS_DOT : DS_TEXT;
 				break;
 			}
-			data_text(s, &w, c);
+			data_text(d, &w, c);
 			break;
 		case DS_DOT:
 			if (c == '\r') {
 				d->state = DS_DOT_CR;
 				break;
 			}
-			data_text(s, &w, c);
+			data_text(d, &w, c);
 			break;
 		case DS_DOT_CR:
 			if (c == '\n') {
@@ -349,10 +351,10 @@ size_t smtp_data_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 			fail(&w, REJECT_BARE_CR);
 			count(&w, 1);
 			emit(&w, '\r');
-			data_text(s, &w, c);
+			data_text(d, &w, c);
 			break;
 		default:
-			data_text(s, &w, c);
+			data_text(d, &w, c);
 			break;
 		}
 	}
@@ -361,10 +363,9 @@ out:
 	return i;
 }
 
-size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
+size_t smtp_bdat_feed(struct smtp_decoder *d, const uint8_t *p, size_t n,
                       int can_end)
 {
-	struct smtp_decoder *d = &s->dec;
 	struct wbuf w;
 	size_t i, take = n;
 
@@ -377,7 +378,7 @@ size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 	d->chunk_left -= take;
 	if (d->chunk_reply || d->error != REJECT_NONE)
 		return take;       /* discarded */
-	w.s = s;
+	w.d = d;
 	w.n = 0;
 	for (i = 0; i < take && d->error == REJECT_NONE; i++) {
 		unsigned c;
@@ -420,108 +421,15 @@ size_t smtp_bdat_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 	return take;
 }
 
-void smtp_bdat_finish(struct smtp_session *s)
+void smtp_bdat_finish(struct smtp_decoder *d)
 {
-	if (s->dec.pending_cr) {
+	if (d->pending_cr) {
 		struct wbuf w;
 
-		w.s = s;
+		w.d = d;
 		w.n = 0;
-		s->dec.pending_cr = 0;
+		d->pending_cr = 0;
 		emit(&w, '\r');
 		wb_flush(&w);
 	}
-}
-
-void smtp_sanitize(char *p, int ascii_only)
-{
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		/* a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F): "??" keeps
-		 * the text valid UTF-8 and its length */
-		if (c == 0xc2 && (unsigned char)p[1] >= 0x80 &&
-		    (unsigned char)p[1] <= 0x9f) {
-			*p++ = '?';
-			c = 0;
-		}
-		if (c < 0x20 || c == 0x7f || (ascii_only && c > 0x7e))
-			*p = '?';
-	}
-}
-
-/* Header text with folding: tokens separated by one space, or by "\n\t"
- * when the token would take the line past 998 octets. */
-struct hdr {
-	char *p;
-	size_t n, cap, col;
-};
-
-static void hdr_raw(struct hdr *h, const char *t, size_t len)
-{
-	if (len > h->cap - h->n)
-		len = h->cap - h->n;
-	memcpy(h->p + h->n, t, len);
-	h->n += len;
-	h->col += len;
-}
-
-/* Appends sp (a separator: "" or " ") and the token pre+t+post, sanitised. */
-static void hdr_tok(struct hdr *h, const char *pre, const char *t,
-                    const char *post)
-{
-	char tok[ADDR_PATH_MAX + SMTP_HOSTNAME_MAX + 16];
-	size_t lp = strlen(pre), lt = strlen(t), lq = strlen(post);
-
-	if (lt > sizeof(tok) - lp - lq - 1)
-		lt = sizeof(tok) - lp - lq - 1;
-	memcpy(tok, pre, lp);
-	memcpy(tok + lp, t, lt);
-	memcpy(tok + lp + lt, post, lq + 1);
-	tok[lp + lt + lq] = '\0';
-	smtp_sanitize(tok, 0);
-	if (h->col > 0) {
-		if (h->col + 1 + lp + lt + lq > 998) {
-			hdr_raw(h, "\n\t", 2);
-			h->col = 1;
-		} else {
-			hdr_raw(h, " ", 1);
-		}
-	}
-	hdr_raw(h, tok, lp + lt + lq);
-}
-
-void smtp_trace_headers(struct smtp_session *s)
-{
-	char buf[2 * (ADDR_PATH_MAX + SMTP_HOSTNAME_MAX) + SMTP_HELO_MAX + 256];
-	char date[32], ip[SMTP_IP_MAX + 16];
-	struct hdr h = { buf, 0, sizeof(buf), 0 };
-	const char *lit = strchr(s->client_ip, ':') ? "[IPv6:" : "[";
-
-	hdr_tok(&h, "Return-Path: <", s->sender, ">");
-	hdr_raw(&h, "\n", 1);
-	h.col = 0;
-	smtp_format_date(date, sizeof(date), s->wall);
-	memcpy(ip, lit, strlen(lit));
-	text_copy(ip + strlen(lit), sizeof(ip) - strlen(lit), s->client_ip);
-	hdr_tok(&h, "Received:", "", "");
-	hdr_tok(&h, "from", "", "");
-	hdr_tok(&h, "", s->helo[0] ? s->helo : "unknown", "");
-	hdr_tok(&h, "(", ip, "])");
-	hdr_tok(&h, "by", "", "");
-	hdr_tok(&h, "", s->hostname, "");
-	hdr_tok(&h, "(mailnook)", "", "");
-	hdr_tok(&h, "with", "", "");
-	hdr_tok(&h, "", smtp_proto(s), "");
-	hdr_tok(&h, "id", "", "");
-	if (s->nrcpt == 1) {
-		hdr_tok(&h, "", s->id, "");
-		hdr_tok(&h, "for", "", "");
-		hdr_tok(&h, "<", s->first_rcpt, ">;");
-	} else {
-		hdr_tok(&h, "", s->id, ";");
-	}
-	hdr_tok(&h, "", date, "");
-	hdr_raw(&h, "\n", 1);
-	smtp_data_write(s, buf, h.n);
 }

@@ -4,7 +4,8 @@
  * The caller owns a struct smtp_session (fixed size: every buffer is inside)
  * and moves bytes through two buffer/acknowledge pairs, in BearSSL's shape:
  *
- *   p = smtp_recv_buf(s, &len);   read up to len bytes into p
+ *   p = smtp_recv_buf(s, &len);   read up to len bytes into p (changes
+ *                                 nothing)
  *   smtp_recv_ack(s, n);          the engine consumes them: it parses
  *                                 commands, decodes DATA/BDAT into the sink,
  *                                 and queues replies
@@ -32,13 +33,13 @@
 
 #include "config.h"
 #include "sink.h"
+#include "smtp_data.h"
 
 #define SMTP_LINE_MAX     1000  /* command line, CRLF included (RFC 5321 4.5.3.1.4) */
 #define SMTP_MAX_ERRORS   10    /* then 421 4.7.0 */
 #define SMTP_HOSTNAME_MAX 255
 #define SMTP_HELO_MAX     255   /* longer HELO arguments are cut in the header */
 #define SMTP_IP_MAX       46
-#define SMTP_MAX_RECEIVED 100   /* more Received: fields is a loop, 554 5.4.6 */
 #define SMTP_REFUSED_MAX_COMMANDS 10
 #define SMTP_REFUSED_MAX_SECONDS  30
 #define SMTP_AUTH_NAME_MAX 255  /* AUTH user name; longer is a malformed response */
@@ -96,25 +97,6 @@ enum smtp_phase {
 	PHASE_AUTH_WAIT      /* AUTH failed: input waits until auth_until, then 535 */
 };
 
-/* DATA/BDAT decoder state; see smtp_engine.c for the byte machine. */
-struct smtp_decoder {
-	uint8_t state;
-	uint8_t bol_crlf;      /* the current line began after CRLF (or at the start) */
-	uint8_t pending_cr;    /* BDAT: a CR ended the last chunk */
-	uint8_t in_headers;    /* still in the header section */
-	uint8_t hdr_pos;       /* how much of "received:" matched at line start */
-	uint8_t hdr_bol;       /* at the start of a header line */
-	enum smtp_reject error;
-	uint64_t size;         /* octets as RFC 1870 counts them */
-	uint64_t chunk_left;   /* BDAT: octets of this chunk still to read */
-	unsigned received;     /* Received: fields seen */
-	uint8_t store_result;  /* REJECT_STORE: the failing write's sink_result */
-	uint8_t chunk_reply;   /* BDAT: reply to send after a discarded chunk */
-	uint8_t chunk_noerr;   /* ... and it is not a new client error */
-	uint8_t resume_phase;  /* BDAT: the phase to return to after the chunk */
-	uint64_t chunk_size;   /* BDAT: size of the current chunk */
-};
-
 struct smtp_session {
 	struct smtp_params p;
 	char hostname[SMTP_HOSTNAME_MAX + 1];
@@ -142,6 +124,9 @@ struct smtp_session {
 	uint8_t auth_step;      /* PHASE_AUTH: which response comes next */
 	uint8_t auth_fails;
 	uint8_t wipe;           /* the line being run holds credentials */
+	uint8_t deny;           /* the command table's answer (enum
+	                           smtp_reply_id) to a BDAT being run, given
+	                           once its chunk is read */
 	int64_t auth_until;     /* PHASE_AUTH_WAIT: the 535 goes out then */
 	char auth_name[SMTP_AUTH_NAME_MAX + 1];
 	unsigned errors;
@@ -178,7 +163,11 @@ void smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
 
 unsigned smtp_state(const struct smtp_session *s);
 
-uint8_t *smtp_recv_buf(struct smtp_session *s, size_t *len);
+/* Free input space at the end of in[]: read up to *len bytes there, then
+ * smtp_recv_ack() them.  Changes nothing (as BearSSL's *_buf calls): every
+ * call that changes the session leaves its unread input at the front of
+ * in[] and drops input that will never be read (closing, STARTTLS). */
+uint8_t *smtp_recv_buf(const struct smtp_session *s, size_t *len);
 void smtp_recv_ack(struct smtp_session *s, size_t n);
 const char *smtp_send_buf(const struct smtp_session *s, size_t *len);
 void smtp_send_ack(struct smtp_session *s, size_t n);

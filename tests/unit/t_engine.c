@@ -1491,6 +1491,18 @@ static void t_commit_wait(void)
 	ok(smtp_state(&S) & SMTP_COMMITTING, "commit pending");
 	ok(!(smtp_state(&S) & SMTP_WANT_SEND), "  no reply to the pipelined NOOP yet");
 	ok(S.in_end - S.in_start == 12, "  NOOP and QUIT wait in the input");
+	{
+		/* like BearSSL's *_buf calls: asking for the buffer changes
+		 * nothing, and all the free space is offered at once */
+		static struct smtp_session before;
+		uint8_t *p;
+
+		memcpy(&before, &S, sizeof(S));
+		p = smtp_recv_buf(&S, &len);
+		ok(memcmp(&before, &S, sizeof(S)) == 0, "  recv_buf changes nothing");
+		ok(p == S.in + 12 && len == sizeof(S.in) - 12,
+		   "  and offers all the space after what waits");
+	}
 	smtp_commit_done(&S, SINK_OK);
 	drain(&R0);
 	is_str(R0.out, DELIV("MSG1") OK BYE, "  then 250, NOOP, QUIT in order");
@@ -1509,6 +1521,19 @@ static void t_commit_wait(void)
 	drain(&R0);
 	is_str(R0.out, E_SHUT, "  421, no abort after commit");
 	ok(strstr(R0.f.log, "abort") == NULL, "  (no abort call)");
+
+	/* ... with input waiting: the shutdown itself drops it */
+	start(&R0);
+	R0.outlen = 0;
+	feed_now(HDR "DATA\r\nx\r\n.\r\nNOOP\r\n");
+	smtp_send_buf(&S, &len);
+	smtp_send_ack(&S, len);
+	is_int(smtp_shutdown(&S, 1), 0, "forced shutdown with input waiting");
+	smtp_recv_buf(&S, &len);
+	ok(len == sizeof(S.in), "  the waiting input is dropped: all the space is free");
+	smtp_commit_done(&S, SINK_OK);
+	drain(&R0);
+	is_str(R0.out, E_SHUT, "  421 only: the NOOP is never run");
 }
 
 static void t_refused(void)
@@ -2161,6 +2186,75 @@ static void t_random(void)
 	}
 }
 
+/* The command table: every command in every stage of a session, each
+ * followed by QUIT.  One place in the engine says which command may run
+ * where; these are the replies it must give (the same, byte for byte, as
+ * when each handler checked the phase itself). */
+static void t_phases(void)
+{
+	static const struct {
+		const char *in, *out;
+		int refused;
+	} stages[] = {
+		{ "", GREET, 0 },
+		{ "EHLO c.example\r\n", GREET EHLO_OK, 0 },
+		{ "EHLO c.example\r\nMAIL FROM:<s@x.example>\r\n", GREET EHLO_OK S_MAIL, 0 },
+		{ HDR, HDR_R, 0 },
+		{ HDR "BDAT 1\r\nx", HDR_R CHUNK("1"), 0 },
+		{ "", "554 5.7.1 " HOST " access denied\r\n", 1 },
+	};
+	static const char *const names[] = {
+		"greeting", "ready", "mail", "rcpt", "between chunks", "refused"
+	};
+	static const struct {
+		const char *cmd;
+		const char *reply[6];   /* by stage, as above */
+	} cmds[] = {
+		{ "MAIL FROM:<t@x.example>",
+		  { E_HELO1st, S_MAIL, E_NESTED, E_NESTED, E_SEQ, E_DENIED } },
+		{ "RCPT TO:<b@example.org>",
+		  { E_HELO1st, E_NEEDMAIL, S_RCPT, S_RCPT, E_SEQ, E_DENIED } },
+		{ "DATA x",   /* the order is checked before the argument */
+		  { E_HELO1st, E_NEEDMAIL, E_NEEDRCPT, E_SYNTAX, E_MIX, E_DENIED } },
+		{ "BDAT 0",
+		  { E_HELO1st, E_NEEDMAIL, E_NEEDRCPT, CHUNK("0"), CHUNK("0"), E_DENIED } },
+		{ "BDAT x",   /* a bad size is answered before the order */
+		  { E_SYN_BDAT, E_SYN_BDAT, E_SYN_BDAT, E_SYN_BDAT, E_SYN_BDAT, E_DENIED } },
+		{ "RSET", { OK, OK, OK, OK, OK, E_DENIED } },
+		{ "NOOP", { OK, OK, OK, OK, OK, E_DENIED } },
+		{ "VRFY", { E_SYN_VRFY, E_SYN_VRFY, E_SYN_VRFY, E_SYN_VRFY, E_SYN_VRFY, E_DENIED } },
+		{ "EXPN x", { E_NOTIMPL, E_NOTIMPL, E_NOTIMPL, E_NOTIMPL, E_NOTIMPL, E_DENIED } },
+		{ "HELP", { HELP_R, HELP_R, HELP_R, HELP_R, HELP_R, E_DENIED } },
+		{ "STARTTLS", { E_NOTLS, E_NOTLS, E_NOTLS, E_NOTLS, E_NOTLS, E_DENIED } },
+		{ "FOO", { E_UNKNOWN, E_UNKNOWN, E_UNKNOWN, E_UNKNOWN, E_UNKNOWN, E_DENIED } },
+#if CFG_AUTH
+		{ "AUTH X",
+		  { E_HELO1st, "504 5.5.4 Unknown mechanism\r\n", E_SEQ, E_SEQ, E_SEQ, E_DENIED } },
+#endif
+	};
+	static char in[1024], out[2048], name[128];
+	size_t i, k;
+
+	for (k = 0; k < sizeof(stages) / sizeof(stages[0]); k++) {
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			reset_params();
+			P.refused = (uint8_t)stages[k].refused;
+			snprintf(in, sizeof(in), "%s%s\r\nQUIT\r\n", stages[k].in, cmds[i].cmd);
+			snprintf(out, sizeof(out), "%s%s%s", stages[k].out,
+			         cmds[i].reply[k], BYE);
+			snprintf(name, sizeof(name), "%s in %s", cmds[i].cmd, names[k]);
+			check(name, in, out, NULL, NULL);
+		}
+		/* QUIT itself, everywhere */
+		reset_params();
+		P.refused = (uint8_t)stages[k].refused;
+		snprintf(in, sizeof(in), "%sQUIT\r\nNOOP\r\n", stages[k].in);
+		snprintf(out, sizeof(out), "%s%s", stages[k].out, BYE);
+		snprintf(name, sizeof(name), "QUIT in %s", names[k]);
+		check(name, in, out, NULL, NULL);
+	}
+}
+
 int main(void)
 {
 	t_basic();
@@ -2177,6 +2271,7 @@ int main(void)
 	t_timeouts();
 	t_commit_wait();
 	t_refused();
+	t_phases();
 	t_starttls();
 	t_received();
 	t_backpressure();
