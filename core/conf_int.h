@@ -3,8 +3,8 @@
  * table and --help; conf_cmdline.c: the command line; conf.c: the line
  * reader and the entry points; conf_value.c: what each option's value
  * means; conf_addr.c: addresses and networks; conf_finish.c: the checks
- * across options and the lookup tables).  Not for use outside
- * core/conf*.c.
+ * across options and the lookup tables; conf_msg.c: messages and error
+ * reports, which all of them use).  Not for use outside core/conf*.c.
  */
 #ifndef MAILNOOK_CONF_INT_H
 #define MAILNOOK_CONF_INT_H
