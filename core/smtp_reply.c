@@ -234,25 +234,6 @@ size_t smtp_busy_reply(char *buf, size_t len, const char *hostname)
 	                       "Too many connections, try again later");
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian), after
- * Howard Hinnant's days_from_civil inverse: exact for any int64 day. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
 static void put2(char *p, unsigned v)
 {
 	p[0] = (char)('0' + v / 10 % 10);
@@ -261,10 +242,10 @@ static void put2(char *p, unsigned v)
 
 size_t smtp_format_date(char *buf, size_t len, int64_t t)
 {
-	static const char wday[] = "ThuFriSatSunMonTueWed";
+	static const char wday[] = "SunMonTueWedThuFriSat";
 	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int64_t days, secs, y;
-	unsigned m, d, w;
+	struct text_date d;
+	int64_t y;
 	char *p = buf;
 
 	if (len < 32) {
@@ -272,35 +253,29 @@ size_t smtp_format_date(char *buf, size_t len, int64_t t)
 			buf[0] = '\0';
 		return 0;
 	}
-	days = t / 86400;
-	secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
+	text_date(t, &d);
+	y = d.year;
 	if (y < 0 || y > 9999)     /* four digits or nothing sensible */
 		y = y < 0 ? 0 : 9999;
-	w = (unsigned)(((days % 7) + 7) % 7);  /* day 0 was a Thursday */
-	memcpy(p, wday + 3 * w, 3);
+	memcpy(p, wday + 3 * d.wday, 3);
 	p += 3;
 	*p++ = ',';
 	*p++ = ' ';
-	put2(p, d);
+	put2(p, d.mday);
 	p += 2;
 	*p++ = ' ';
-	memcpy(p, mon + 3 * (m - 1), 3);
+	memcpy(p, mon + 3 * (d.mon - 1), 3);
 	p += 3;
 	*p++ = ' ';
 	put2(p, (unsigned)(y / 100));
 	put2(p + 2, (unsigned)(y % 100));
 	p += 4;
 	*p++ = ' ';
-	put2(p, (unsigned)(secs / 3600));
+	put2(p, d.hour);
 	p[2] = ':';
-	put2(p + 3, (unsigned)(secs / 60 % 60));
+	put2(p + 3, d.min);
 	p[5] = ':';
-	put2(p + 6, (unsigned)(secs % 60));
+	put2(p + 6, d.sec);
 	p += 8;
 	memcpy(p, " +0000", 7);
 	return (size_t)(p + 6 - buf);
