@@ -531,6 +531,7 @@ static void cmd_data(struct smtp_session *s, const char *arg, size_t n)
 	smtp_trace_headers(s);
 }
 
+#if CFG_CHUNKING
 static void cmd_bdat(struct smtp_session *s, const char *arg, size_t n)
 {
 	struct smtp_decoder *d = &s->dec;
@@ -595,6 +596,7 @@ static void cmd_bdat(struct smtp_session *s, const char *arg, size_t n)
 	if (size == 0)
 		chunk_end(s);
 }
+#endif
 
 static void cmd_rset(struct smtp_session *s, const char *arg, size_t n)
 {
@@ -793,7 +795,11 @@ static const struct {
 	{ "MAIL", cmd_mail },
 	{ "RCPT", cmd_rcpt },
 	{ "DATA", cmd_data },
+#if CFG_CHUNKING
 	{ "BDAT", cmd_bdat },
+#else
+	{ "BDAT", cmd_expn },   /* known, not in this build: 502 */
+#endif
 	{ "RSET", cmd_rset },
 	{ "NOOP", cmd_noop },
 	{ "QUIT", cmd_quit },
@@ -816,9 +822,13 @@ static void exec_refused(struct smtp_session *s, size_t i, const char *arg)
 		close_with(s, R_BYE);
 		return;
 	}
+#if CFG_CHUNKING
 	if (i < NCOMMANDS && commands[i].fn == cmd_bdat)
 		cmd_bdat(s, arg, strlen(arg));
 	else
+#else
+	(void)arg;
+#endif
 		say(s, R_REFUSED_CMD);
 	if (++s->commands >= SMTP_REFUSED_MAX_COMMANDS)
 		close_with(s, R_REFUSED_LIMIT);
@@ -937,10 +947,12 @@ static void process(struct smtp_session *s)
 		case PHASE_DATA:
 			used = smtp_data_feed(s, p, n, can_end, &end);
 			break;
+#if CFG_CHUNKING
 		case PHASE_BDAT:
 			used = smtp_bdat_feed(s, p, n, can_end);
 			end = s->dec.chunk_left == 0;
 			break;
+#endif
 		default:
 			used = line_step(s, p, n);
 			break;
@@ -950,7 +962,7 @@ static void process(struct smtp_session *s)
 			if (s->phase == PHASE_DATA) {
 				enter(s, PHASE_READY);
 				message_end(s);
-			} else {
+			} else if (CFG_CHUNKING) {
 				chunk_end(s);
 			}
 		} else if (used == 0) {

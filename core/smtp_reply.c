@@ -33,7 +33,7 @@
 	X(R_DATA_GO,       NOERR, "354 End data with <CR><LF>.<CR><LF>") \
 	X(R_TLS_GO,        NOERR, "220 2.0.0 Ready to start TLS") \
 	X(R_VRFY,          NOERR, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery") \
-	X(R_HELP,          NOERR, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS") \
+	X(R_HELP,          NOERR, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA " HELP_BDAT "RSET NOOP QUIT VRFY HELP STARTTLS") \
 	X(R_UNKNOWN_CMD,   0,     "500 5.5.1 Command unrecognized") \
 	X(R_TOO_LONG,      0,     "500 5.5.2 Line too long") \
 	X(R_NUL,           0,     "500 5.5.2 NUL character in command") \
@@ -79,6 +79,15 @@
 	X(R_AUTH_PASS,     NOERR, "334 UGFzc3dvcmQ6")
 #else
 #define AUTH_REPLIES(X)
+#endif
+
+/* what CONFIG_CHUNKING adds to HELP and EHLO */
+#if CFG_CHUNKING
+#define HELP_BDAT "BDAT "
+#define EHLO_CHUNKING "250-CHUNKING\r\n"
+#else
+#define HELP_BDAT ""
+#define EHLO_CHUNKING ""
 #endif
 
 #define TEXT_FIELD(id, noerr, text) char id[sizeof text];
@@ -212,7 +221,7 @@ int smtp_reply_ehlo(struct smtp_session *s)
 	sb_str(&b, "\r\n250-PIPELINING\r\n250-SIZE ");
 	sb_str(&b, num);
 	sb_str(&b, "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-	           "250-SMTPUTF8\r\n250-CHUNKING\r\n");
+	           "250-SMTPUTF8\r\n" EHLO_CHUNKING);
 	if (s->p.tls_offered && !s->tls)
 		sb_str(&b, "250-STARTTLS\r\n");
 	if (CFG_AUTH && (s->p.auth == SMTP_AUTH_OFFER ||

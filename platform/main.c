@@ -84,9 +84,10 @@ static int version(void)
 	int bad;
 
 	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s%s chunking%s%s%s\n", CFG_TLS ? " tls" : "",
+	bad |= log_stdout("features:%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
 	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
-	                  CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
+	                  CFG_IPV6 ? " ipv6" : "",
+	                  CFG_CHUNKING ? " chunking" : "", CFG_STATS ? " stats" : "",
 	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "");
 	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
 	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
