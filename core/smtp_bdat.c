@@ -15,6 +15,8 @@
 #include "smtp_trace.h"
 #include "text.h"
 
+#if CFG_CHUNKING   /* without it, BDAT is 502 (smtp_cmd.c) */
+
 void smtp_chunk_end(struct smtp_session *s)
 {
 	struct smtp_decoder *d = &s->dec;
@@ -113,3 +115,5 @@ void smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t n)
 	if (size == 0)
 		smtp_chunk_end(s);
 }
+
+#endif

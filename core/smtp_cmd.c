@@ -365,7 +365,11 @@ static const struct command commands[] = {
 	{ "MAIL",     0,          { H,  0,    NM,  NM,  SEQ,   X }, cmd_mail },
 	{ "RCPT",     0,          { H,  M,    0,   0,   SEQ,   X }, cmd_rcpt },
 	{ "DATA",     0,          { H,  M,    RC,  0,   MIX,   X }, cmd_data },
+#if CFG_CHUNKING
 	{ "BDAT",     CMD_LATE,   { H,  M,    RC,  0,   0,     X }, smtp_cmd_bdat },
+#else   /* known, not in this build: 502, as EXPN */
+	{ "BDAT",     0,          { 0,  0,    0,   0,   0,     X }, cmd_expn },
+#endif
 	{ "RSET",     0,          { 0,  0,    0,   0,   0,     X }, cmd_rset },
 	{ "NOOP",     0,          { 0,  0,    0,   0,   0,     X }, cmd_noop },
 	{ "QUIT",     0,          { 0,  0,    0,   0,   0,     0 }, cmd_quit },

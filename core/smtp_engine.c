@@ -100,10 +100,12 @@ static void process(struct smtp_session *s)
 		case PHASE_DATA:
 			used = smtp_data_feed(&s->dec, p, n, can_end, &end);
 			break;
+#if CFG_CHUNKING
 		case PHASE_BDAT:
 			used = smtp_bdat_feed(&s->dec, p, n, can_end);
 			end = s->dec.chunk_left == 0;
 			break;
+#endif
 		default:
 			used = line_step(s, p, n);
 			break;
@@ -114,7 +116,9 @@ static void process(struct smtp_session *s)
 				smtp_enter(s, PHASE_READY);
 				smtp_message_end(s);
 			} else {
+#if CFG_CHUNKING
 				smtp_chunk_end(s);
+#endif
 			}
 		} else if (used == 0) {
 			break;

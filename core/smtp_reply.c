@@ -1,83 +1,113 @@
 /* The reply table and the reply buffer; see smtp_reply.h. */
 #include "smtp_reply.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "text.h"
 
 /*
- * Each reply is "HEAD" or, with host set, "HEAD HOST TAIL".  noerr marks
- * the 4xx/5xx replies that are not the client's fault: they do not count
- * toward SMTP_MAX_ERRORS.
+ * Each reply is "HEAD" or, for the replies from R_GREETING to R_HELO,
+ * "HEAD HOST TAIL" (no TAIL when it is empty), written "HEAD\0TAIL".
+ * NOERR marks the 4xx/5xx replies that are not the client's fault: they
+ * do not count toward SMTP_MAX_ERRORS.
+ *
+ * The texts are the fields of one struct, each exactly as long as its
+ * string, and a reply is found by its field's offset: 2 bytes a reply
+ * instead of a 24-byte row of two pointers and two flags, about 1 KiB of
+ * a static build.
  */
-static const struct {
-	const char *head;
-	const char *tail;
-	uint8_t host;
-	uint8_t noerr;
-} replies[R_COUNT] = {
-	[R_NONE]          = { "", "", 0, 1 },
-	[R_GREETING]      = { "220", "ESMTP mailnook", 1, 1 },
-	[R_DENIED]        = { "554 5.7.1", "access denied", 1, 1 },
-	[R_BYE]           = { "221 2.0.0", "closing", 1, 1 },
-	[R_ERRLIMIT]      = { "421 4.7.0", "too many errors", 1, 1 },
-	[R_REFUSED_LIMIT] = { "421 4.7.0", "closing connection", 1, 1 },
-	[R_TIMEOUT]       = { "421 4.4.2", "timeout", 1, 1 },
-	[R_SHUTDOWN]      = { "421 4.3.2", "shutting down", 1, 1 },
-	[R_HELO]          = { "250", "", 1, 1 },
-	[R_OK]            = { "250 2.0.0 Ok", NULL, 0, 1 },
-	[R_MAIL_OK]       = { "250 2.1.0 Ok", NULL, 0, 1 },
-	[R_RCPT_OK]       = { "250 2.1.5 Ok", NULL, 0, 1 },
-	[R_DATA_GO]       = { "354 End data with <CR><LF>.<CR><LF>", NULL, 0, 1 },
-	[R_TLS_GO]        = { "220 2.0.0 Ready to start TLS", NULL, 0, 1 },
-	[R_VRFY]          = { "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery", NULL, 0, 1 },
-	[R_HELP]          = { "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS", NULL, 0, 1 },
-	[R_UNKNOWN_CMD]   = { "500 5.5.1 Command unrecognized", NULL, 0, 0 },
-	[R_TOO_LONG]      = { "500 5.5.2 Line too long", NULL, 0, 0 },
-	[R_NUL]           = { "500 5.5.2 NUL character in command", NULL, 0, 0 },
-	[R_SYNTAX]        = { "501 5.5.4 Syntax error", NULL, 0, 0 },
-	[R_SYNTAX_MAIL]   = { "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]", NULL, 0, 0 },
-	[R_SYNTAX_RCPT]   = { "501 5.5.4 Syntax: RCPT TO:<address>", NULL, 0, 0 },
-	[R_SYNTAX_BDAT]   = { "501 5.5.4 Syntax: BDAT size [LAST]", NULL, 0, 0 },
-	[R_SYNTAX_VRFY]   = { "501 5.5.4 Syntax: VRFY address", NULL, 0, 0 },
-	[R_BAD_ADDR]      = { "501 5.1.3 Bad address syntax", NULL, 0, 0 },
-	[R_NOT_IMPL]      = { "502 5.5.1 Command not implemented", NULL, 0, 0 },
-	[R_NO_TLS]        = { "502 5.5.1 STARTTLS not available", NULL, 0, 0 },
-	[R_NEED_HELO]     = { "503 5.5.1 Send HELO/EHLO first", NULL, 0, 0 },
-	[R_NEED_MAIL]     = { "503 5.5.1 Need MAIL command", NULL, 0, 0 },
-	[R_NEED_RCPT]     = { "503 5.5.1 Need RCPT command", NULL, 0, 0 },
-	[R_NESTED_MAIL]   = { "503 5.5.1 Nested MAIL command", NULL, 0, 0 },
-	[R_BDAT_DATA]     = { "503 5.5.1 DATA and BDAT cannot be mixed", NULL, 0, 0 },
-	[R_BDAT_SEQ]      = { "503 5.5.1 Bad sequence of commands", NULL, 0, 0 },
-	[R_TLS_ACTIVE]    = { "503 5.5.1 TLS already active", NULL, 0, 0 },
-	[R_REFUSED_CMD]   = { "503 5.5.1 Access denied", NULL, 0, 1 },
-	[R_PARAM]         = { "555 5.5.4 Unsupported parameter", NULL, 0, 0 },
-	[R_TOO_BIG]       = { "552 5.3.4 Message too big", NULL, 0, 0 },
-	[R_TOO_MANY_RCPT] = { "452 4.5.3 Too many recipients", NULL, 0, 1 },
-	[R_TEMP]          = { "451 4.3.0 Temporary failure, try again later", NULL, 0, 1 },
-	[R_NOSPACE]       = { "452 4.3.1 Insufficient system storage", NULL, 0, 1 },
-	[R_PERM]          = { "554 5.3.0 Storage failure", NULL, 0, 1 },
-	[R_USER_UNKNOWN]  = { "550 5.1.1 User unknown", NULL, 0, 0 },
-	[R_RELAY]         = { "550 5.7.1 Relaying denied", NULL, 0, 0 },
-	[R_BARE]          = { "550 5.6.0 Bare CR, bare LF or NUL in message (RFC 5321 2.3.8)", NULL, 0, 0 },
-	[R_LOOP]          = { "554 5.4.6 Too many Received headers (mail loop)", NULL, 0, 0 },
+#define NOERR 1
+#define REPLIES(X) \
+	X(R_GREETING,      NOERR, "220\0ESMTP mailnook") \
+	X(R_DENIED,        NOERR, "554 5.7.1\0access denied") \
+	X(R_BYE,           NOERR, "221 2.0.0\0closing") \
+	X(R_ERRLIMIT,      NOERR, "421 4.7.0\0too many errors") \
+	X(R_REFUSED_LIMIT, NOERR, "421 4.7.0\0closing connection") \
+	X(R_TIMEOUT,       NOERR, "421 4.4.2\0timeout") \
+	X(R_SHUTDOWN,      NOERR, "421 4.3.2\0shutting down") \
+	X(R_HELO,          NOERR, "250\0") \
+	X(R_OK,            NOERR, "250 2.0.0 Ok") \
+	X(R_MAIL_OK,       NOERR, "250 2.1.0 Ok") \
+	X(R_RCPT_OK,       NOERR, "250 2.1.5 Ok") \
+	X(R_DATA_GO,       NOERR, "354 End data with <CR><LF>.<CR><LF>") \
+	X(R_TLS_GO,        NOERR, "220 2.0.0 Ready to start TLS") \
+	X(R_VRFY,          NOERR, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery") \
+	X(R_HELP,          NOERR, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA " HELP_BDAT "RSET NOOP QUIT VRFY HELP STARTTLS") \
+	X(R_UNKNOWN_CMD,   0,     "500 5.5.1 Command unrecognized") \
+	X(R_TOO_LONG,      0,     "500 5.5.2 Line too long") \
+	X(R_NUL,           0,     "500 5.5.2 NUL character in command") \
+	X(R_SYNTAX,        0,     "501 5.5.4 Syntax error") \
+	X(R_SYNTAX_MAIL,   0,     "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]") \
+	X(R_SYNTAX_RCPT,   0,     "501 5.5.4 Syntax: RCPT TO:<address>") \
+	X(R_SYNTAX_BDAT,   0,     "501 5.5.4 Syntax: BDAT size [LAST]") \
+	X(R_SYNTAX_VRFY,   0,     "501 5.5.4 Syntax: VRFY address") \
+	X(R_BAD_ADDR,      0,     "501 5.1.3 Bad address syntax") \
+	X(R_NOT_IMPL,      0,     "502 5.5.1 Command not implemented") \
+	X(R_NO_TLS,        0,     "502 5.5.1 STARTTLS not available") \
+	X(R_NEED_HELO,     0,     "503 5.5.1 Send HELO/EHLO first") \
+	X(R_NEED_MAIL,     0,     "503 5.5.1 Need MAIL command") \
+	X(R_NEED_RCPT,     0,     "503 5.5.1 Need RCPT command") \
+	X(R_NESTED_MAIL,   0,     "503 5.5.1 Nested MAIL command") \
+	X(R_BDAT_DATA,     0,     "503 5.5.1 DATA and BDAT cannot be mixed") \
+	X(R_BDAT_SEQ,      0,     "503 5.5.1 Bad sequence of commands") \
+	X(R_TLS_ACTIVE,    0,     "503 5.5.1 TLS already active") \
+	X(R_REFUSED_CMD,   NOERR, "503 5.5.1 Access denied") \
+	X(R_PARAM,         0,     "555 5.5.4 Unsupported parameter") \
+	X(R_TOO_BIG,       0,     "552 5.3.4 Message too big") \
+	X(R_TOO_MANY_RCPT, NOERR, "452 4.5.3 Too many recipients") \
+	X(R_TEMP,          NOERR, "451 4.3.0 Temporary failure, try again later") \
+	X(R_NOSPACE,       NOERR, "452 4.3.1 Insufficient system storage") \
+	X(R_PERM,          NOERR, "554 5.3.0 Storage failure") \
+	X(R_USER_UNKNOWN,  0,     "550 5.1.1 User unknown") \
+	X(R_RELAY,         0,     "550 5.7.1 Relaying denied") \
+	X(R_BARE,          0,     "550 5.6.0 Bare CR, bare LF or NUL in message (RFC 5321 2.3.8)") \
+	X(R_LOOP,          0,     "554 5.4.6 Too many Received headers (mail loop)") \
+	AUTH_REPLIES(X)
+
 #if CFG_AUTH
-	[R_AUTH_OK]       = { "235 2.7.0 Authenticated", NULL, 0, 1 },
-	[R_AUTH_FAIL]     = { "535 5.7.8 Authentication failed", NULL, 0, 0 },
-	[R_AUTH_CANCEL]   = { "501 5.0.0 Cancelled", NULL, 0, 0 },
-	[R_AUTH_BAD]      = { "501 5.5.2 Bad response", NULL, 0, 0 },
-	[R_AUTH_MECH]     = { "504 5.5.4 Unknown mechanism", NULL, 0, 0 },
-	[R_AUTH_NEEDED]   = { "530 5.7.0 Authentication required", NULL, 0, 0 },
-	[R_AUTH_TLS]      = { "538 5.7.11 Encryption required", NULL, 0, 0 },
-	[R_AUTH_PLAIN]    = { "334 ", NULL, 0, 1 },
-	[R_AUTH_USER]     = { "334 VXNlcm5hbWU6", NULL, 0, 1 },
-	[R_AUTH_PASS]     = { "334 UGFzc3dvcmQ6", NULL, 0, 1 },
+#define AUTH_REPLIES(X) \
+	X(R_AUTH_OK,       NOERR, "235 2.7.0 Authenticated") \
+	X(R_AUTH_FAIL,     0,     "535 5.7.8 Authentication failed") \
+	X(R_AUTH_CANCEL,   0,     "501 5.0.0 Cancelled") \
+	X(R_AUTH_BAD,      0,     "501 5.5.2 Bad response") \
+	X(R_AUTH_MECH,     0,     "504 5.5.4 Unknown mechanism") \
+	X(R_AUTH_NEEDED,   0,     "530 5.7.0 Authentication required") \
+	X(R_AUTH_TLS,      0,     "538 5.7.11 Encryption required") \
+	X(R_AUTH_PLAIN,    NOERR, "334 ") \
+	X(R_AUTH_USER,     NOERR, "334 VXNlcm5hbWU6") \
+	X(R_AUTH_PASS,     NOERR, "334 UGFzc3dvcmQ6")
+#else
+#define AUTH_REPLIES(X)
 #endif
-};
+
+/* what CONFIG_CHUNKING adds to HELP and EHLO */
+#if CFG_CHUNKING
+#define HELP_BDAT "BDAT "
+#define EHLO_CHUNKING "250-CHUNKING\r\n"
+#else
+#define HELP_BDAT ""
+#define EHLO_CHUNKING ""
+#endif
+
+#define TEXT_FIELD(id, noerr, text) char id[sizeof text];
+#define TEXT_VALUE(id, noerr, text) text,
+#define TEXT_AT(id, noerr, text) \
+	[id] = (uint16_t)(offsetof(struct reply_texts, id) << 1 | (noerr)),
+
+static const struct reply_texts {
+	REPLIES(TEXT_FIELD)
+} texts = { REPLIES(TEXT_VALUE) };
+
+/* The offset of reply r's text in texts, shifted left once, | NOERR. */
+static const uint16_t reply_at[R_COUNT] = { REPLIES(TEXT_AT) };
+
+_Static_assert(sizeof(struct reply_texts) < 0x8000,
+               "reply offsets fit in 15 bits");
 
 int smtp_reply_counts(enum smtp_reply_id r)
 {
-	return !replies[r].noerr;
+	return r > R_NONE && r < R_COUNT && !(reply_at[r] & NOERR);
 }
 
 size_t smtp_out_free(const struct smtp_session *s)
@@ -143,12 +173,17 @@ size_t smtp_reply_line(char *buf, size_t len, const char *pre,
 int smtp_reply(struct smtp_session *s, enum smtp_reply_id r)
 {
 	char buf[SMTP_HOSTNAME_MAX + 128];
+	const char *head;
 	size_t n;
 
 	if (r <= R_NONE || r >= R_COUNT)
 		return 0;
-	n = smtp_reply_line(buf, sizeof(buf), replies[r].head,
-	                    replies[r].host ? s->hostname : NULL, replies[r].tail);
+	head = (const char *)&texts + (reply_at[r] >> 1);
+	if (r <= R_HELO)
+		n = smtp_reply_line(buf, sizeof(buf), head, s->hostname,
+		                    head + strlen(head) + 1);
+	else
+		n = smtp_reply_line(buf, sizeof(buf), head, NULL, NULL);
 	return out_put(s, buf, n);
 }
 
@@ -186,7 +221,7 @@ int smtp_reply_ehlo(struct smtp_session *s)
 	sb_str(&b, "\r\n250-PIPELINING\r\n250-SIZE ");
 	sb_str(&b, num);
 	sb_str(&b, "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-	           "250-SMTPUTF8\r\n250-CHUNKING\r\n");
+	           "250-SMTPUTF8\r\n" EHLO_CHUNKING);
 	if (s->p.tls_offered && !s->tls)
 		sb_str(&b, "250-STARTTLS\r\n");
 	if (CFG_AUTH && (s->p.auth == SMTP_AUTH_OFFER ||
@@ -208,25 +243,6 @@ size_t smtp_busy_reply(char *buf, size_t len, const char *hostname)
 	                       "Too many connections, try again later");
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian), after
- * Howard Hinnant's days_from_civil inverse: exact for any int64 day. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
 static void put2(char *p, unsigned v)
 {
 	p[0] = (char)('0' + v / 10 % 10);
@@ -235,10 +251,10 @@ static void put2(char *p, unsigned v)
 
 size_t smtp_format_date(char *buf, size_t len, int64_t t)
 {
-	static const char wday[] = "ThuFriSatSunMonTueWed";
+	static const char wday[] = "SunMonTueWedThuFriSat";
 	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int64_t days, secs, y;
-	unsigned m, d, w;
+	struct text_date d;
+	int64_t y;
 	char *p = buf;
 
 	if (len < 32) {
@@ -246,35 +262,29 @@ size_t smtp_format_date(char *buf, size_t len, int64_t t)
 			buf[0] = '\0';
 		return 0;
 	}
-	days = t / 86400;
-	secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
+	text_date(t, &d);
+	y = d.year;
 	if (y < 0 || y > 9999)     /* four digits or nothing sensible */
 		y = y < 0 ? 0 : 9999;
-	w = (unsigned)(((days % 7) + 7) % 7);  /* day 0 was a Thursday */
-	memcpy(p, wday + 3 * w, 3);
+	memcpy(p, wday + 3 * d.wday, 3);
 	p += 3;
 	*p++ = ',';
 	*p++ = ' ';
-	put2(p, d);
+	put2(p, d.mday);
 	p += 2;
 	*p++ = ' ';
-	memcpy(p, mon + 3 * (m - 1), 3);
+	memcpy(p, mon + 3 * (d.mon - 1), 3);
 	p += 3;
 	*p++ = ' ';
 	put2(p, (unsigned)(y / 100));
 	put2(p + 2, (unsigned)(y % 100));
 	p += 4;
 	*p++ = ' ';
-	put2(p, (unsigned)(secs / 3600));
+	put2(p, d.hour);
 	p[2] = ':';
-	put2(p + 3, (unsigned)(secs / 60 % 60));
+	put2(p + 3, d.min);
 	p[5] = ':';
-	put2(p + 6, (unsigned)(secs % 60));
+	put2(p + 6, d.sec);
 	p += 8;
 	memcpy(p, " +0000", 7);
 	return (size_t)(p + 6 - buf);

@@ -20,7 +20,7 @@
 
 enum smtp_reply_id {
 	R_NONE = 0,
-	/* with the host name */
+	/* with the host name: R_GREETING to R_HELO (smtp_reply.c relies on it) */
 	R_GREETING,       /* 220 */
 	R_DENIED,         /* 554 5.7.1 refused client */
 	R_BYE,            /* 221 2.0.0 */

@@ -114,3 +114,29 @@ void text_wipe(void *p, size_t n)
 	while (n--)
 		*v++ = 0;
 }
+
+/* Days since 1970-01-01 to a civil date, after Howard Hinnant's
+ * civil_from_days: exact for any int64 day. */
+void text_date(int64_t t, struct text_date *d)
+{
+	int64_t days = t / 86400, secs = t % 86400, era;
+	unsigned doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	d->hour = (unsigned)(secs / 3600);
+	d->min = (unsigned)(secs / 60 % 60);
+	d->sec = (unsigned)(secs % 60);
+	d->wday = (unsigned)(((days % 7) + 7 + 4) % 7);   /* day 0 was a Thursday */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d->mday = doy - (153 * mp + 2) / 5 + 1;
+	d->mon = mp < 10 ? mp + 3 : mp - 9;
+	d->year = (int64_t)yoe + era * 400 + (d->mon <= 2);
+}

@@ -30,6 +30,18 @@ size_t text_copy(char *dst, size_t size, const char *src);
  * a length that no encoding has, or more than cap octets of output. */
 long text_b64_decode(void *dst, size_t cap, const char *src, size_t n);
 
+/* UNIX time t as a UTC date and time of day, proleptic Gregorian, exact
+ * for any t (no C library time code: in a static build gmtime_r brings
+ * the time zone code).  wday: 0 is Sunday. */
+struct text_date {
+	int64_t year;
+	unsigned mon;           /* 1-12 */
+	unsigned mday;          /* 1-31 */
+	unsigned hour, min, sec;
+	unsigned wday;
+};
+void text_date(int64_t t, struct text_date *d);
+
 /* Overwrites p[0..n) with zeros in a way the compiler may not drop (a dead
  * store to a buffer about to go out of use is otherwise fair game). */
 void text_wipe(void *p, size_t n);

@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -66,13 +68,30 @@ static void report_fn(void *ctx, const char *file, unsigned line,
 	}
 }
 
+/* getcwd(3) with the system call alone: the C library's adds the
+ * malloc'ing getcwd(NULL) (strdup) to a static build.  Linux returns the
+ * length with the NUL, or a path that does not start with '/' when the
+ * directory is not reachable from the root (the C library's ENOENT). */
+static int cwd_read(char *buf, size_t size)
+{
+	long n = syscall(SYS_getcwd, buf, size);
+
+	if (n < 0)
+		return -1;
+	if (n == 0 || buf[0] != '/') {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 int conf_load_init(void)
 {
 	unsigned i;
 
 	for (i = 0; i < 2; i++)
 		arena_init(&arenas[i], arena_mem[i], ARENA_BYTES);
-	if (!getcwd(start_cwd, sizeof start_cwd)) {
+	if (cwd_read(start_cwd, sizeof start_cwd) != 0) {
 		log_stderr("cannot read the working directory: %s",
 		           strerror(errno));
 		return -1;
@@ -165,14 +184,15 @@ fail_errno:
 
 static void default_hostname(struct mn_config *c)
 {
-	char h[CONF_HOST_MAX + 1];
+	struct utsname u;
 
 	if (c->hostname[0])
 		return;
-	if (gethostname(h, sizeof h) != 0 || h[0] == '\0')
-		text_copy(h, sizeof h, "localhost");
-	h[sizeof h - 1] = '\0';
-	text_copy(c->hostname, sizeof c->hostname, h);
+	/* uname(2), which gethostname(3) wraps: the store calls it too */
+	if (uname(&u) != 0 || u.nodename[0] == '\0')
+		text_copy(c->hostname, sizeof c->hostname, "localhost");
+	else
+		text_copy(c->hostname, sizeof c->hostname, u.nodename);
 }
 
 unsigned conf_load(unsigned gen, const char *file, char *const *args,

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "maildir.h"
+#include "single_thread.h"
 #include "slot.h"
 #include "version.h"
 #if CFG_TLS
@@ -81,9 +82,10 @@ static int version(void)
 	int bad;
 
 	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s%s chunking%s%s%s\n", CFG_TLS ? " tls" : "",
+	bad |= log_stdout("features:%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
 	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
-	                  CFG_IPV6 ? " ipv6" : "", CFG_STATS ? " stats" : "",
+	                  CFG_IPV6 ? " ipv6" : "",
+	                  CFG_CHUNKING ? " chunking" : "", CFG_STATS ? " stats" : "",
 	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "");
 	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
 	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
@@ -137,13 +139,13 @@ static int drop_privileges(const struct mn_config *c)
 		           c->user);
 		return -1;
 	}
-	if (setgroups(a.ngroups, a.groups) != 0 ||
-	    setgid(a.gid) != 0 || setuid(a.uid) != 0) {
+	if (st_setgroups(a.ngroups, a.groups) != 0 ||
+	    st_setgid(a.gid) != 0 || st_setuid(a.uid) != 0) {
 		log_stderr("user %s: cannot change user: %s", c->user,
 		           strerror(errno));
 		return -1;
 	}
-	if (a.uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+	if (a.uid != 0 && (st_setuid(0) == 0 || geteuid() == 0)) {
 		log_stderr("user %s: root privileges could be regained",
 		           c->user);
 		return -1;
@@ -168,7 +170,7 @@ static void raise_fd_limit(const struct mn_config *c)
 		need = rl.rlim_max;
 	}
 	rl.rlim_cur = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+	if (st_setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_stderr("warning: setrlimit: %s", strerror(errno));
 }
 

@@ -3,7 +3,9 @@
 bytes are, and what a running mailnook holds in memory.  Prints; passes or
 fails nothing.
 
-    size_report.py map MAPFILE [N]     bytes by origin, then the N largest objects
+    size_report.py map MAPFILE [N]     bytes by origin, the N largest objects, and
+                                       the N largest C library members with what
+                                       they pull in, by the object that asked
     size_report.py mem BINARY [tls]    VmHWM/VmRSS/VmSize at start-up, under
                                        max-sessions clients each sending 1 MB
                                        (twice), and over TLS when asked;
@@ -65,6 +67,48 @@ def map_sizes(path):
     return out
 
 
+def pulled_in(path, sizes):
+    """The C library's members by who pulled them in: [(bytes, member,
+    object, symbol)] for each member that a mailnook (or crt) object asked
+    for, bytes counting the members it pulled in turn (each member counted
+    once, under the first that asked for it), largest first."""
+    lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
+    try:
+        i = lines.index("Archive member included to satisfy reference by file (symbol)") + 1
+    except ValueError:
+        return []
+    member = lambda s: s.split("(")[-1].rstrip(")") if s.endswith(")") else s  # noqa: E731
+    by, kids = {}, collections.defaultdict(list)
+    while i + 1 < len(lines):
+        m = re.match(r"^(\S+)$", lines[i])
+        r = re.match(r"^\s+(\S+) \((\S+)\)$", lines[i + 1])
+        if not lines[i].strip():
+            if by:
+                break
+            i += 1
+            continue
+        if not (m and r):
+            break
+        k = member(m.group(1))
+        by[k] = (r.group(1), r.group(2))
+        kids[member(r.group(1))].append(k)
+        i += 2
+    own = collections.Counter()
+    for (g, o), v in sizes.items():
+        if g == "musl libc":
+            own[o] += v
+
+    def total(k):
+        return own[k] + sum(total(c) for c in kids[k])
+    out = []
+    for k, (obj, sym) in by.items():
+        if ".a(" in obj:
+            continue
+        parts = obj.split("/")
+        out.append((total(k), k, "/".join(parts[-2:]), sym))
+    return sorted(out, reverse=True)
+
+
 def cmd_map(path, n=20):
     sizes = map_sizes(path)
     groups = collections.Counter()
@@ -79,6 +123,12 @@ def cmd_map(path, n=20):
     print("  %-10s %-30s %8s" % ("largest", "object", "bytes"))
     for (g, o), v in sizes.most_common(n):
         print("  %-10s %-30s %8d" % (g.split()[0], o, v))
+    pulls = pulled_in(path, sizes)
+    if pulls:
+        print()
+        print("  %-30s %8s  %s" % ("musl libc, with what it pulls", "bytes", "first asked for by"))
+        for v, k, obj, sym in pulls[:n]:
+            print("  %-30s %8d  %s (%s)" % (k, v, obj, sym))
 
 
 # --- memory ---------------------------------------------------------------

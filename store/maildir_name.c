@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,13 +125,11 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX])
 		ts.tv_nsec = 0;
 	}
 	if (host[0] == '\0') {
-		/* maildir_set_host() not called yet: the system's name */
-		char sys[256];
+		/* maildir_set_host() not called yet: the system's name, from
+		 * uname(2) as gethostname(3) has it (the commit calls uname) */
+		struct utsname u;
 
-		if (gethostname(sys, sizeof sys) != 0)
-			sys[0] = '\0';
-		sys[sizeof sys - 1] = '\0';
-		maildir_set_host(sys);
+		maildir_set_host(uname(&u) == 0 ? u.nodename : "");
 	}
 	(void)fmt_into(out, MAILDIR_NAME_MAX,
 	               "%lld.M%ldP%ldQ%" PRIu64 "R%016" PRIx64 ".%s",

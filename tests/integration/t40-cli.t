@@ -67,7 +67,7 @@ for label, binary in binaries():
          label + "user= not in /etc/passwd: a clear error, no start", out + err)
 
     rc, out, err = run([binary, "-V"])
-    t.ok(rc == 0 and re.search(r"mailnook \d+\.\d+", out + err) and "chunking" in out + err,
+    t.ok(rc == 0 and re.search(r"mailnook \d+\.\d+", out + err) and "\nfeatures:" in out + err,
          label + "-V prints version and features", out + err)
     rc, out, err = run([binary, "-h"])
     t.ok(rc == 0 and "--conf-file" in out + err and "max-message-size" in out + err, label + "-h prints usage")

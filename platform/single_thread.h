@@ -1,0 +1,18 @@
+/*
+ * setgroups(2), setgid(2), setuid(2) and setrlimit(2) as the bare system
+ * calls, for a process with one thread; see single_thread.c.
+ */
+#ifndef MAILNOOK_SINGLE_THREAD_H
+#define MAILNOOK_SINGLE_THREAD_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* As the C library's calls of the same names: 0, or -1 with errno set. */
+int st_setgroups(size_t n, const gid_t *groups);
+int st_setgid(gid_t gid);
+int st_setuid(uid_t uid);
+int st_setrlimit(int resource, const struct rlimit *rl);
+
+#endif
