@@ -100,8 +100,9 @@ static unsigned active_sessions(void)
 
 /* tls: an implicit-TLS client expects a ServerHello, not plaintext: it is
  * only closed (RFC 8314 has no way to say "busy" before the handshake).
- * result: "busy", or "refused" (allow-from, on a listen-tls listener). */
-static void turn_away(int fd, const char *ip, const char *result,
+ * result: SESSION_BUSY, or SESSION_REFUSED (allow-from, on a listen-tls
+ * listener). */
+static void turn_away(int fd, const char *ip, enum session_end result,
                       const char *why, int tls)
 {
 	char buf[SMTP_HOSTNAME_MAX + 64];
@@ -113,7 +114,7 @@ static void turn_away(int fd, const char *ip, const char *result,
 	}
 	close(fd);
 	log_info("session ip=%s msgs=0 result=%s reason=%s duration=0s helo=",
-	         ip, result, why);
+	         ip, session_end_name(result), why);
 }
 
 static const struct listener *listener_of(const struct loop_params *lp,
@@ -162,7 +163,7 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		 * the CPU, nor a slot */
 		if (refused && l->tls) {
 			stats_connection_refused(STATS_REFUSED_ALLOW_FROM);
-			turn_away(fd, ip, "refused", "allow-from", 1);
+			turn_away(fd, ip, SESSION_REFUSED, "allow-from", 1);
 			continue;
 		}
 		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
@@ -177,12 +178,12 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		}
 		if (!free_slot || active >= c->max_sessions) {
 			stats_connection_refused(STATS_REFUSED_BUSY);
-			turn_away(fd, ip, "busy", "max-sessions", l->tls);
+			turn_away(fd, ip, SESSION_BUSY, "max-sessions", l->tls);
 			continue;
 		}
 		if (c->max_per_ip && same_ip >= c->max_per_ip) {
 			stats_connection_refused(STATS_REFUSED_PER_IP);
-			turn_away(fd, ip, "busy", "max-sessions-per-ip",
+			turn_away(fd, ip, SESSION_BUSY, "max-sessions-per-ip",
 			          l->tls);
 			continue;
 		}
@@ -208,9 +209,9 @@ static void shutdown_start(struct loop_state *ls)
 			continue;
 		sl->shut = smtp_shutdown(&sl->s, 0) ? 1 : 2;
 		if (!sl->result)
-			sl->result = "shutdown";
+			sl->result = SESSION_SHUTDOWN;
 		if (slot_flush(sl) != 0)
-			slot_close(sl, "shutdown");
+			slot_close(sl, SESSION_SHUTDOWN);
 		else
 			slot_check(sl, ls->now_ms);
 	}
@@ -231,7 +232,7 @@ static void shutdown_progress(struct loop_state *ls)
 			continue;
 		sl->shut = 2;
 		if (slot_flush(sl) != 0)
-			slot_close(sl, "shutdown");
+			slot_close(sl, SESSION_SHUTDOWN);
 		else
 			slot_check(sl, ls->now_ms);
 	}
@@ -251,7 +252,7 @@ static void shutdown_force(struct loop_state *ls)
 		if (slot_flush(sl) != 0) {
 			/* closing anyway */
 		}
-		slot_close(sl, "shutdown");
+		slot_close(sl, SESSION_SHUTDOWN);
 	}
 }
 
@@ -444,7 +445,8 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 	smtp_tick(&sl->s, ls->now, ls->wall);
 	st = smtp_state(&sl->s);
 	if (!(st_before & SMTP_CLOSE) && (st & SMTP_CLOSE) && !sl->result)
-		sl->result = sl->s.p.refused ? "refused" : "timeout";
+		sl->result = sl->s.p.refused ? SESSION_REFUSED :
+		             SESSION_TIMEOUT;
 #if CFG_TLS
 	if (slot_tls(sl)) {
 		/* the TLS layer reads, writes and closes */
@@ -457,22 +459,22 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 		if (sl->eof) {
 			/* input is not polled for after the EOF: an error
 			 * or hang-up says the peer is gone (RST) */
-			slot_close(sl, "closed");
+			slot_close(sl, SESSION_CLOSED);
 			return;
 		}
 		if (st & SMTP_WANT_RECV) {
 			if (slot_read(sl) != 0) {
-				slot_close(sl, "error");
+				slot_close(sl, SESSION_ERROR);
 				return;
 			}
 		} else if ((revents & (POLLHUP | POLLERR)) &&
 		           !(st & SMTP_WANT_SEND)) {
-			slot_close(sl, "closed");
+			slot_close(sl, SESSION_CLOSED);
 			return;
 		}
 	}
 	if (slot_flush(sl) != 0) {
-		slot_close(sl, "error");
+		slot_close(sl, SESSION_ERROR);
 		return;
 	}
 	slot_check(sl, ls->now_ms);

@@ -116,29 +116,11 @@ size_t slot_footprint(void)
 
 /* ---- log lines ---------------------------------------------------------- */
 
-static const char *reject_name(enum smtp_reject r)
+/* How the engine ended the session, when nothing else came first. */
+static enum session_end engine_end(const struct slot *sl)
 {
-	switch (r) {
-	case REJECT_BARE_LF: return "bare-lf";
-	case REJECT_BARE_CR: return "bare-cr";
-	case REJECT_NUL:     return "nul";
-	case REJECT_SIZE:    return "size";
-	case REJECT_LOOP:    return "loop";
-	case REJECT_STORE:   return "store-error";
-	case REJECT_ABORTED: return "aborted";
-	case REJECT_NONE:    break;
-	}
-	return "unknown";
-}
-
-static const char *sink_name(int r)
-{
-	switch (r) {
-	case SINK_TEMP:    return "store-error";
-	case SINK_NOSPACE: return "no-space";
-	case SINK_PERM:    return "store-permanent";
-	default:           return "unknown";
-	}
+	return sl->s.p.refused ? SESSION_REFUSED :
+	       sl->s.errors >= SMTP_MAX_ERRORS ? SESSION_ERRORS : SESSION_QUIT;
 }
 
 /* "id=… result=…[ reason=…] size=… nrcpt=… ip=… from=<…> to=<…>", once per
@@ -155,8 +137,8 @@ static const char *auth_field(const struct slot *sl, char *buf, size_t size)
 	return buf;
 }
 
-static void log_message(struct slot *sl, uint64_t size, const char *result,
-                        const char *reason)
+static void log_message(struct slot *sl, uint64_t size,
+                        enum msg_result result, enum msg_reason reason)
 {
 	char from[LOG_FIELD_MAX], to[LOG_FIELD_MAX], auth[LOG_FIELD_MAX + 6];
 
@@ -165,8 +147,9 @@ static void log_message(struct slot *sl, uint64_t size, const char *result,
 	log_clean(from, sizeof from, sl->from);
 	log_clean(to, sizeof to, sl->to);
 	log_info("id=%s result=%s%s%s size=%llu nrcpt=%u ip=%s%s from=<%s> "
-	         "to=<%s>", sl->id, result, reason ? " reason=" : "",
-	         reason ? reason : "", (unsigned long long)size, sl->nrcpt,
+	         "to=<%s>", sl->id, msg_result_name(result),
+	         reason ? " reason=" : "", msg_reason_name(reason),
+	         (unsigned long long)size, sl->nrcpt,
 	         sl->s.client_ip, auth_field(sl, auth, sizeof auth), from, to);
 	stats_message(result, reason, size);
 	sl->id[0] = '\0';
@@ -176,7 +159,7 @@ static void log_message(struct slot *sl, uint64_t size, const char *result,
  * helo=…": once per connection, the client's text last and capped.  A TLS
  * failure gives BearSSL's reason; a TLS session its protocol version and
  * cipher suite. */
-static void log_session(struct slot *sl, const char *result)
+static void log_session(struct slot *sl, enum session_end result)
 {
 	char helo[LOG_FIELD_MAX], auth[LOG_FIELD_MAX + 6];
 	char tls[128] = "", reason[64] = "";
@@ -195,20 +178,21 @@ static void log_session(struct slot *sl, const char *result)
 	if (failed) {
 		if (v >> 8 != 3 || (v & 0xff) > 4)
 			v = 5;
-		log_info("tls=failed reason=%s client-version=%s ip=%s", failed,
+		log_info("tls=%s reason=%s client-version=%s ip=%s",
+		         tls_result_name(TLS_RESULT_FAILED), failed,
 		         names + 7 * (v & 0xff), sl->s.client_ip);
 	}
 	if (tls_conn_established(sl->tls))
 		fmt_into(tls, sizeof tls, " tls=%s cipher=%s",
 		         tls_conn_version(sl->tls), tls_conn_suite(sl->tls));
-	if (tls_conn_active(sl->tls) && strcmp(result, "tls-error") == 0) {
+	if (tls_conn_active(sl->tls) && result == SESSION_TLS_ERROR) {
 		fmt_into(reason, sizeof reason, " reason=%s",
 		         tls_conn_error(sl->tls, err, sizeof err));
 	}
 #endif
 	log_clean(helo, sizeof helo, sl->s.helo);
 	log_info("session ip=%s msgs=%u result=%s%s duration=%llds%s%s helo=%s",
-	         sl->s.client_ip, sl->delivered, result, reason,
+	         sl->s.client_ip, sl->delivered, session_end_name(result), reason,
 	         (long long)(secs < 0 ? 0 : secs), tls,
 	         auth_field(sl, auth, sizeof auth), helo);
 }
@@ -324,12 +308,12 @@ static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
 	clock_make_id(id);
 	text_copy(sl->id, sizeof sl->id, id);
 	if (sl->msg.n_dest == 0) {
-		log_message(sl, 0, "failed", "no-destination");
+		log_message(sl, 0, MSG_FAILED, MSG_REASON_NO_DESTINATION);
 		return SINK_TEMP;
 	}
 	r = maildir_open(&sl->msg);
 	if (r != SINK_OK) {
-		log_message(sl, 0, "failed", sink_name(r));
+		log_message(sl, 0, MSG_FAILED, msg_reason_of_sink(r));
 		return r;
 	}
 	sl->msg_open = 1;
@@ -372,8 +356,9 @@ static int sink_commit(void *ctx)
 		maildir_abort(&sl->msg);
 		sl->msg_open = 0;
 		sl->txn = 0;
-		log_message(sl, sl->msg.size, "failed",
-		            sl->msg.error ? sink_name(r) : "min-free-space");
+		log_message(sl, sl->msg.size, MSG_FAILED,
+		            sl->msg.error ? msg_reason_of_sink(r) :
+		            MSG_REASON_MIN_FREE_SPACE);
 		return r;
 	}
 	sl->pending = 1;
@@ -384,9 +369,10 @@ static int sink_commit(void *ctx)
 static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
 {
 	struct slot *sl = ctx;
-	int policy = reason == REJECT_BARE_LF || reason == REJECT_BARE_CR ||
-	             reason == REJECT_NUL || reason == REJECT_SIZE ||
-	             reason == REJECT_LOOP;
+	/* a failed write: ENOSPC says no-space, as the 452 the client got */
+	enum msg_reason why = reason == REJECT_STORE && sl->msg.error ?
+	                      msg_reason_of_sink(sl->msg.error) :
+	                      msg_reason_of_reject(reason);
 
 	if (sl->pending)
 		return;         /* the engine promised not to; be safe anyway */
@@ -395,10 +381,8 @@ static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
 		sl->msg_open = 0;
 	}
 	sl->txn = 0;
-	/* a failed write: ENOSPC says no-space, as the 452 the client got */
-	log_message(sl, size, policy ? "rejected" : "failed",
-	            reason == REJECT_STORE && sl->msg.error ?
-	            sink_name(sl->msg.error) : reject_name(reason));
+	log_message(sl, size, msg_reason_is_content(why) ? MSG_REJECTED :
+	            MSG_FAILED, why);
 }
 
 static void sink_reset(void *ctx)
@@ -410,7 +394,7 @@ static void sink_reset(void *ctx)
 	if (sl->msg_open) {
 		maildir_abort(&sl->msg);
 		sl->msg_open = 0;
-		log_message(sl, sl->msg.size, "failed", "aborted");
+		log_message(sl, sl->msg.size, MSG_FAILED, MSG_REASON_ABORTED);
 	}
 	sl->from[0] = '\0';
 	sl->to[0] = '\0';
@@ -492,7 +476,7 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	sl->eof = 0;
 	sl->fresh = (uint8_t)!tls;
 	sl->hello_wait_ms = 0;
-	sl->result = NULL;
+	sl->result = SESSION_END_NONE;
 	sl->txn_cfg = NULL;
 	sl->started_ms = now_ms;
 	sl->close_by_ms = 0;
@@ -538,7 +522,7 @@ void slot_start(struct slot *sl, int fd, const char *ip, int v6,
 	}
 #endif
 	if (slot_flush(sl) != 0)
-		slot_close(sl, "error");
+		slot_close(sl, SESSION_ERROR);
 	else
 		slot_check(sl, now_ms);
 }
@@ -575,7 +559,7 @@ static int slot_hello(struct slot *sl)
 		return 0;
 	}
 #endif
-	sl->result = "tls-hello";
+	sl->result = SESSION_TLS_HELLO;
 	return -1;
 }
 
@@ -630,17 +614,13 @@ int slot_tls(const struct slot *sl)
 }
 
 /* The TLS connection is over: the result for the log line. */
-static const char *tls_result(struct slot *sl)
+static enum session_end tls_result(struct slot *sl)
 {
-	const char *why = tls_conn_why(sl->tls);
+	enum session_end why = tls_conn_why(sl->tls);
 
-	if (strcmp(why, "quit") == 0) {
-		if (sl->result)
-			return sl->result;
-		return sl->s.p.refused ? "refused" :
-		       sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";
-	}
-	if (strcmp(why, "closed") == 0 || strcmp(why, "error") == 0)
+	if (why == SESSION_QUIT)
+		return sl->result ? sl->result : engine_end(sl);
+	if (why == SESSION_CLOSED || why == SESSION_ERROR)
 		return sl->result ? sl->result : why;
 	return why;             /* tls-error, tls-timeout */
 }
@@ -673,7 +653,7 @@ static void start_tls(struct slot *sl, int implicit)
 
 	if (tls_conn_start(sl->tls, implicit, c->tls_min_version, now_ms,
 	                   (int64_t)c->timeout * 1000) != 0) {
-		slot_close(sl, "tls-error");
+		slot_close(sl, SESSION_TLS_ERROR);
 		return;
 	}
 	tls_nodelay(sl->fd);
@@ -764,12 +744,11 @@ void slot_check(struct slot *sl, int64_t now_ms)
 		 * left to say (an unfinished message is dropped) */
 		if (sl->eof && !(st & (SMTP_WANT_SEND | SMTP_COMMITTING |
 		                       SMTP_START_TLS | SMTP_PAUSED)))
-			slot_close(sl, "closed");
+			slot_close(sl, SESSION_CLOSED);
 		return;
 	}
 	if (!sl->result)
-		sl->result = sl->s.p.refused ? "refused" :
-		             sl->s.errors >= SMTP_MAX_ERRORS ? "errors" : "quit";
+		sl->result = engine_end(sl);
 	if (!sl->close_by_ms)
 		sl->close_by_ms = now_ms + SLOT_CLOSE_GRACE_MS;
 	/* TLS: the last replies are in records, not yet on the wire; the
@@ -797,21 +776,21 @@ static void drain(int fd)
 			break;
 }
 
-void slot_close(struct slot *sl, const char *result)
+void slot_close(struct slot *sl, enum session_end result)
 {
 	if (!slot_is_live(sl))
 		return;
 	if (sl->pending) {
 		sl->end_after_commit = 1;
 		if (!sl->result)
-			sl->result = result;
+			sl->result = (uint8_t)result;
 		return;
 	}
 	smtp_session_end(&sl->s);
 	if (sl->msg_open) {             /* the engine should have aborted it */
 		maildir_abort(&sl->msg);
 		sl->msg_open = 0;
-		log_message(sl, sl->msg.size, "failed", "aborted");
+		log_message(sl, sl->msg.size, MSG_FAILED, MSG_REASON_ABORTED);
 	}
 	sink_reset(sl);
 	log_session(sl, sl->result ? sl->result : result);
@@ -855,18 +834,20 @@ void slot_commit_run(int64_t now_ms)
 		sl->txn = 0;
 		if (r == SINK_OK) {
 			sl->delivered++;
-			log_message(sl, sl->msg.size, "delivered", NULL);
+			log_message(sl, sl->msg.size, MSG_DELIVERED,
+			            MSG_REASON_NONE);
 		} else {
-			log_message(sl, sl->msg.size, "failed", sink_name(r));
+			log_message(sl, sl->msg.size, MSG_FAILED,
+			            msg_reason_of_sink(r));
 		}
 		smtp_commit_done(&sl->s, r);
 		if (sl->end_after_commit) {     /* the peer is gone already */
 			sl->end_after_commit = 0;
-			slot_close(sl, sl->result ? sl->result : "closed");
+			slot_close(sl, sl->result ? sl->result : SESSION_CLOSED);
 			continue;
 		}
 		if (slot_flush(sl) != 0)
-			slot_close(sl, "error");
+			slot_close(sl, SESSION_ERROR);
 		else
 			slot_check(sl, now_ms);
 	}

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "smtp_engine.h"
 #include "maildir.h"
+#include "outcome.h"
 #include "policy.h"
 
 struct tls_conn;                        /* tls.h, with CONFIG_TLS */
@@ -46,7 +47,8 @@ struct slot {
 	uint8_t fresh;                  /* plain socket, no byte read yet */
 	int64_t hello_wait_ms;          /* the greeting waits until then for a
 	                                 * ClientHello (slot.c); 0: not */
-	const char *result;             /* for the session log line */
+	uint8_t result;                 /* enum session_end, for the session
+	                                 * log line; 0: not decided yet */
 	const struct mn_config *txn_cfg;
 	int64_t started_ms;             /* monotonic */
 	int64_t close_by_ms;            /* CLOSE seen: force the close by then */
@@ -126,7 +128,7 @@ void slot_check(struct slot *sl, int64_t now_ms);
 /* Ends the session now (peer gone, socket error, forced shutdown): aborts
  * an open message, logs the session line, closes the socket.  A slot that
  * is waiting for the commit is closed right after it. */
-void slot_close(struct slot *sl, const char *result);
+void slot_close(struct slot *sl, enum session_end result);
 
 /* Number of messages waiting for slot_commit_run(). */
 unsigned slot_commit_pending(void);

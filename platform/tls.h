@@ -40,6 +40,7 @@
 #include <bearssl.h>
 
 #include <config.h>
+#include "outcome.h"
 #include "smtp_engine.h"
 
 #if !CFG_TLS
@@ -169,12 +170,13 @@ int tls_conn_established(const struct tls_conn *c);
 int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
                   short revents, int64_t now_ms);
 
-/* Why the pump said TLS_PUMP_DONE: "quit" (the SMTP engine ended the
- * session), "closed" (the peer closed), "error" (socket error),
- * "tls-error", "tls-timeout" (handshake not finished in time). */
-const char *tls_conn_why(const struct tls_conn *c);
+/* Why the pump said TLS_PUMP_DONE: SESSION_QUIT (the SMTP engine ended
+ * the session), SESSION_CLOSED (the peer closed), SESSION_ERROR (socket
+ * error), SESSION_TLS_ERROR, SESSION_TLS_TIMEOUT (handshake not finished
+ * in time); SESSION_END_NONE before. */
+enum session_end tls_conn_why(const struct tls_conn *c);
 
-/* For "tls-error": BearSSL's reason, e.g. "unsupported-version",
+/* For SESSION_TLS_ERROR: BearSSL's reason, e.g. "unsupported-version",
  * "alert-sent-40", "alert-received-70"; "" otherwise. */
 const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len);
 

@@ -92,7 +92,7 @@ struct tls_conn {
 	struct tls_dual dual;
 	const struct tls_keys *keys;    /* the handshake in progress uses them */
 	int64_t hs_deadline;            /* monotonic ms */
-	const char *why;                /* set when done */
+	uint8_t why;                    /* enum session_end, set when done */
 	int err;                        /* BearSSL's error when it failed */
 	unsigned version, suite;        /* after the handshake */
 	uint8_t configured;             /* algorithms and buffers are set */
@@ -330,14 +330,14 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	c->eof = 0;
 	c->held = 0;
 	c->done = 0;
-	c->why = NULL;
+	c->why = SESSION_END_NONE;
 	c->err = 0;
 	c->version = c->suite = 0;
 	c->hs_deadline = now_ms + timeout_ms;
 	c->keys = k;
 	if (!k || !drbg_ready) {
 		c->done = 1;
-		c->why = "tls-error";
+		c->why = SESSION_TLS_ERROR;
 		return -1;
 	}
 	if (!c->configured)
@@ -350,7 +350,7 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	if (!br_ssl_server_reset(&c->sc)) {
 		c->err = br_ssl_engine_last_error(&c->sc.eng);
 		c->done = 1;
-		c->why = "tls-error";
+		c->why = SESSION_TLS_ERROR;
 		return -1;
 	}
 	return 0;
@@ -392,15 +392,15 @@ int64_t tls_conn_deadline(const struct tls_conn *c)
 	return c->hs_deadline;
 }
 
-static int finish(struct tls_conn *c, const char *why)
+static int finish(struct tls_conn *c, enum session_end why)
 {
 	if (!c->done) {
 		c->done = 1;
-		c->why = why;
+		c->why = (uint8_t)why;
 		/* a handshake that never finished, by error or by time */
-		if (!c->established && strcmp(why, "quit") != 0 &&
-		    strcmp(why, "closed") != 0)
-			stats_tls_handshake(0);
+		if (!c->established && why != SESSION_QUIT &&
+		    why != SESSION_CLOSED)
+			stats_tls_handshake(TLS_RESULT_FAILED);
 	}
 	return TLS_PUMP_DONE;
 }
@@ -410,7 +410,7 @@ static void handshake_done(struct tls_conn *c, struct smtp_session *s)
 	br_ssl_session_parameters sp;
 
 	c->established = 1;
-	stats_tls_handshake(1);
+	stats_tls_handshake(TLS_RESULT_OK);
 	c->keys = NULL;         /* no renegotiation: the keys are not needed */
 	c->version = br_ssl_engine_get_version(&c->sc.eng);
 	br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
@@ -439,21 +439,21 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	/* input is not polled for after the FIN or while an alert is held:
 	 * an error or hang-up then says the peer is gone (RST) */
 	if ((c->eof || c->held) && (revents & (POLLHUP | POLLERR)))
-		return finish(c, "closed");
+		return finish(c, SESSION_CLOSED);
 	if (!c->established && now_ms >= c->hs_deadline)
-		return finish(c, "tls-timeout");
+		return finish(c, SESSION_TLS_TIMEOUT);
 	/* the session ended (a timeout, a shutdown) before the handshake
 	 * did: no reply can reach the client any more */
 	if (!c->established && (smtp_state(s) & SMTP_CLOSE))
-		return finish(c, "quit");
+		return finish(c, SESSION_QUIT);
 	for (;;) {
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
 			c->err = br_ssl_engine_last_error(eng);
 			if (c->err != BR_ERR_OK)
-				return finish(c, "tls-error");
+				return finish(c, SESSION_TLS_ERROR);
 			/* the peer's close_notify, answered */
-			return finish(c, c->closing ? "quit" : "closed");
+			return finish(c, c->closing ? SESSION_QUIT : SESSION_CLOSED);
 		}
 		if (!c->established && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_done(c, s);
@@ -516,10 +516,10 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				write_blocked = 1;
 			else
-				return finish(c, "error");
+				return finish(c, SESSION_ERROR);
 		}
 		if (c->closing && !(st & BR_SSL_SENDREC))
-			return finish(c, "quit");
+			return finish(c, SESSION_QUIT);
 
 		/* socket -> records */
 		if ((st & BR_SSL_RECVREC) && reads > 0 && !c->eof) {
@@ -561,7 +561,7 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return finish(c, "error");
+				return finish(c, SESSION_ERROR);
 			reads = 0;
 		}
 		break;
@@ -571,7 +571,7 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	if (c->eof && !c->closing && !(st & BR_SSL_SENDREC) &&
 	    (!c->established ||
 	     !(ss & (SMTP_WANT_SEND | SMTP_COMMITTING | SMTP_PAUSED))))
-		return finish(c, "closed");
+		return finish(c, SESSION_CLOSED);
 	if (st & BR_SSL_SENDREC)
 		want |= POLLOUT;
 	if ((st & BR_SSL_RECVREC) && !c->eof &&
@@ -580,9 +580,9 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	return want;
 }
 
-const char *tls_conn_why(const struct tls_conn *c)
+enum session_end tls_conn_why(const struct tls_conn *c)
 {
-	return c->why ? c->why : "";
+	return (enum session_end)c->why;
 }
 
 static const char *err_name(int e)
@@ -646,7 +646,7 @@ const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len)
 const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
                              char *buf, size_t len)
 {
-	const char *why = c->why;
+	enum session_end why = (enum session_end)c->why;
 	/* BearSSL keeps the ClientHello's client_version, and the record
 	 * layer's version of what came in (reset with the engine): old
 	 * clients put their best in the first, a few in the second */
@@ -654,12 +654,12 @@ const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
 
 	*version = v > r ? v : r;
 	/* "quit": the session ended it; "closed" before a record: a probe */
-	if (!c->active || c->established || !why || why[0] == 'q' ||
-	    (why[0] == 'c' && !*version))
+	if (!c->active || c->established || why == SESSION_END_NONE ||
+	    why == SESSION_QUIT || (why == SESSION_CLOSED && !*version))
 		return NULL;
-	if (why[0] != 't')
+	if (why == SESSION_CLOSED || why == SESSION_ERROR)
 		return "closed";        /* the client gave up, or a socket error */
-	if (why[4] == 't')
+	if (why == SESSION_TLS_TIMEOUT)
 		return "timeout";
 	switch (c->err) {
 	case BR_ERR_SEND_FATAL_ALERT + 40:      /* handshake_failure */
