@@ -14,6 +14,8 @@
 #include "log.h"
 #include "maildir.h"
 #include "slot.h"
+#include "slot_io.h"
+#include "slot_sink.h"
 #include "stats.h"
 #if CFG_TLS
 #include "tls.h"
@@ -88,16 +90,6 @@ struct loop_state {
 	int64_t gather_since_ms;        /* ... since then */
 };
 
-static unsigned active_sessions(void)
-{
-	unsigned i, n = 0;
-
-	for (i = 0; i < CFG_MAX_SESSIONS; i++)
-		if (slot_live[i])
-			n++;
-	return n;
-}
-
 /* tls: an implicit-TLS client expects a ServerHello, not plaintext: it is
  * only closed (RFC 8314 has no way to say "busy" before the handshake).
  * result: SESSION_BUSY, or SESSION_REFUSED (allow-from, on a listen-tls
@@ -139,8 +131,8 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		socklen_t sl = sizeof ss;
 		char ip[SMTP_IP_MAX + 1];
 		uint8_t bin[16];
-		struct slot *free_slot = NULL;
-		unsigned i, active = 0, same_ip = 0;
+		struct slot *free_slot, *other;
+		unsigned active = 0, same_ip = 0;
 		int fd, v6, refused;
 
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
@@ -166,14 +158,10 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 			turn_away(fd, ip, SESSION_REFUSED, "allow-from", 1);
 			continue;
 		}
-		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-			if (!slot_live[i]) {
-				if (!free_slot)
-					free_slot = &slots[i];
-				continue;
-			}
+		free_slot = slot_free();
+		for (other = slot_first(); other; other = slot_next(other)) {
 			active++;
-			if (addr_same_client(slots[i].v6, slots[i].ip, v6, bin))
+			if (addr_same_client(other->v6, other->ip, v6, bin))
 				same_ip++;
 		}
 		if (!free_slot || active >= c->max_sessions) {
@@ -196,16 +184,14 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 
 static void shutdown_start(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
 	ls->stopping = 1;
 	ls->stop_deadline_ms = ls->now_ms + LOOP_SHUTDOWN_MS;
 	listen_close(ls->lp->listeners, ls->lp->n_listeners);
-	log_info("shutting down: %u sessions open", active_sessions());
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl) || sl->pending)
+	log_info("shutting down: %u sessions open", slot_count());
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
+		if (sl->pending)
 			continue;
 		sl->shut = smtp_shutdown(&sl->s, 0) ? 1 : 2;
 		if (!sl->result)
@@ -221,12 +207,10 @@ static void shutdown_start(struct loop_state *ls)
  * their 421 too. */
 static void shutdown_progress(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl) || sl->pending || sl->shut != 1)
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
+		if (sl->pending || sl->shut != 1)
 			continue;
 		if (smtp_shutdown(&sl->s, 0))
 			continue;
@@ -240,14 +224,10 @@ static void shutdown_progress(struct loop_state *ls)
 
 static void shutdown_force(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
 	(void)ls;
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl))
-			continue;
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		smtp_shutdown(&sl->s, 1);
 		if (slot_flush(sl) != 0) {
 			/* closing anyway */
@@ -359,7 +339,7 @@ static void read_signals(struct loop_state *ls)
 				break;
 			case SIGUSR1:
 				stats_tick(slot_config()->stats_file, ls->now_ms,
-				           active_sessions(), 1);
+				           slot_count(), 1);
 				break;
 			default:
 				break;
@@ -371,16 +351,13 @@ static void read_signals(struct loop_state *ls)
 static int poll_wait_ms(struct loop_state *ls)
 {
 	int64_t wait = LOOP_MAX_WAIT_MS;
-	unsigned i;
+	const struct slot *sl;
 
 	if (slot_commit_pending())
 		return 0;
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		const struct slot *sl = &slots[i];
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		int64_t d, w;
 
-		if (!slot_is_live(sl))
-			continue;
 		d = smtp_deadline(&sl->s);
 		if (d != INT64_MAX) {
 			w = d * 1000 - ls->now_ms;
@@ -490,12 +467,13 @@ int loop_run(struct loop_params *lp)
 	set_time(&ls);
 	stats_init(ls.wall);
 	for (;;) {
+		struct slot *sl;
 		nfds_t n = 0;
 		int wait, rc;
 
 		set_time(&ls);
 		if (ls.stopping) {
-			if (active_sessions() == 0)
+			if (slot_count() == 0)
 				break;
 			if (ls.now_ms >= ls.stop_deadline_ms) {
 				shutdown_force(&ls);
@@ -515,11 +493,7 @@ int loop_run(struct loop_params *lp)
 				pfd_slot[n++] = NULL;
 			}
 		}
-		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-			struct slot *sl = &slots[i];
-
-			if (!slot_is_live(sl))
-				continue;
+		for (sl = slot_first(); sl; sl = slot_next(sl)) {
 			pfd[n].fd = sl->fd;
 			pfd[n].events = slot_events(sl);
 			pfd_slot[n++] = sl;
@@ -538,8 +512,7 @@ int loop_run(struct loop_params *lp)
 
 		/* sessions: every one is ticked, the ready ones served */
 		for (i = 0; i < n; i++) {
-			struct slot *sl = pfd_slot[i];
-
+			sl = pfd_slot[i];
 			if (!sl || !slot_is_live(sl) || sl->fd != pfd[i].fd)
 				continue;
 			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
@@ -566,10 +539,10 @@ int loop_run(struct loop_params *lp)
 			reload_try(&ls);
 		/* the stats file: at the start, then every 10 s */
 		stats_tick(slot_config()->stats_file, ls.now_ms,
-		           active_sessions(), 0);
+		           slot_count(), 0);
 	}
 	set_time(&ls);
-	stats_tick(slot_config()->stats_file, ls.now_ms, active_sessions(), 1);
+	stats_tick(slot_config()->stats_file, ls.now_ms, slot_count(), 1);
 	log_info("stopped");
 	return 0;
 }
