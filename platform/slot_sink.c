@@ -221,10 +221,7 @@ static int sink_commit(void *ctx)
 static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
 {
 	struct slot *sl = ctx;
-	/* a failed write: ENOSPC says no-space, as the 452 the client got */
-	enum msg_reason why = reason == REJECT_STORE && sl->msg.error ?
-	                      msg_reason_of_sink(sl->msg.error) :
-	                      msg_reason_of_reject(reason);
+	enum msg_reason why;
 
 	if (sl->pending)
 		return;         /* the engine promised not to; be safe anyway */
@@ -233,6 +230,9 @@ static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
 		sl->msg_open = 0;
 	}
 	sl->txn = 0;
+	/* a failed write: ENOSPC says no-space, as the 452 the client got */
+	why = reason == REJECT_STORE && sl->msg.error ?
+	      msg_reason_of_sink(sl->msg.error) : msg_reason_of_reject(reason);
 	slot_log_message(sl, size, msg_reason_is_content(why) ? MSG_REJECTED :
 	                 MSG_FAILED, why);
 }
