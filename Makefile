@@ -174,12 +174,13 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
 
 # fuzz_tls: platform/'s TLS glue and what it links (as t_tls), not core/
-# (but for core/fmt.c, which formats its messages): the target fakes the
+# (but for core/fmt.c, which formats its messages, and core/outcome.c, which
+# names how a connection ended): the target fakes the
 # SMTP engine's calls to check every byte they pass.
 FUZZ_TLS_CFLAGS := -Iplatform -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
                    $(if $(BEARSSL_DIR),-isystem $(BEARSSL_DIR)/inc)
 FUZZ_TLS_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
-                 platform/stats.c platform/log.c core/fmt.c)
+                 platform/stats.c platform/log.c core/fmt.c core/outcome.c)
 
 $(FUZZ_BUILD)/platform/%.o: platform/%.c $(FUZZ_BUILD)/config.h
 	@mkdir -p $(@D)

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "maildir.h"
 #include "slot.h"
+#include "slot_io.h"
+#include "slot_sink.h"
 #include "stats.h"
 #if CFG_TLS
 #include "tls.h"
@@ -88,20 +90,11 @@ struct loop_state {
 	int64_t gather_since_ms;        /* ... since then */
 };
 
-static unsigned active_sessions(void)
-{
-	unsigned i, n = 0;
-
-	for (i = 0; i < CFG_MAX_SESSIONS; i++)
-		if (slot_live[i])
-			n++;
-	return n;
-}
-
 /* tls: an implicit-TLS client expects a ServerHello, not plaintext: it is
  * only closed (RFC 8314 has no way to say "busy" before the handshake).
- * result: "busy", or "refused" (allow-from, on a listen-tls listener). */
-static void turn_away(int fd, const char *ip, const char *result,
+ * result: SESSION_BUSY, or SESSION_REFUSED (allow-from, on a listen-tls
+ * listener). */
+static void turn_away(int fd, const char *ip, enum session_end result,
                       const char *why, int tls)
 {
 	char buf[SMTP_HOSTNAME_MAX + 64];
@@ -113,7 +106,7 @@ static void turn_away(int fd, const char *ip, const char *result,
 	}
 	close(fd);
 	log_info("session ip=%s msgs=0 result=%s reason=%s duration=0s helo=",
-	         ip, result, why);
+	         ip, session_end_name(result), why);
 }
 
 static const struct listener *listener_of(const struct loop_params *lp,
@@ -138,8 +131,8 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		socklen_t sl = sizeof ss;
 		char ip[SMTP_IP_MAX + 1];
 		uint8_t bin[16];
-		struct slot *free_slot = NULL;
-		unsigned i, active = 0, same_ip = 0;
+		struct slot *free_slot, *other;
+		unsigned active = 0, same_ip = 0;
 		int fd, v6, refused;
 
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
@@ -162,27 +155,23 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		 * the CPU, nor a slot */
 		if (refused && l->tls) {
 			stats_connection_refused(STATS_REFUSED_ALLOW_FROM);
-			turn_away(fd, ip, "refused", "allow-from", 1);
+			turn_away(fd, ip, SESSION_REFUSED, "allow-from", 1);
 			continue;
 		}
-		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-			if (!slot_live[i]) {
-				if (!free_slot)
-					free_slot = &slots[i];
-				continue;
-			}
+		free_slot = slot_free();
+		for (other = slot_first(); other; other = slot_next(other)) {
 			active++;
-			if (addr_same_client(slots[i].v6, slots[i].ip, v6, bin))
+			if (addr_same_client(other->v6, other->ip, v6, bin))
 				same_ip++;
 		}
 		if (!free_slot || active >= c->max_sessions) {
 			stats_connection_refused(STATS_REFUSED_BUSY);
-			turn_away(fd, ip, "busy", "max-sessions", l->tls);
+			turn_away(fd, ip, SESSION_BUSY, "max-sessions", l->tls);
 			continue;
 		}
 		if (c->max_per_ip && same_ip >= c->max_per_ip) {
 			stats_connection_refused(STATS_REFUSED_PER_IP);
-			turn_away(fd, ip, "busy", "max-sessions-per-ip",
+			turn_away(fd, ip, SESSION_BUSY, "max-sessions-per-ip",
 			          l->tls);
 			continue;
 		}
@@ -195,22 +184,20 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 
 static void shutdown_start(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
 	ls->stopping = 1;
 	ls->stop_deadline_ms = ls->now_ms + LOOP_SHUTDOWN_MS;
 	listen_close(ls->lp->listeners, ls->lp->n_listeners);
-	log_info("shutting down: %u sessions open", active_sessions());
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl) || sl->pending)
+	log_info("shutting down: %u sessions open", slot_count());
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
+		if (sl->pending)
 			continue;
 		sl->shut = smtp_shutdown(&sl->s, 0) ? 1 : 2;
 		if (!sl->result)
-			sl->result = "shutdown";
+			sl->result = SESSION_SHUTDOWN;
 		if (slot_flush(sl) != 0)
-			slot_close(sl, "shutdown");
+			slot_close(sl, SESSION_SHUTDOWN);
 		else
 			slot_check(sl, ls->now_ms);
 	}
@@ -220,18 +207,16 @@ static void shutdown_start(struct loop_state *ls)
  * their 421 too. */
 static void shutdown_progress(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl) || sl->pending || sl->shut != 1)
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
+		if (sl->pending || sl->shut != 1)
 			continue;
 		if (smtp_shutdown(&sl->s, 0))
 			continue;
 		sl->shut = 2;
 		if (slot_flush(sl) != 0)
-			slot_close(sl, "shutdown");
+			slot_close(sl, SESSION_SHUTDOWN);
 		else
 			slot_check(sl, ls->now_ms);
 	}
@@ -239,19 +224,15 @@ static void shutdown_progress(struct loop_state *ls)
 
 static void shutdown_force(struct loop_state *ls)
 {
-	unsigned i;
+	struct slot *sl;
 
 	(void)ls;
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		struct slot *sl = &slots[i];
-
-		if (!slot_is_live(sl))
-			continue;
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		smtp_shutdown(&sl->s, 1);
 		if (slot_flush(sl) != 0) {
 			/* closing anyway */
 		}
-		slot_close(sl, "shutdown");
+		slot_close(sl, SESSION_SHUTDOWN);
 	}
 }
 
@@ -358,7 +339,7 @@ static void read_signals(struct loop_state *ls)
 				break;
 			case SIGUSR1:
 				stats_tick(slot_config()->stats_file, ls->now_ms,
-				           active_sessions(), 1);
+				           slot_count(), 1);
 				break;
 			default:
 				break;
@@ -370,16 +351,13 @@ static void read_signals(struct loop_state *ls)
 static int poll_wait_ms(struct loop_state *ls)
 {
 	int64_t wait = LOOP_MAX_WAIT_MS;
-	unsigned i;
+	const struct slot *sl;
 
 	if (slot_commit_pending())
 		return 0;
-	for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-		const struct slot *sl = &slots[i];
+	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		int64_t d, w;
 
-		if (!slot_is_live(sl))
-			continue;
 		d = smtp_deadline(&sl->s);
 		if (d != INT64_MAX) {
 			w = d * 1000 - ls->now_ms;
@@ -444,7 +422,8 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 	smtp_tick(&sl->s, ls->now, ls->wall);
 	st = smtp_state(&sl->s);
 	if (!(st_before & SMTP_CLOSE) && (st & SMTP_CLOSE) && !sl->result)
-		sl->result = sl->s.p.refused ? "refused" : "timeout";
+		sl->result = sl->s.p.refused ? SESSION_REFUSED :
+		             SESSION_TIMEOUT;
 #if CFG_TLS
 	if (slot_tls(sl)) {
 		/* the TLS layer reads, writes and closes */
@@ -457,22 +436,22 @@ static void session_events(struct loop_state *ls, struct slot *sl,
 		if (sl->eof) {
 			/* input is not polled for after the EOF: an error
 			 * or hang-up says the peer is gone (RST) */
-			slot_close(sl, "closed");
+			slot_close(sl, SESSION_CLOSED);
 			return;
 		}
 		if (st & SMTP_WANT_RECV) {
 			if (slot_read(sl) != 0) {
-				slot_close(sl, "error");
+				slot_close(sl, SESSION_ERROR);
 				return;
 			}
 		} else if ((revents & (POLLHUP | POLLERR)) &&
 		           !(st & SMTP_WANT_SEND)) {
-			slot_close(sl, "closed");
+			slot_close(sl, SESSION_CLOSED);
 			return;
 		}
 	}
 	if (slot_flush(sl) != 0) {
-		slot_close(sl, "error");
+		slot_close(sl, SESSION_ERROR);
 		return;
 	}
 	slot_check(sl, ls->now_ms);
@@ -488,12 +467,13 @@ int loop_run(struct loop_params *lp)
 	set_time(&ls);
 	stats_init(ls.wall);
 	for (;;) {
+		struct slot *sl;
 		nfds_t n = 0;
 		int wait, rc;
 
 		set_time(&ls);
 		if (ls.stopping) {
-			if (active_sessions() == 0)
+			if (slot_count() == 0)
 				break;
 			if (ls.now_ms >= ls.stop_deadline_ms) {
 				shutdown_force(&ls);
@@ -513,11 +493,7 @@ int loop_run(struct loop_params *lp)
 				pfd_slot[n++] = NULL;
 			}
 		}
-		for (i = 0; i < CFG_MAX_SESSIONS; i++) {
-			struct slot *sl = &slots[i];
-
-			if (!slot_is_live(sl))
-				continue;
+		for (sl = slot_first(); sl; sl = slot_next(sl)) {
 			pfd[n].fd = sl->fd;
 			pfd[n].events = slot_events(sl);
 			pfd_slot[n++] = sl;
@@ -536,8 +512,7 @@ int loop_run(struct loop_params *lp)
 
 		/* sessions: every one is ticked, the ready ones served */
 		for (i = 0; i < n; i++) {
-			struct slot *sl = pfd_slot[i];
-
+			sl = pfd_slot[i];
 			if (!sl || !slot_is_live(sl) || sl->fd != pfd[i].fd)
 				continue;
 			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
@@ -564,10 +539,10 @@ int loop_run(struct loop_params *lp)
 			reload_try(&ls);
 		/* the stats file: at the start, then every 10 s */
 		stats_tick(slot_config()->stats_file, ls.now_ms,
-		           active_sessions(), 0);
+		           slot_count(), 0);
 	}
 	set_time(&ls);
-	stats_tick(slot_config()->stats_file, ls.now_ms, active_sessions(), 1);
+	stats_tick(slot_config()->stats_file, ls.now_ms, slot_count(), 1);
 	log_info("stopped");
 	return 0;
 }

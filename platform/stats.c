@@ -30,10 +30,10 @@ static const char *const rcpt_label[RCPT_R_N] = {
 static const char *const rej_label[REJ_N] = {
 	"bare_lf", "bare_cr", "nul", "size", "loop"
 };
-/* the log's reason= values of rejected messages, in rej_label order */
-static const char *const rej_reason[REJ_N] = {
-	"bare-lf", "bare-cr", "nul", "size", "loop"
-};
+/* the rejected counters are in enum msg_reason's order of the content
+ * refusals (outcome.h) */
+_Static_assert(REJ_N == MSG_REASON_CONTENT_LAST - MSG_REASON_CONTENT_FIRST + 1,
+               "one rejected counter per content refusal");
 static const char *const fail_label[FAIL_N] = {
 	"temp", "nospace", "perm", "aborted"
 };
@@ -54,7 +54,7 @@ static struct {
 	uint64_t failed[FAIL_N];
 	uint64_t stored_bytes;
 	uint64_t storage_errors;
-	uint64_t tls_ok, tls_failed;
+	uint64_t tls[TLS_RESULT_N];
 	uint64_t auth_ok, auth_failed;
 	uint64_t batches;
 	uint64_t batch_sum;
@@ -102,56 +102,50 @@ void stats_rcpt(int rcpt_result)
 	}
 }
 
-static int is(const char *a, const char *b)
-{
-	return a && strcmp(a, b) == 0;
-}
-
 /* see stats.h */
-void stats_message(const char *result, const char *reason, uint64_t size)
+void stats_message(enum msg_result result, enum msg_reason reason,
+                   uint64_t size)
 {
-	unsigned i;
-
-	if (is(result, "delivered")) {
+	if (result == MSG_DELIVERED) {
 		st.delivered++;
 		st.stored_bytes += size;
 		return;
 	}
-	if (is(result, "rejected")) {
-		for (i = 0; i < REJ_N; i++) {
-			if (is(reason, rej_reason[i])) {
-				st.rejected[i]++;
-				return;
-			}
-		}
-		/* not a content refusal after all: count it as failed */
+	if (result == MSG_REJECTED && msg_reason_is_content(reason)) {
+		st.rejected[reason - MSG_REASON_CONTENT_FIRST]++;
+		return;
 	}
-	/* failed: the reasons slot.c logs */
-	if (is(reason, "aborted")) {
+	/* failed (a rejected one that is no content refusal counts so too) */
+	switch (reason) {
+	case MSG_REASON_ABORTED:
 		st.failed[FAIL_ABORTED]++;
-	} else if (is(reason, "no-space")) {
+		break;
+	case MSG_REASON_NO_SPACE:
 		st.failed[FAIL_NOSPACE]++;
 		st.storage_errors++;
-	} else if (is(reason, "min-free-space")) {
+		break;
+	case MSG_REASON_MIN_FREE_SPACE:
 		st.failed[FAIL_NOSPACE]++;
-	} else if (is(reason, "store-permanent")) {
+		break;
+	case MSG_REASON_STORE_PERMANENT:
 		st.failed[FAIL_PERM]++;
 		st.storage_errors++;
-	} else if (is(reason, "store-error")) {
+		break;
+	case MSG_REASON_STORE_ERROR:
 		st.failed[FAIL_TEMP]++;
 		st.storage_errors++;
-	} else {
+		break;
+	default:
 		st.failed[FAIL_TEMP]++;
+		break;
 	}
 }
 
 /* see stats.h */
-void stats_tls_handshake(int ok)
+void stats_tls_handshake(enum tls_result r)
 {
-	if (ok)
-		st.tls_ok++;
-	else
-		st.tls_failed++;
+	if ((unsigned)r < TLS_RESULT_N)
+		st.tls[r]++;
 }
 
 /* see stats.h */
@@ -280,8 +274,9 @@ static void render(unsigned active)
 	     "link, no space).");
 	value("storage_errors_total", st.storage_errors);
 	head("tls_handshakes_total", "counter", "TLS handshakes by result.");
-	labelled("tls_handshakes_total", "result", "ok", st.tls_ok);
-	labelled("tls_handshakes_total", "result", "failed", st.tls_failed);
+	for (i = 0; i < TLS_RESULT_N; i++)
+		labelled("tls_handshakes_total", "result", tls_result_name(i),
+		         st.tls[i]);
 	if (CFG_AUTH) {
 		head("auth_total", "counter", "AUTH exchanges by result.");
 		labelled("auth_total", "result", "ok", st.auth_ok);

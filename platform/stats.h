@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "outcome.h"
 
 #define STATS_INTERVAL_MS 10000
 
@@ -81,13 +82,13 @@ void stats_mail(int sink_result);
 /* One RCPT answered by the sink (enum rcpt_result). */
 void stats_rcpt(int rcpt_result);
 
-/* One message ended, as its log line says: result "delivered",
- * "rejected" or "failed", reason the log's reason= value (NULL for
- * delivered), size in octets. */
-void stats_message(const char *result, const char *reason, uint64_t size);
+/* One message ended, as its log line says (result=, reason=; reason
+ * MSG_REASON_NONE when delivered); size in octets. */
+void stats_message(enum msg_result result, enum msg_reason reason,
+                   uint64_t size);
 
-/* A TLS handshake finished: ok 1, or failed 0. */
-void stats_tls_handshake(int ok);
+/* A TLS handshake finished. */
+void stats_tls_handshake(enum tls_result r);
 
 /* A group commit of n messages ran. */
 void stats_commit_batch(unsigned n);
@@ -113,14 +114,14 @@ static inline void stats_connection_refused(enum stats_refusal why)
 }
 static inline void stats_mail(int r) { (void)r; }
 static inline void stats_rcpt(int r) { (void)r; }
-static inline void stats_message(const char *result, const char *reason,
-                                 uint64_t size)
+static inline void stats_message(enum msg_result result,
+                                 enum msg_reason reason, uint64_t size)
 {
 	(void)result;
 	(void)reason;
 	(void)size;
 }
-static inline void stats_tls_handshake(int ok) { (void)ok; }
+static inline void stats_tls_handshake(enum tls_result r) { (void)r; }
 static inline void stats_commit_batch(unsigned n) { (void)n; }
 static inline void stats_auth(int ok) { (void)ok; }
 static inline int64_t stats_wait_ms(const char *path, int64_t now_ms)

@@ -4,7 +4,7 @@
  * this header, and call into it, only under `#if CFG_TLS`: without
  * CONFIG_TLS neither these files nor BearSSL are built or linked.
  *
- * Two parts:
+ * The parts:
  *
  * tls_keys.c  The server's certificate chain and private key, read from PEM
  *             files into one of two fixed stores (TLS_KEY_POOL bytes each,
@@ -23,6 +23,10 @@
  *             smtp_send_buf/ack -> sendapp + flush) without blocking, and
  *             says what to poll for next.
  *
+ * tls_cred.c  One loaded credential: does its key match its certificate.
+ *
+ * tls_names.c Names for BearSSL's numbers: errors, versions, suites.
+ *
  * Entropy: tls_init() reads 48 bytes from getrandom() once, at start-up, and
  * seeds a process-wide HMAC-DRBG (SHA-256) with them.  Every
  * tls_conn_start() draws 32 fresh bytes from it and injects them into that
@@ -40,6 +44,7 @@
 #include <bearssl.h>
 
 #include <config.h>
+#include "outcome.h"
 #include "smtp_engine.h"
 
 #if !CFG_TLS
@@ -114,7 +119,14 @@ const struct tls_keys *tls_keys_current(void);
 /* The spare store (what tls_keys_load() filled). */
 const struct tls_keys *tls_keys_spare(void);
 
-/* "RSA-2048", "EC-P256": for the start-up log. */
+/* Whether the credential's private key is its certificate's: for RSA the
+ * modulus computed from the private key must be the certificate's n, and a
+ * signature must verify under its (n, e); for EC the public point computed
+ * from the private scalar must be the certificate's, on the same curve
+ * (tls_cred.c). */
+int tls_cred_matches(const struct tls_cred *cr);
+
+/* "RSA-2048", "EC-P256": for the start-up log (tls_cred.c). */
 const char *tls_keys_describe(const struct tls_cred *cr, char *buf,
                               size_t len);
 
@@ -169,12 +181,13 @@ int tls_conn_established(const struct tls_conn *c);
 int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
                   short revents, int64_t now_ms);
 
-/* Why the pump said TLS_PUMP_DONE: "quit" (the SMTP engine ended the
- * session), "closed" (the peer closed), "error" (socket error),
- * "tls-error", "tls-timeout" (handshake not finished in time). */
-const char *tls_conn_why(const struct tls_conn *c);
+/* Why the pump said TLS_PUMP_DONE: SESSION_QUIT (the SMTP engine ended
+ * the session), SESSION_CLOSED (the peer closed), SESSION_ERROR (socket
+ * error), SESSION_TLS_ERROR, SESSION_TLS_TIMEOUT (handshake not finished
+ * in time); SESSION_END_NONE before. */
+enum session_end tls_conn_why(const struct tls_conn *c);
 
-/* For "tls-error": BearSSL's reason, e.g. "unsupported-version",
+/* For SESSION_TLS_ERROR: BearSSL's reason, e.g. "unsupported-version",
  * "alert-sent-40", "alert-received-70"; "" otherwise. */
 const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len);
 
@@ -197,9 +210,14 @@ int64_t tls_conn_deadline(const struct tls_conn *c);
 const char *tls_conn_version(const struct tls_conn *c);
 const char *tls_conn_suite(const struct tls_conn *c);
 
-/* Names for a protocol version and a suite (the same as above). */
+/* Names for a protocol version and a suite (the same as above;
+ * tls_names.c). */
 const char *tls_version_name(unsigned version);
 const char *tls_suite_name(unsigned suite);
+
+/* BearSSL's error code err as tls_conn_error() puts it, in buf; "" for
+ * BR_ERR_OK (tls_names.c). */
+const char *tls_error_name(int err, char *buf, size_t len);
 
 /* Bytes of the static TLS state (connections and key stores), for -V. */
 size_t tls_footprint(void);

@@ -63,7 +63,6 @@
  * signature work, which is what costs on a small CPU.
  */
 #include "tls.h"
-#include "fmt.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -92,7 +91,7 @@ struct tls_conn {
 	struct tls_dual dual;
 	const struct tls_keys *keys;    /* the handshake in progress uses them */
 	int64_t hs_deadline;            /* monotonic ms */
-	const char *why;                /* set when done */
+	uint8_t why;                    /* enum session_end, set when done */
 	int err;                        /* BearSSL's error when it failed */
 	unsigned version, suite;        /* after the handshake */
 	uint8_t configured;             /* algorithms and buffers are set */
@@ -330,14 +329,14 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	c->eof = 0;
 	c->held = 0;
 	c->done = 0;
-	c->why = NULL;
+	c->why = SESSION_END_NONE;
 	c->err = 0;
 	c->version = c->suite = 0;
 	c->hs_deadline = now_ms + timeout_ms;
 	c->keys = k;
 	if (!k || !drbg_ready) {
 		c->done = 1;
-		c->why = "tls-error";
+		c->why = SESSION_TLS_ERROR;
 		return -1;
 	}
 	if (!c->configured)
@@ -350,7 +349,7 @@ int tls_conn_start(struct tls_conn *c, int implicit, unsigned min_version,
 	if (!br_ssl_server_reset(&c->sc)) {
 		c->err = br_ssl_engine_last_error(&c->sc.eng);
 		c->done = 1;
-		c->why = "tls-error";
+		c->why = SESSION_TLS_ERROR;
 		return -1;
 	}
 	return 0;
@@ -392,15 +391,15 @@ int64_t tls_conn_deadline(const struct tls_conn *c)
 	return c->hs_deadline;
 }
 
-static int finish(struct tls_conn *c, const char *why)
+static int finish(struct tls_conn *c, enum session_end why)
 {
 	if (!c->done) {
 		c->done = 1;
-		c->why = why;
+		c->why = (uint8_t)why;
 		/* a handshake that never finished, by error or by time */
-		if (!c->established && strcmp(why, "quit") != 0 &&
-		    strcmp(why, "closed") != 0)
-			stats_tls_handshake(0);
+		if (!c->established && why != SESSION_QUIT &&
+		    why != SESSION_CLOSED)
+			stats_tls_handshake(TLS_RESULT_FAILED);
 	}
 	return TLS_PUMP_DONE;
 }
@@ -410,7 +409,7 @@ static void handshake_done(struct tls_conn *c, struct smtp_session *s)
 	br_ssl_session_parameters sp;
 
 	c->established = 1;
-	stats_tls_handshake(1);
+	stats_tls_handshake(TLS_RESULT_OK);
 	c->keys = NULL;         /* no renegotiation: the keys are not needed */
 	c->version = br_ssl_engine_get_version(&c->sc.eng);
 	br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
@@ -439,21 +438,21 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	/* input is not polled for after the FIN or while an alert is held:
 	 * an error or hang-up then says the peer is gone (RST) */
 	if ((c->eof || c->held) && (revents & (POLLHUP | POLLERR)))
-		return finish(c, "closed");
+		return finish(c, SESSION_CLOSED);
 	if (!c->established && now_ms >= c->hs_deadline)
-		return finish(c, "tls-timeout");
+		return finish(c, SESSION_TLS_TIMEOUT);
 	/* the session ended (a timeout, a shutdown) before the handshake
 	 * did: no reply can reach the client any more */
 	if (!c->established && (smtp_state(s) & SMTP_CLOSE))
-		return finish(c, "quit");
+		return finish(c, SESSION_QUIT);
 	for (;;) {
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
 			c->err = br_ssl_engine_last_error(eng);
 			if (c->err != BR_ERR_OK)
-				return finish(c, "tls-error");
+				return finish(c, SESSION_TLS_ERROR);
 			/* the peer's close_notify, answered */
-			return finish(c, c->closing ? "quit" : "closed");
+			return finish(c, c->closing ? SESSION_QUIT : SESSION_CLOSED);
 		}
 		if (!c->established && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_done(c, s);
@@ -516,10 +515,10 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				write_blocked = 1;
 			else
-				return finish(c, "error");
+				return finish(c, SESSION_ERROR);
 		}
 		if (c->closing && !(st & BR_SSL_SENDREC))
-			return finish(c, "quit");
+			return finish(c, SESSION_QUIT);
 
 		/* socket -> records */
 		if ((st & BR_SSL_RECVREC) && reads > 0 && !c->eof) {
@@ -561,7 +560,7 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return finish(c, "error");
+				return finish(c, SESSION_ERROR);
 			reads = 0;
 		}
 		break;
@@ -571,7 +570,7 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	if (c->eof && !c->closing && !(st & BR_SSL_SENDREC) &&
 	    (!c->established ||
 	     !(ss & (SMTP_WANT_SEND | SMTP_COMMITTING | SMTP_PAUSED))))
-		return finish(c, "closed");
+		return finish(c, SESSION_CLOSED);
 	if (st & BR_SSL_SENDREC)
 		want |= POLLOUT;
 	if ((st & BR_SSL_RECVREC) && !c->eof &&
@@ -580,73 +579,20 @@ int tls_conn_pump(struct tls_conn *c, int fd, struct smtp_session *s,
 	return want;
 }
 
-const char *tls_conn_why(const struct tls_conn *c)
+enum session_end tls_conn_why(const struct tls_conn *c)
 {
-	return c->why ? c->why : "";
-}
-
-static const char *err_name(int e)
-{
-	switch (e) {
-	case BR_ERR_BAD_PARAM:           return "bad-param";
-	case BR_ERR_BAD_STATE:           return "bad-state";
-	case BR_ERR_UNSUPPORTED_VERSION: return "unsupported-version";
-	case BR_ERR_BAD_VERSION:         return "bad-version";
-	case BR_ERR_BAD_LENGTH:          return "bad-length";
-	case BR_ERR_TOO_LARGE:           return "too-large";
-	case BR_ERR_BAD_MAC:             return "bad-mac";
-	case BR_ERR_NO_RANDOM:           return "no-random";
-	case BR_ERR_UNKNOWN_TYPE:        return "unknown-type";
-	case BR_ERR_UNEXPECTED:          return "unexpected";
-	case BR_ERR_BAD_CCS:             return "bad-ccs";
-	case BR_ERR_BAD_ALERT:           return "bad-alert";
-	case BR_ERR_BAD_HANDSHAKE:       return "bad-handshake";
-	case BR_ERR_OVERSIZED_ID:        return "oversized-id";
-	case BR_ERR_BAD_CIPHER_SUITE:    return "bad-cipher-suite";
-	case BR_ERR_BAD_COMPRESSION:     return "bad-compression";
-	case BR_ERR_BAD_FRAGLEN:         return "bad-fraglen";
-	case BR_ERR_BAD_SECRENEG:        return "bad-secreneg";
-	case BR_ERR_EXTRA_EXTENSION:     return "extra-extension";
-	case BR_ERR_BAD_SNI:             return "bad-sni";
-	case BR_ERR_BAD_HELLO_DONE:      return "bad-hello-done";
-	case BR_ERR_LIMIT_EXCEEDED:      return "limit-exceeded";
-	case BR_ERR_BAD_FINISHED:        return "bad-finished";
-	case BR_ERR_RESUME_MISMATCH:     return "resume-mismatch";
-	case BR_ERR_INVALID_ALGORITHM:   return "invalid-algorithm";
-	case BR_ERR_BAD_SIGNATURE:       return "bad-signature";
-	case BR_ERR_WRONG_KEY_USAGE:     return "wrong-key-usage";
-	case BR_ERR_NO_CLIENT_AUTH:      return "no-client-auth";
-	case BR_ERR_IO:                  return "io";
-	default:                         return NULL;
-	}
+	return (enum session_end)c->why;
 }
 
 const char *tls_conn_error(const struct tls_conn *c, char *buf, size_t len)
 {
-	const char *name;
-
-	if (len == 0)
-		return "";
-	buf[0] = '\0';
-	if (c->err == BR_ERR_OK)
-		return buf;
-	if (c->err >= BR_ERR_SEND_FATAL_ALERT)
-		fmt_into(buf, len, "alert-sent-%d",
-		         c->err - BR_ERR_SEND_FATAL_ALERT);
-	else if (c->err >= BR_ERR_RECV_FATAL_ALERT)
-		fmt_into(buf, len, "alert-received-%d",
-		         c->err - BR_ERR_RECV_FATAL_ALERT);
-	else if ((name = err_name(c->err)) != NULL)
-		fmt_into(buf, len, "%s", name);
-	else
-		fmt_into(buf, len, "error-%d", c->err);
-	return buf;
+	return tls_error_name(c->err, buf, len);
 }
 
 const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
                              char *buf, size_t len)
 {
-	const char *why = c->why;
+	enum session_end why = (enum session_end)c->why;
 	/* BearSSL keeps the ClientHello's client_version, and the record
 	 * layer's version of what came in (reset with the engine): old
 	 * clients put their best in the first, a few in the second */
@@ -654,12 +600,12 @@ const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
 
 	*version = v > r ? v : r;
 	/* "quit": the session ended it; "closed" before a record: a probe */
-	if (!c->active || c->established || !why || why[0] == 'q' ||
-	    (why[0] == 'c' && !*version))
+	if (!c->active || c->established || why == SESSION_END_NONE ||
+	    why == SESSION_QUIT || (why == SESSION_CLOSED && !*version))
 		return NULL;
-	if (why[0] != 't')
+	if (why == SESSION_CLOSED || why == SESSION_ERROR)
 		return "closed";        /* the client gave up, or a socket error */
-	if (why[4] == 't')
+	if (why == SESSION_TLS_TIMEOUT)
 		return "timeout";
 	switch (c->err) {
 	case BR_ERR_SEND_FATAL_ALERT + 40:      /* handshake_failure */
@@ -670,58 +616,6 @@ const char *tls_conn_failure(const struct tls_conn *c, unsigned *version,
 		return "bad-record";
 	default:
 		return tls_conn_error(c, buf, len);
-	}
-}
-
-const char *tls_version_name(unsigned version)
-{
-	switch (version) {
-	case BR_TLS10: return "TLSv1.0";
-	case BR_TLS11: return "TLSv1.1";
-	case BR_TLS12: return "TLSv1.2";
-	default:       return "";
-	}
-}
-
-const char *tls_suite_name(unsigned suite)
-{
-	switch (suite) {
-	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
-		return "ECDHE-ECDSA-AES128-GCM-SHA256";
-	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
-		return "ECDHE-ECDSA-AES256-GCM-SHA384";
-	case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
-		return "ECDHE-ECDSA-CHACHA20-POLY1305";
-	case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
-		return "ECDHE-RSA-AES128-GCM-SHA256";
-	case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
-		return "ECDHE-RSA-AES256-GCM-SHA384";
-	case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
-		return "ECDHE-RSA-CHACHA20-POLY1305";
-#if CFG_TLS_LEGACY
-	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:
-		return "ECDHE-ECDSA-AES128-SHA256";
-	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:
-		return "ECDHE-ECDSA-AES128-SHA";
-	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:
-		return "ECDHE-ECDSA-AES256-SHA";
-	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:
-		return "ECDHE-RSA-AES128-SHA256";
-	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:
-		return "ECDHE-RSA-AES128-SHA";
-	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:
-		return "ECDHE-RSA-AES256-SHA";
-	case BR_TLS_RSA_WITH_AES_128_CBC_SHA256:
-		return "AES128-SHA256";
-	case BR_TLS_RSA_WITH_AES_256_CBC_SHA256:
-		return "AES256-SHA256";
-	case BR_TLS_RSA_WITH_AES_128_CBC_SHA:
-		return "AES128-SHA";
-	case BR_TLS_RSA_WITH_AES_256_CBC_SHA:
-		return "AES256-SHA";
-#endif
-	default:
-		return "";
 	}
 }
 

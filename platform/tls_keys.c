@@ -7,10 +7,7 @@
  * decoded objects are kept.  The certificates go into the store as DER, the
  * first one is decoded (br_x509_decoder) for its public key, the key object
  * is decoded as it streams (br_skey_decoder) and its elements copied into
- * the store.  Then the key must be the certificate's: for RSA the modulus
- * and public exponent computed from the private key must equal the
- * certificate's n and e; for EC the public point computed from the private
- * scalar must equal the certificate's point, on the same curve.
+ * the store.  Then the key must be the certificate's (tls_cred.c).
  */
 #include "tls.h"
 #include "fmt.h"
@@ -480,63 +477,6 @@ static int load_key(struct load *L, const char *path)
 	return 0;
 }
 
-/* Big-endian unsigned integers, leading zeros aside. */
-static int same_uint(const unsigned char *a, size_t alen,
-                     const unsigned char *b, size_t blen)
-{
-	while (alen > 0 && *a == 0) {
-		a++;
-		alen--;
-	}
-	while (blen > 0 && *b == 0) {
-		b++;
-		blen--;
-	}
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
-/* RSA: the modulus computed from p and q must be the certificate's n, and
- * a signature made with the private key must verify under the
- * certificate's (n, e) -- which checks e too (br_rsa_compute_pubexp()
- * only works for p and q = 3 mod 4, which OpenSSL's keys need not be).
- * EC: the point computed from the private scalar must be the
- * certificate's, on the same curve. */
-static int key_matches(const struct tls_cred *k)
-{
-	if (k->key_type != k->pub.key_type)
-		return 0;
-	if (k->key_type == BR_KEYTYPE_RSA) {
-		br_rsa_compute_modulus modulus = br_rsa_compute_modulus_get_default();
-		/* BearSSL handles RSA up to 4096 bits */
-		unsigned char n[4096 / 8], sig[4096 / 8], hash[32], back[32];
-		size_t nlen;
-		br_rsa_public_key pk;
-
-		nlen = modulus(NULL, &k->sk.rsa);
-		if (nlen == 0 || nlen > sizeof n || modulus(n, &k->sk.rsa) != nlen)
-			return 0;
-		if (!same_uint(n, nlen, k->pub.key.rsa.n, k->pub.key.rsa.nlen))
-			return 0;
-		memset(hash, 0x5a, sizeof hash);
-		pk = k->pub.key.rsa;
-		return br_rsa_pkcs1_sign_get_default()(BR_HASH_OID_SHA256, hash,
-		                                       sizeof hash, &k->sk.rsa, sig) &&
-		       br_rsa_pkcs1_vrfy_get_default()(sig, nlen, BR_HASH_OID_SHA256,
-		                                       sizeof back, &pk, back) &&
-		       memcmp(hash, back, sizeof hash) == 0;
-	} else {
-		unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
-		br_ec_public_key pk;
-		size_t qlen;
-
-		if (k->sk.ec.curve != k->pub.key.ec.curve)
-			return 0;
-		qlen = br_ec_compute_pub(br_ec_get_default(), &pk, q, &k->sk.ec);
-		return qlen != 0 && qlen == k->pub.key.ec.qlen &&
-		       memcmp(q, k->pub.key.ec.q, qlen) == 0;
-	}
-}
-
 /* One pair into L->cr.  0, or the number of errors. */
 static unsigned load_pair(struct load *L, const char *cert_file,
                           const char *key_file)
@@ -547,7 +487,7 @@ static unsigned load_pair(struct load *L, const char *cert_file,
 	cert_ok = load_cert(L, cert_file) == 0;
 	/* the key is read even after a bad certificate: report both */
 	key_ok = load_key(L, key_file) == 0;
-	if (cert_ok && key_ok && !key_matches(L->cr)) {
+	if (cert_ok && key_ok && !tls_cred_matches(L->cr)) {
 		L->which = TLS_OPT_KEY;
 		L->path = key_file;
 		report(L, "key does not match certificate %s", cert_file);
@@ -592,21 +532,4 @@ unsigned tls_keys_load(const char *const *cert_files,
 	}
 	k->loaded = 1;
 	return 0;
-}
-
-const char *tls_keys_describe(const struct tls_cred *k, char *buf, size_t len)
-{
-	const char *curve;
-
-	if (k->key_type == BR_KEYTYPE_RSA) {
-		fmt_into(buf, len, "RSA-%u", k->sk.rsa.n_bitlen);
-		return buf;
-	}
-	switch (k->sk.ec.curve) {
-	case BR_EC_secp256r1: curve = "P256"; break;
-	case BR_EC_secp384r1: curve = "P384"; break;
-	default:              curve = "P521"; break;
-	}
-	fmt_into(buf, len, "EC-%s", curve);
-	return buf;
 }

@@ -332,7 +332,7 @@ static void server_pump_ev(short revents)
 			CHECK(tls_conn_deadline(conn) == INT64_MAX);
 		return;
 	}
-	why = tls_conn_why(conn);
+	why = session_end_name(tls_conn_why(conn));
 	CHECK(!strcmp(why, "quit") || !strcmp(why, "closed") ||
 	      !strcmp(why, "error") || !strcmp(why, "tls-error") ||
 	      !strcmp(why, "tls-timeout"));
@@ -385,7 +385,7 @@ static void end(size_t err_len)
 {
 	char e[64], f[64];
 	const char *err = tls_conn_error(conn, e, err_len);
-	const char *why = tls_conn_why(conn);
+	const char *why = session_end_name(tls_conn_why(conn));
 	unsigned version = 0x10000;
 	const char *fail = tls_conn_failure(conn, &version, f, err_len);
 
@@ -845,7 +845,7 @@ static void run_client(unsigned opts, const uint8_t *d, size_t n)
 	}
 	/* every reply leaves before the close, and then close_notify */
 	if (established && srv_rc == TLS_PUMP_DONE && !cl.ending && !cl.gone &&
-	    !strcmp(tls_conn_why(conn), "quit")) {
+	    tls_conn_why(conn) == SESSION_QUIT) {
 		CHECK(app.queued == 0 && cl.got == app.sent);
 		CHECK(cl.closed &&
 		      br_ssl_engine_last_error(&cl.cc.eng) == BR_ERR_OK);

@@ -559,7 +559,7 @@ static void test_implicit(const char *label, br_ssl_session_parameters *save)
 	ok(wait_for("221 2.0.0"), "%s: QUIT answered", label);
 	run(c_server_done, 1000);
 	is_int(server_rc, TLS_PUMP_DONE, "%s: the server side finishes", label);
-	is_str(tls_conn_why(conn), "quit", "%s: because the session ended", label);
+	is_str(session_end_name(tls_conn_why(conn)), "quit", "%s: because the session ended", label);
 	is_str(tls_conn_error(conn, err, sizeof err), "", "%s: no TLS error", label);
 	client_pump();
 	ok(cl.closed && br_ssl_engine_last_error(&cl.cc.eng) == BR_ERR_OK,
@@ -670,7 +670,7 @@ static void refused_handshake(const char *label, unsigned vmax,
 	client_init(sv[1], BR_TLS10, vmax, suites, n, NULL);
 	run(c_server_done, 1000);
 	is_int(server_rc, TLS_PUMP_DONE, "%s: refused", label);
-	is_str(tls_conn_why(conn), "tls-error", "%s: as a TLS error", label);
+	is_str(session_end_name(tls_conn_why(conn)), "tls-error", "%s: as a TLS error", label);
 	ok(strstr(tls_conn_error(conn, err, sizeof err), why) != NULL,
 	   "%s: %s", label, err);
 	ok(!memmem(cl.got, cl.got_len, "220", 3), "%s: no greeting leaked", label);
@@ -735,7 +735,7 @@ static void test_garbage(void)
 		client_pump();
 	}
 	is_int(brc, TLS_PUMP_DONE, "garbage instead of a ClientHello: that connection ends");
-	is_str(tls_conn_why(bad), "tls-error", "garbage: as a TLS error (%s)",
+	is_str(session_end_name(tls_conn_why(bad)), "tls-error", "garbage: as a TLS error (%s)",
 	       tls_conn_error(bad, err, sizeof err));
 	{
 		unsigned v = 1;
@@ -764,7 +764,7 @@ static void test_deadline(void)
 	is_int(server_rc, POLLIN, "stalled handshake: a partial record keeps it waiting");
 	server_rc = tls_conn_pump(conn, sv[0], &sess, 0, 6000);
 	is_int(server_rc, TLS_PUMP_DONE, "stalled handshake: ends at the deadline");
-	is_str(tls_conn_why(conn), "tls-timeout", "stalled handshake: as tls-timeout");
+	is_str(session_end_name(tls_conn_why(conn)), "tls-timeout", "stalled handshake: as tls-timeout");
 	is_int(tls_conn_deadline(conn), INT64_MAX, "stalled handshake: no deadline once done");
 	tls_conn_stop(conn);
 	unpair();
@@ -777,7 +777,7 @@ static void test_peer_close(void)
 	ok(wait_for("220 mx.test"), "peer close: greeting");
 	shutdown(sv[1], SHUT_WR);
 	run(c_server_done, 1000);
-	is_str(tls_conn_why(conn), "closed", "peer close: the TCP close ends the connection");
+	is_str(session_end_name(tls_conn_why(conn)), "closed", "peer close: the TCP close ends the connection");
 	tls_conn_stop(conn);
 	unpair();
 	(void)c_never;
@@ -821,7 +821,7 @@ static void half_close(const char *label, int notify)
 	for (k = 0; k < 20 && server_rc != TLS_PUMP_DONE; k++)
 		server_rc = tls_conn_pump(conn, sv[0], &sess, 0, 1000);
 	is_int(server_rc, TLS_PUMP_DONE, "%s: done once the replies are written", label);
-	is_str(tls_conn_why(conn), "quit", "%s: ended by the QUIT", label);
+	is_str(session_end_name(tls_conn_why(conn)), "quit", "%s: ended by the QUIT", label);
 	if (notify) {
 		while (got < sizeof raw &&
 		       (n = recv(sv[1], raw + got, sizeof raw - got, MSG_DONTWAIT)) > 0)

@@ -1,0 +1,353 @@
+#include "slot_sink.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "discard.h"
+#include "fmt.h"
+#include "log.h"
+#include "slot_io.h"
+#include "slot_log.h"
+#include "stats.h"
+#include "text.h"
+
+static struct slot *pending[CFG_MAX_SESSIONS];
+static unsigned n_pending;
+
+/* Scratch for policy_resolve() and the commit batch: one thread, so static
+ * instead of several KiB of stack. */
+static struct rcpt_target targets[MAILDIR_MAX_DEST];
+static struct maildir_msg *batch_msgs[CFG_MAX_SESSIONS];
+static struct slot *batch_slots[CFG_MAX_SESSIONS];
+static int batch_results[CFG_MAX_SESSIONS];
+
+/* ---- the store: the Maildirs, or the benchmark's discard store -------- */
+
+static int store_open(struct maildir_msg *m)
+{
+	return CFG_BENCH_DISCARD ? discard_open(m) : maildir_open(m);
+}
+
+static int store_write(struct maildir_msg *m, const void *p, size_t n)
+{
+	return CFG_BENCH_DISCARD ? discard_write(m, p, n) :
+	       maildir_write(m, p, n);
+}
+
+static int store_finish(struct maildir_msg *m)
+{
+	return CFG_BENCH_DISCARD ? discard_finish(m) : maildir_finish(m);
+}
+
+static void store_commit(struct maildir_msg **msgs, size_t n, int *results)
+{
+	if (CFG_BENCH_DISCARD)
+		discard_commit(msgs, n, results);
+	else
+		maildir_commit_batch(msgs, n, results);
+}
+
+/* ---- the sink ------------------------------------------------------------ */
+
+static int below_min_free(const struct mn_config *c, const char *maildir)
+{
+	int64_t free_bytes;
+
+	if (!c->min_free)
+		return 0;
+	free_bytes = maildir_free_space(maildir);
+	if (free_bytes < 0)
+		return 0;       /* cannot tell: let the write find out */
+	return (uint64_t)free_bytes < c->min_free;
+}
+
+static int sink_mail(void *ctx, const struct smtp_addr *from, int utf8)
+{
+	struct slot *sl = ctx;
+	const struct mn_config *c = slot_config();
+
+	(void)utf8;
+	if (c->n_mailbox && below_min_free(c, c->mailbox[0].maildir)) {
+		stats_mail(SINK_NOSPACE);
+		return SINK_NOSPACE;
+	}
+	sl->txn_cfg = c;
+	sl->txn = 1;
+	text_copy(sl->from, sizeof sl->from, from->is_null ? "" : from->text);
+	sl->to[0] = '\0';
+	sl->nrcpt = 0;
+	sl->msg.n_dest = 0;
+	return SINK_OK;
+}
+
+/* A +tag folder only counts when MAILDIR/.tag/ exists; otherwise the
+ * message goes to the inbox, and must then be deduplicated as such. */
+static int folder_exists(const char *maildir, const char *folder)
+{
+	char path[MAILDIR_PATH_MAX + MAILDIR_FOLDER_MAX + 4];
+	struct stat st;
+	int n;
+
+	n = fmt_into(path, sizeof path, "%s/.%s", maildir, folder);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return 0;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int rcpt_add(void *ctx, const struct smtp_addr *to)
+{
+	struct slot *sl = ctx;
+	const struct mn_config *c = sl->txn ? sl->txn_cfg : slot_config();
+	struct maildir_msg *m = &sl->msg;
+	unsigned n = 0, i, j, added = 0;
+	int r;
+
+	r = policy_resolve(c, to, targets, MAILDIR_MAX_DEST, &n);
+	if (r != RCPT_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		const char *dir;
+		const char *folder = targets[i].folder;
+
+		if (targets[i].mailbox >= c->n_mailbox)
+			return RCPT_TEMP;       /* cannot happen */
+		dir = c->mailbox[targets[i].mailbox].maildir;
+		if (below_min_free(c, dir))
+			return RCPT_NOSPACE;
+		if (folder[0] && !folder_exists(dir, folder))
+			folder = "";
+		for (j = 0; j < m->n_dest + added; j++)
+			if (strcmp(m->dest[j].maildir, dir) == 0 &&
+			    strcmp(m->dest[j].folder, folder) == 0)
+				break;
+		if (j < m->n_dest + added)
+			continue;               /* already a destination */
+		if (m->n_dest + added >= MAILDIR_MAX_DEST)
+			return RCPT_TEMP;
+		m->dest[m->n_dest + added].maildir = dir;
+		text_copy(m->dest[m->n_dest + added].folder,
+		          sizeof m->dest[0].folder, folder);
+		added++;
+	}
+	/* only now: a refused RCPT leaves the list as it was */
+	m->n_dest += added;
+	if (sl->nrcpt == 0)
+		text_copy(sl->to, sizeof sl->to,
+		          to->text[0] ? to->text : "postmaster");
+	sl->nrcpt++;
+	if (!sl->txn) {
+		sl->txn = 1;
+		sl->txn_cfg = c;
+	}
+	return RCPT_OK;
+}
+
+static int sink_rcpt(void *ctx, const struct smtp_addr *to)
+{
+	int r = rcpt_add(ctx, to);
+
+	stats_rcpt(r);
+	return r;
+}
+
+static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
+{
+	struct slot *sl = ctx;
+	int r;
+
+	clock_make_id(id);
+	text_copy(sl->id, sizeof sl->id, id);
+	if (sl->msg.n_dest == 0) {
+		slot_log_message(sl, 0, MSG_FAILED, MSG_REASON_NO_DESTINATION);
+		return SINK_TEMP;
+	}
+	r = store_open(&sl->msg);
+	if (r != SINK_OK) {
+		slot_log_message(sl, 0, MSG_FAILED, msg_reason_of_sink(r));
+		return r;
+	}
+	sl->msg_open = 1;
+	return SINK_OK;
+}
+
+static int sink_write(void *ctx, const void *p, size_t n)
+{
+	struct slot *sl = ctx;
+
+	if (!sl->msg_open)
+		return SINK_TEMP;
+	return store_write(&sl->msg, p, n);
+}
+
+/* min-free-space once more before the commit: MAIL and RCPT saw the space
+ * before the message was written (it is in tmp/ now, counted). */
+static int dests_below_min_free(const struct slot *sl)
+{
+	const struct mn_config *c = sl->txn_cfg ? sl->txn_cfg : slot_config();
+	unsigned i;
+
+	for (i = 0; i < sl->msg.n_dest; i++)
+		if (below_min_free(c, sl->msg.dest[i].maildir))
+			return 1;
+	return 0;
+}
+
+static int sink_commit(void *ctx)
+{
+	struct slot *sl = ctx;
+	int r;
+
+	if (!sl->msg_open)
+		return SINK_TEMP;
+	r = store_finish(&sl->msg);
+	if (r == SINK_OK && dests_below_min_free(sl))
+		r = SINK_NOSPACE;       /* the message itself took the space */
+	if (r != SINK_OK) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+		sl->txn = 0;
+		slot_log_message(sl, sl->msg.size, MSG_FAILED,
+		                 sl->msg.error ? msg_reason_of_sink(r) :
+		                 MSG_REASON_MIN_FREE_SPACE);
+		return r;
+	}
+	sl->pending = 1;
+	pending[n_pending++] = sl;
+	return SINK_PENDING;
+}
+
+static void sink_abort(void *ctx, enum smtp_reject reason, uint64_t size)
+{
+	struct slot *sl = ctx;
+	enum msg_reason why;
+
+	if (sl->pending)
+		return;         /* the engine promised not to; be safe anyway */
+	if (sl->msg_open) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+	}
+	sl->txn = 0;
+	/* a failed write: ENOSPC says no-space, as the 452 the client got */
+	why = reason == REJECT_STORE && sl->msg.error ?
+	      msg_reason_of_sink(sl->msg.error) : msg_reason_of_reject(reason);
+	slot_log_message(sl, size, msg_reason_is_content(why) ? MSG_REJECTED :
+	                 MSG_FAILED, why);
+}
+
+/* Also the end of the session (slot_sink_end): an open message is dropped
+ * and logged "aborted" (the engine should have aborted it already). */
+static void sink_reset(void *ctx)
+{
+	struct slot *sl = ctx;
+
+	if (sl->pending)
+		return;
+	if (sl->msg_open) {
+		maildir_abort(&sl->msg);
+		sl->msg_open = 0;
+		slot_log_message(sl, sl->msg.size, MSG_FAILED, MSG_REASON_ABORTED);
+	}
+	sl->from[0] = '\0';
+	sl->to[0] = '\0';
+	sl->nrcpt = 0;
+	sl->msg.n_dest = 0;
+	sl->txn = 0;
+	sl->txn_cfg = NULL;
+	sl->id[0] = '\0';
+}
+
+#if CFG_AUTH
+/* Whether the credentials are right.  Without auth-users there is nothing
+ * to check them against: any credentials go through, granting nothing. */
+static int sink_auth(void *ctx, const char *user, const char *pass)
+{
+	struct slot *sl = ctx;
+	const struct mn_config *c = slot_config();
+	int r = AUTH_ANY;
+
+	if (c->auth_users)
+		r = auth_verify(c, user, pass) ? AUTH_CHECKED : AUTH_FAIL;
+	stats_auth(r != AUTH_FAIL);
+	if (r == AUTH_FAIL) {
+		char name[LOG_FIELD_MAX];
+
+		log_clean(name, sizeof name, user);
+		log_info("auth=failed user=%s ip=%s", name, sl->s.client_ip);
+	}
+	return r;
+}
+#endif
+
+/* see slot_sink.h */
+const struct smtp_sink slot_sink = {
+	.mail = sink_mail,
+	.rcpt = sink_rcpt,
+	.begin = sink_begin,
+	.write = sink_write,
+	.commit = sink_commit,
+	.abort = sink_abort,
+	.reset = sink_reset,
+#if CFG_AUTH
+	.auth = sink_auth,
+#endif
+};
+
+/* see slot_sink.h */
+void slot_sink_end(struct slot *sl)
+{
+	sink_reset(sl);
+}
+
+/* ---- the group commit ------------------------------------------------- */
+
+/* see slot_sink.h */
+unsigned slot_commit_pending(void)
+{
+	return n_pending;
+}
+
+/* see slot_sink.h */
+void slot_commit_run(int64_t now_ms)
+{
+	unsigned i, n;
+
+	n = n_pending;
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		batch_slots[i] = pending[i];
+		batch_msgs[i] = &pending[i]->msg;
+	}
+	n_pending = 0;          /* commit_done below may queue new ones */
+	store_commit(batch_msgs, n, batch_results);
+	stats_commit_batch(n);
+	for (i = 0; i < n; i++) {
+		struct slot *sl = batch_slots[i];
+		int r = batch_results[i];
+
+		sl->pending = 0;
+		sl->msg_open = 0;
+		sl->txn = 0;
+		if (r == SINK_OK) {
+			sl->delivered++;
+			slot_log_message(sl, sl->msg.size, MSG_DELIVERED,
+			                 MSG_REASON_NONE);
+		} else {
+			slot_log_message(sl, sl->msg.size, MSG_FAILED,
+			                 msg_reason_of_sink(r));
+		}
+		smtp_commit_done(&sl->s, r);
+		if (sl->end_after_commit) {     /* the peer is gone already */
+			sl->end_after_commit = 0;
+			slot_close(sl, sl->result ? sl->result : SESSION_CLOSED);
+			continue;
+		}
+		if (slot_flush(sl) != 0)
+			slot_close(sl, SESSION_ERROR);
+		else
+			slot_check(sl, now_ms);
+	}
+}
