@@ -160,13 +160,22 @@ static void agree(const char *label, const char *out)
 	static struct maildirsize_scan s;
 	struct maildirsize_info in;
 	long kb = -1, n = -1;
-	int r;
+	int r, tries;
 
 	r = maildirsize_read(md, &lim, time(NULL), &in);
 	is_int(r, MAILDIRSIZE_OK, "%s: mailnook trusts maildirsize", label);
-	is_int(maildirsize_scan_start(&s, md), 0, "%s: scan", label);
-	while ((r = maildirsize_scan_step(&s, 100)) == MAILDIRSIZE_SCAN_MORE)
-		;
+	/* A change within the scan's first clock tick (Dovecot's expunge just
+	 * before it) is reported as a change: scan again, as the server does. */
+	for (tries = 0; tries < 5; tries++) {
+		if ((r = maildirsize_scan_start(&s, md)) != 0)
+			break;
+		while ((r = maildirsize_scan_step(&s, 100)) == MAILDIRSIZE_SCAN_MORE)
+			;
+		if (r != MAILDIRSIZE_SCAN_CHANGED)
+			break;
+		usleep(20000);
+	}
+	is_int(r == -1 ? -1 : 0, 0, "%s: scan", label);
 	is_int(r, MAILDIRSIZE_SCAN_DONE, "%s: scan done", label);
 	ok(s.bytes == (uint64_t)in.bytes && s.count == (uint64_t)in.count,
 	   "%s: maildirsize (%lld bytes, %lld messages) is what is there "
