@@ -17,15 +17,16 @@
 
 /* ---- the counters ----------------------------------------------------- */
 
-enum { RCPT_R_UNKNOWN, RCPT_R_RELAY, RCPT_R_NOSPACE, RCPT_R_TEMP, RCPT_R_N };
+enum { RCPT_R_UNKNOWN, RCPT_R_RELAY, RCPT_R_NOSPACE, RCPT_R_TEMP, RCPT_R_FULL,
+       RCPT_R_N };
 enum { REJ_BARE_LF, REJ_BARE_CR, REJ_NUL, REJ_SIZE, REJ_LOOP, REJ_N };
-enum { FAIL_TEMP, FAIL_NOSPACE, FAIL_PERM, FAIL_ABORTED, FAIL_N };
+enum { FAIL_TEMP, FAIL_NOSPACE, FAIL_PERM, FAIL_ABORTED, FAIL_QUOTA, FAIL_N };
 
 static const char *const refusal_label[STATS_REFUSED_N] = {
 	"busy", "per_ip", "allow_from"
 };
 static const char *const rcpt_label[RCPT_R_N] = {
-	"unknown", "relay", "nospace", "temp"
+	"unknown", "relay", "nospace", "temp", "full"
 };
 static const char *const rej_label[REJ_N] = {
 	"bare_lf", "bare_cr", "nul", "size", "loop"
@@ -35,7 +36,7 @@ static const char *const rej_label[REJ_N] = {
 _Static_assert(REJ_N == MSG_REASON_CONTENT_LAST - MSG_REASON_CONTENT_FIRST + 1,
                "one rejected counter per content refusal");
 static const char *const fail_label[FAIL_N] = {
-	"temp", "nospace", "perm", "aborted"
+	"temp", "nospace", "perm", "aborted", "quota"
 };
 
 /* upper bounds of the commit batch histogram; +Inf follows */
@@ -98,6 +99,7 @@ void stats_rcpt(int rcpt_result)
 	case RCPT_UNKNOWN:  st.rcpt_refused[RCPT_R_UNKNOWN]++; break;
 	case RCPT_RELAY:    st.rcpt_refused[RCPT_R_RELAY]++; break;
 	case RCPT_NOSPACE:  st.rcpt_refused[RCPT_R_NOSPACE]++; break;
+	case RCPT_FULL:     st.rcpt_refused[RCPT_R_FULL]++; break;
 	default:            st.rcpt_refused[RCPT_R_TEMP]++; break;
 	}
 }
@@ -119,6 +121,9 @@ void stats_message(enum msg_result result, enum msg_reason reason,
 	switch (reason) {
 	case MSG_REASON_ABORTED:
 		st.failed[FAIL_ABORTED]++;
+		break;
+	case MSG_REASON_QUOTA:
+		st.failed[FAIL_QUOTA]++;
 		break;
 	case MSG_REASON_NO_SPACE:
 		st.failed[FAIL_NOSPACE]++;
@@ -247,7 +252,7 @@ static void render(unsigned active)
 	value("recipients_accepted_total", st.rcpt_ok);
 	head("recipients_refused_total", "counter",
 	     "Recipients refused: unknown (550 5.1.1), relay (550 5.7.1), "
-	     "nospace (452 4.3.1), temp (451 4.3.0).");
+	     "nospace (452 4.3.1), temp (451 4.3.0), full (452 4.2.2).");
 	for (i = 0; i < RCPT_R_N; i++)
 		labelled("recipients_refused_total", "reason", rcpt_label[i],
 		         st.rcpt_refused[i]);
@@ -262,7 +267,8 @@ static void render(unsigned active)
 		         st.rejected[i]);
 	head("messages_failed_total", "counter",
 	     "Messages not stored: temp (451 4.3.0), nospace (452 4.3.1), "
-	     "perm, aborted (client gone or timed out mid-message).");
+	     "perm, aborted (client gone or timed out mid-message), quota "
+	     "(452 4.2.2).");
 	for (i = 0; i < FAIL_N; i++)
 		labelled("messages_failed_total", "reason", fail_label[i],
 		         st.failed[i]);
