@@ -14,6 +14,9 @@
 #include "fmt.h"
 #include "log.h"
 #include "sink.h"
+#if CFG_QUOTA
+#include "quota_run.h"
+#endif
 
 /* ---- the counters ----------------------------------------------------- */
 
@@ -57,6 +60,7 @@ static struct {
 	uint64_t storage_errors;
 	uint64_t tls[TLS_RESULT_N];
 	uint64_t auth_ok, auth_failed;
+	uint64_t rotated, expired;      /* mailbox limits */
 	uint64_t batches;
 	uint64_t batch_sum;
 	uint64_t batch_bucket[BATCH_BUCKETS];  /* not cumulative */
@@ -163,6 +167,15 @@ void stats_auth(int ok)
 }
 
 /* see stats.h */
+void stats_deleted(int expired)
+{
+	if (expired)
+		st.expired++;
+	else
+		st.rotated++;
+}
+
+/* see stats.h */
 void stats_commit_batch(unsigned n)
 {
 	unsigned i;
@@ -179,8 +192,9 @@ void stats_commit_batch(unsigned n)
 
 /* ---- rendering ---------------------------------------------------------- */
 
-/* Worst case, every value 20 digits: about 5 KiB. */
-#define STATS_BUF 8192
+/* Worst case, every value 20 digits: about 5 KiB, and with CONFIG_QUOTA
+ * two lines of up to 700 octets per mailbox. */
+#define STATS_BUF (8192 + CFG_QUOTA * CFG_MAX_MAILBOXES * 1400)
 
 static char out[STATS_BUF];
 static size_t out_len;
@@ -222,6 +236,45 @@ static void labelled(const char *name, const char *label, const char *lv,
 	put("mailnook_%s{%s=\"%s\"} %llu\n", name, label, lv,
 	    (unsigned long long)v);
 }
+
+#if CFG_QUOTA
+/* Mailbox limits: usage of each mailbox with a quota, and the files
+ * deleted.  An address may hold '"' or '\\' (a quoted local part):
+ * escaped as the text format wants. */
+static void render_quota(void)
+{
+	char esc[2 * 320 + 1];
+	static const char *const fam[2][2] = {
+		{ "mailbox_bytes", "Bytes of a mailbox with a quota (its "
+		  "maildirsize)." },
+		{ "mailbox_messages", "Messages of a mailbox with a quota." },
+	};
+	const char *addr;
+	uint64_t v[2];
+	unsigned i, k;
+	int r;
+
+	for (k = 0; k < 2; k++) {
+		head(fam[k][0], "gauge", fam[k][1]);
+		for (i = 0; (r = qrun_usage(i, &addr, &v[0], &v[1])) >= 0; i++)
+			if (r) {
+				size_t n = 0;
+
+				for (; *addr && n + 2 < sizeof esc; addr++) {
+					if (*addr == '"' || *addr == '\\')
+						esc[n++] = '\\';
+					esc[n++] = *addr;
+				}
+				esc[n] = '\0';
+				labelled(fam[k][0], "mailbox", esc, v[k]);
+			}
+	}
+	head("rotated_total", "counter", "Files deleted by rotate=.");
+	value("rotated_total", st.rotated);
+	head("expired_total", "counter", "Files deleted by expire=.");
+	value("expired_total", st.expired);
+}
+#endif
 
 static void render(unsigned active)
 {
@@ -288,6 +341,9 @@ static void render(unsigned active)
 		labelled("auth_total", "result", "ok", st.auth_ok);
 		labelled("auth_total", "result", "failed", st.auth_failed);
 	}
+#if CFG_QUOTA
+	render_quota();
+#endif
 	head("commit_batches_total", "counter", "Group commits run.");
 	value("commit_batches_total", st.batches);
 	head("commit_batch_size", "histogram", "Messages per group commit.");
