@@ -526,12 +526,10 @@ void cf_limit_add(struct pctx *p, const struct opt *o, char *val)
 {
 	struct mn_config *c = p->c;
 	char *cur = val, *addr, *a, *b;
-	const char *why, *form = o->id == O_QUOTA ? "quota=ADDRESS,SIZE[,MESSAGES]"
-	                       : o->id == O_ROTATE ? "rotate=ADDRESS"
-	                       : "expire=ADDRESS,DAYS";
+	const char *why;
 	struct conf_limit *l;
 	uint64_t n = 0, v = 0;
-	char shown[CONF_LINE_MAX], m[CONF_MSG_MAX];
+	char shown[CONF_LINE_MAX];
 
 	text_copy(shown, sizeof(shown), val);
 	addr = cf_next_field(&cur);
@@ -544,9 +542,7 @@ void cf_limit_add(struct pctx *p, const struct opt *o, char *val)
 	}
 	if (cur || (o->id == O_ROTATE && a) || (o->id == O_EXPIRE && b) ||
 	    (o->id != O_ROTATE && !a)) {
-		fmt_into(m, sizeof m, "%s fields (%s)", cur || (a && o->id ==
-		         O_ROTATE) || b ? "too many" : "too few", form);
-		cf_bad(p, o, shown, m);
+		cf_report_form(p, o, ": wrong number of fields");
 		return;
 	}
 	if (o->id == O_QUOTA) {

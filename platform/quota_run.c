@@ -50,6 +50,14 @@ static struct qbox *box_of(const char *maildir)
 	return NULL;
 }
 
+/* "WHAT ADDRESS: MAILDIR: error" (errno), for every failure here: each
+ * leaves the usage to a later recalculation, none loses mail. */
+static void warn(const char *what, const struct qbox *b)
+{
+	log_warn("%s %s: %s: %s", what, b->address, b->q.maildir,
+	         strerror(errno));
+}
+
 static void stop_work(void)
 {
 	if (scan_box >= 0)
@@ -89,8 +97,7 @@ void qrun_config(const struct mn_config *c, time_t wall, int startup)
 			continue;
 		}
 		if (quota_box_load(&b->q, wall) != 0)
-			log_warn("quota %s: %s/maildirsize: %s; recalculating",
-			         b->address, mb->maildir, strerror(errno));
+			warn("quota", b);
 		if (startup)
 			b->q.recalc = 1;
 	}
@@ -145,14 +152,14 @@ static int make_room(struct qbox *b, uint64_t size)
 
 	quota_excess(&b->q, size, &xb, &xc);
 	if (rotate_start(&rot, b->q.maildir, xb, xc, deleted, b) != 0) {
-		log_warn("rotate %s: %s", b->address, strerror(errno));
+		warn("rotate", b);
 		return 0;
 	}
 	do
 		r = rotate_step(&rot, QRUN_ROTATE_BUDGET);
 	while (r == ROTATE_MORE);
 	if (r < 0)
-		log_warn("rotate %s: %s", b->address, strerror(errno));
+		warn("rotate", b);
 	note_deleted(b, &rot);
 	return quota_would_fit(&b->q, size);
 }
@@ -251,8 +258,7 @@ static void scan_slice(time_t wall)
 			return;
 		b = &boxes[i];
 		if (maildirsize_scan_start(&scan, b->q.maildir) != 0) {
-			log_warn("quota %s: cannot scan %s: %s", b->address,
-			         b->q.maildir, strerror(errno));
+			warn("quota", b);
 			b->q.recalc = 0;        /* usage unknown: taken as empty */
 			return;
 		}
@@ -266,15 +272,13 @@ static void scan_slice(time_t wall)
 	if (r == MAILDIRSIZE_SCAN_CHANGED)
 		return;                 /* recalc still set: again */
 	if (r < 0) {
-		log_warn("quota %s: scan of %s: %s", b->address, b->q.maildir,
-		         strerror(errno));
+		warn("quota", b);
 		b->q.recalc = 0;
 		return;
 	}
 	if (maildirsize_write(b->q.maildir, &b->q.limits, scan.bytes,
 	                      scan.count) != 0)
-		log_warn("quota %s: cannot write %s/maildirsize: %s",
-		         b->address, b->q.maildir, strerror(errno));
+		warn("quota", b);
 	quota_box_set(&b->q, scan.bytes, scan.count);
 	/* the file as written, so that the next check need not re-read it */
 	(void)maildirsize_read(b->q.maildir, &b->q.limits, wall, &b->q.file);
@@ -301,7 +305,7 @@ static int expiry_slice(time_t wall)
 		if (expire_start(&expiry, b->q.maildir,
 		                 wall - (time_t)b->expire_days * 86400,
 		                 deleted, b) != 0) {
-			log_warn("expire %s: %s", b->address, strerror(errno));
+			warn("expire", b);
 			return 1;
 		}
 		expiry_box = (int)i;
@@ -313,7 +317,7 @@ static int expiry_slice(time_t wall)
 	if (r == ROTATE_MORE)
 		return 1;
 	if (r < 0)
-		log_warn("expire %s: %s", b->address, strerror(errno));
+		warn("expire", b);
 	note_deleted(b, &expiry);
 	expiry_box = -1;
 	return 1;
