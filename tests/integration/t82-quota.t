@@ -124,6 +124,10 @@ def files(md):
 
 
 for label, binary in binaries():
+    v = subprocess.run([binary, "-V"], stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    if not re.search(r"^features:.* quota\b", v, re.M):
+        t.skip(label + "mailbox limits", "this build has no CONFIG_QUOTA")
+        continue
     now = int(time.time())
     srv = Server(binary, [
         "domain=example.org",
