@@ -63,6 +63,10 @@ static void set_value(struct pctx *p, const struct opt *o, char *val)
 		if (CFG_TLS)
 			cf_tls_version_set(p, o, val);
 		break;
+	case K_LIMIT:          /* one_opt() has said why not without QUOTA */
+		if (CFG_QUOTA)
+			cf_limit_add(p, o, val);
+		break;
 	}
 }
 
@@ -75,6 +79,8 @@ static const char *missing_feature(const struct opt *o)
 		return "stats support is not compiled in (CONFIG_STATS)";
 	if ((o->flags & F_AUTH) && !CFG_AUTH)
 		return NO_AUTH;
+	if (o->kind == K_LIMIT && !CFG_QUOTA)
+		return NO_QUOTA;
 	return NULL;
 }
 

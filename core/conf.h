@@ -55,6 +55,27 @@ struct conf_mailbox {
 	const char *maildir;    /* directory, as configured */
 	const char *file;       /* where it was defined, for -t messages */
 	unsigned line;
+	/* mailbox limits (quota=, rotate=, expire=; contract section 9),
+	 * set by conf_finish(); all 0: none */
+	uint64_t quota_bytes;   /* 0: no byte limit */
+	uint32_t quota_count;   /* 0: no message limit */
+	uint16_t expire_days;   /* 0: no expiry */
+	uint8_t quota;          /* a quota= names this mailbox */
+	uint8_t rotate;
+};
+
+/* One quota=, rotate= or expire= line, until conf_finish() applies it to
+ * its mailbox. */
+enum conf_limit_kind { CONF_QUOTA, CONF_ROTATE, CONF_EXPIRE };
+
+struct conf_limit {
+	struct conf_limit *next;
+	const char *address;    /* lower-cased */
+	uint64_t bytes;         /* quota: SIZE */
+	uint32_t count;         /* quota: MESSAGES; expire: DAYS */
+	uint8_t kind;           /* enum conf_limit_kind */
+	const char *file;
+	unsigned line;
 };
 
 /* table entries (conf_hash.h), opaque outside core/conf*.c / policy.c */
@@ -83,6 +104,8 @@ struct mn_config {
 	unsigned n_mailbox;
 
 	struct strtab_link *addresses;      /* of conf_address; key: lower-case "local@domain" */
+
+	struct conf_limit *limit_list, *limit_last;   /* in order given */
 
 	char rcpt_delim[16];
 	uint8_t tag_folders;

@@ -136,6 +136,72 @@ static void finish_aliases(struct pctx *p)
 	}
 }
 
+/* ---- mailbox limits (CONFIG_QUOTA) ---- */
+
+/* quota=, rotate= and expire= onto their mailboxes: each names a
+ * configured mailbox (not an alias), at most once per option, and
+ * rotate= only one with a quota. */
+static void finish_limits(struct pctx *p)
+{
+	static const char names[][8] = { "quota ", "rotate ", "expire " };
+	struct mn_config *c = p->c;
+	struct conf_limit *l;
+	struct conf_address *e;
+	struct msg m;
+	unsigned i;
+
+	for (i = 0; i < c->n_mailbox; i++) {
+		struct conf_mailbox *mb = &c->mailbox[i];
+
+		mb->quota_bytes = 0;
+		mb->quota_count = 0;
+		mb->expire_days = 0;
+		mb->quota = mb->rotate = 0;
+	}
+	for (l = c->limit_list; l; l = l->next) {
+		struct conf_mailbox *mb;
+		int twice;
+
+		e = conf_address_find(c, l->address);
+		if (!e || e->is_alias) {
+			cm_about(&m, names[l->kind], l->address);
+			cm_s(&m, e ? "is an alias; limits apply to mailboxes"
+			           : "is not a configured mailbox");
+			cf_report_at(p, l->file, l->line, m.b);
+			continue;
+		}
+		mb = &c->mailbox[e->one];
+		twice = l->kind == CONF_QUOTA ? mb->quota :
+		        l->kind == CONF_ROTATE ? mb->rotate : mb->expire_days != 0;
+		if (twice) {
+			cm_about(&m, names[l->kind], l->address);
+			cm_s(&m, "given twice for this mailbox");
+			cf_report_at(p, l->file, l->line, m.b);
+			continue;
+		}
+		if (l->kind == CONF_QUOTA) {
+			mb->quota = 1;
+			mb->quota_bytes = l->bytes;
+			mb->quota_count = l->count;
+		} else if (l->kind == CONF_ROTATE) {
+			mb->rotate = 1;
+		} else {
+			mb->expire_days = (uint16_t)l->count;
+		}
+	}
+	for (l = c->limit_list; l; l = l->next) {
+		e = conf_address_find(c, l->address);
+		if (l->kind != CONF_ROTATE || !e || e->is_alias ||
+		    c->mailbox[e->one].quota)
+			continue;
+		cm_about(&m, "rotate ", l->address);
+		cm_s(&m, "needs a quota for this mailbox (quota=");
+		cm_s(&m, l->address);
+		cm_s(&m, ",SIZE)");
+		cf_report_at(p, l->file, l->line, m.b);
+	}
+}
+
 unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 {
 	struct pctx p = { .c = c, .err = err, .ctx = ctx };
@@ -244,6 +310,8 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 	finish_aliases(&p);
 	if (c->arena->failed)
 		goto out;
+	if (CFG_QUOTA)
+		finish_limits(&p);
 
 	/* postmaster at every local domain: mailbox 0 when nothing names it */
 	if (c->n_mailbox)

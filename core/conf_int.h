@@ -19,6 +19,7 @@
 #define CONF_SHOW_MAX 80       /* a value quoted in a message */
 
 #define NO_AUTH "this build has no AUTH (CONFIG_AUTH)"
+#define NO_QUOTA "this build has no mailbox limits (CONFIG_QUOTA)"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -45,7 +46,11 @@ enum opt_kind {
 	K_CIDR,
 	K_DELIM,        /* recipient-delimiter characters */
 	K_TLS_FILE,     /* tls-cert, tls-key: at most CONF_TLS_CERTS each */
-	K_TLS_VERSION   /* 1.0, 1.1, 1.2 */
+	K_TLS_VERSION,  /* 1.0, 1.1, 1.2 */
+	/* ---- mailbox limits (CONFIG_QUOTA) ---- */
+	K_LIMIT         /* quota=, rotate=, expire=: ADDRESS[,...]; needs
+	                 * CONFIG_QUOTA (missing_feature() asks the kind, so
+	                 * no flag bit is spent on it) */
 };
 
 enum opt_id {
@@ -54,6 +59,7 @@ enum opt_id {
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
 	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF,
 	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT,
+	O_QUOTA, O_ROTATE, O_EXPIRE,            /* mailbox limits */
 	O_CONF_FILE, O_FOREGROUND, O_TEST, O_VERSION, O_HELP
 };
 
@@ -163,5 +169,9 @@ void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val);
 void cf_tls_version_set(struct pctx *p, const struct opt *o,
                         const char *val);
 void cf_argv_replace(struct mn_config *c, const struct opt *o);
+/* conf_value.c, mailbox limits: quota=, rotate=, expire= (resolved
+ * against the mailboxes by conf_finish()) */
+void cf_limit_add(struct pctx *p, const struct opt *o, char *val);
+void cf_limit_forget(struct mn_config *c, unsigned kind);
 
 #endif

@@ -125,6 +125,23 @@ const struct opt cf_opts[] = {
 	    "allow auth-users logins without TLS",
 	    "", "", ""),
 	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
+	/* ---- mailbox limits (CONFIG_QUOTA; contract section 9) ---- */
+	{ T("quota", "ADDRESS,SIZE[,MESSAGES]",
+	    "limits of one mailbox, repeatable; at or over them RCPT gets "
+	    "452 4.2.2",
+	    "", "", ""),
+	  O_QUOTA, K_LIMIT, F_REPEAT, 0, 0, 0, 0 },
+	{ T("rotate", "ADDRESS",
+	    "a full mailbox drops its oldest messages instead of refusing; "
+	    "needs its quota",
+	    "", "", ""),
+	  O_ROTATE, K_LIMIT, F_REPEAT, 0, 0, 0, 0 },
+	{ T("expire", "ADDRESS,DAYS",
+	    "delete the mailbox's messages older than DAYS, at start-up and "
+	    "hourly",
+	    "", "", ""),
+	  O_EXPIRE, K_LIMIT, F_REPEAT, 0, 0, 1, 36500 },
+	/* ---- end of mailbox limits ---- */
 	/* the command line's own: conf_cmdline() */
 	{ T("conf-file", "FILE",
 	    "configuration file",

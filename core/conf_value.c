@@ -507,10 +507,104 @@ void cf_argv_replace(struct mn_config *c, const struct opt *o)
 	case O_TLS_KEY:
 		c->n_tls_key = 0;
 		break;
+	case O_QUOTA:
+	case O_ROTATE:
+	case O_EXPIRE:
+		cf_limit_forget(c, (unsigned)(o->id - O_QUOTA));
+		break;
 	default:
 		break;
 	}
 }
+/* ---- mailbox limits (CONFIG_QUOTA) ---- */
+
+#if CFG_QUOTA
+/* quota=ADDRESS,SIZE[,MESSAGES], rotate=ADDRESS, expire=ADDRESS,DAYS:
+ * checked here field by field; whether ADDRESS is a mailbox is
+ * conf_finish()'s question, once every mailbox is known. */
+void cf_limit_add(struct pctx *p, const struct opt *o, char *val)
+{
+	struct mn_config *c = p->c;
+	char *cur = val, *addr, *a, *b;
+	const char *why;
+	struct conf_limit *l;
+	uint64_t n = 0, v = 0;
+	char shown[CONF_LINE_MAX];
+
+	text_copy(shown, sizeof(shown), val);
+	addr = cf_next_field(&cur);
+	a = cf_next_field(&cur);
+	b = cf_next_field(&cur);
+	why = cf_check_address(addr);
+	if (why) {
+		cf_bad(p, o, shown, why);
+		return;
+	}
+	if (cur || (o->id == O_ROTATE && a) || (o->id == O_EXPIRE && b) ||
+	    (o->id != O_ROTATE && !a)) {
+		cf_report_form(p, o, ": wrong number of fields");
+		return;
+	}
+	if (o->id == O_QUOTA) {
+		if (conf_parse_size(a, &v) != 0) {
+			cf_bad(p, o, shown, "SIZE: not a size (bytes, or a number "
+			       "with a k, M or G suffix)");
+			return;
+		}
+		if (b && (text_parse_u64(b, strlen(b), &n) != 0 || n == 0 ||
+		          n > 0xffffffffu)) {
+			cf_bad(p, o, shown, "MESSAGES: not a number from 1");
+			return;
+		}
+		if (!v && !n) {
+			cf_bad(p, o, shown, "no limit (SIZE 0 needs MESSAGES)");
+			return;
+		}
+	} else if (o->id == O_EXPIRE) {
+		if (text_parse_u64(a, strlen(a), &n) != 0 || n < o->min ||
+		    n > o->max) {
+			cf_bad(p, o, shown, "DAYS: not a number from 1 to 36500");
+			return;
+		}
+	}
+	l = arena_alloc(c->arena, sizeof(*l));
+	if (!l)
+		return;
+	memset(l, 0, sizeof(*l));
+	text_lower(addr);
+	l->address = arena_strndup(c->arena, addr, strlen(addr));
+	if (!l->address)
+		return;
+	l->kind = (uint8_t)(o->id - O_QUOTA);
+	l->bytes = v;
+	l->count = (uint32_t)n;
+	l->file = p->file;
+	l->line = p->line;
+	if (c->limit_last)
+		c->limit_last->next = l;
+	else
+		c->limit_list = l;
+	c->limit_last = l;
+}
+#endif
+
+/* The command line's first quota=, rotate= or expire= replaces the
+ * file's lines of that kind. */
+void cf_limit_forget(struct mn_config *c, unsigned kind)
+{
+	struct conf_limit **pp = &c->limit_list;
+
+	c->limit_last = NULL;
+	while (*pp) {
+		if ((*pp)->kind == kind) {
+			*pp = (*pp)->next;
+			continue;
+		}
+		c->limit_last = *pp;
+		pp = &(*pp)->next;
+	}
+}
+
 int conf_parse_size(const char *s, uint64_t *out)
 {
 	size_t n = strlen(s);

@@ -36,6 +36,7 @@ static const char reason_names[] =
 	"store-permanent\0"
 	"min-free-space\0"
 	"no-destination\0"
+	"quota\0"
 	"unknown";              /* MSG_REASON_UNKNOWN */
 
 static const char end_names[] =

@@ -43,6 +43,7 @@ enum msg_reason {
 	MSG_REASON_STORE_PERMANENT,     /* "store-permanent" */
 	MSG_REASON_MIN_FREE_SPACE,      /* "min-free-space": at the commit */
 	MSG_REASON_NO_DESTINATION,      /* "no-destination" */
+	MSG_REASON_QUOTA,               /* "quota": 452 4.2.2 at the commit */
 	MSG_REASON_UNKNOWN,             /* "unknown": cannot happen */
 	MSG_REASON_N
 };
@@ -67,6 +68,7 @@ static inline enum msg_reason msg_reason_of_sink(int r)
 	return r == SINK_TEMP ? MSG_REASON_STORE_ERROR :
 	       r == SINK_NOSPACE ? MSG_REASON_NO_SPACE :
 	       r == SINK_PERM ? MSG_REASON_STORE_PERMANENT :
+	       r == SINK_FULL ? MSG_REASON_QUOTA :
 	       MSG_REASON_UNKNOWN;
 }
 

@@ -16,7 +16,8 @@ enum sink_result {
 	SINK_TEMP,      /* 451 4.3.0: try again later */
 	SINK_NOSPACE,   /* 452 4.3.1: below min-free-space or ENOSPC */
 	SINK_PERM,      /* 554 5.3.0: will never work */
-	SINK_PENDING    /* commit() only: queued, answer comes by smtp_commit_done() */
+	SINK_PENDING,   /* commit() only: queued, answer comes by smtp_commit_done() */
+	SINK_FULL       /* 452 4.2.2: a mailbox's quota (contract section 9) */
 };
 
 enum rcpt_result {
@@ -24,7 +25,8 @@ enum rcpt_result {
 	RCPT_UNKNOWN,   /* 550 5.1.1: local domain, no such user */
 	RCPT_RELAY,     /* 550 5.7.1: not a local domain */
 	RCPT_NOSPACE,   /* 452 4.3.1 */
-	RCPT_TEMP       /* 451 4.3.0 */
+	RCPT_TEMP,      /* 451 4.3.0 */
+	RCPT_FULL       /* 452 4.2.2: the mailbox is at its quota */
 };
 
 /* Why a message was not stored, for the log (reason=...). */

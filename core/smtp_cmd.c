@@ -234,6 +234,9 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t n)
 	case RCPT_NOSPACE:
 		smtp_say(s, R_NOSPACE);
 		break;
+	case RCPT_FULL:
+		smtp_say(s, R_FULL);
+		break;
 	default:
 		smtp_say(s, R_TEMP);
 		break;

@@ -63,6 +63,7 @@
 	X(R_RELAY,         0,     "550 5.7.1 Relaying denied") \
 	X(R_BARE,          0,     "550 5.6.0 Bare CR, bare LF or NUL in message (RFC 5321 2.3.8)") \
 	X(R_LOOP,          0,     "554 5.4.6 Too many Received headers (mail loop)") \
+	X(R_FULL,          NOERR, "452 4.2.2 Mailbox full") \
 	AUTH_REPLIES(X)
 
 #if CFG_AUTH

@@ -66,6 +66,7 @@ enum smtp_reply_id {
 	R_RELAY,          /* 550 5.7.1 */
 	R_BARE,           /* 550 5.6.0 */
 	R_LOOP,           /* 554 5.4.6 */
+	R_FULL,           /* 452 4.2.2 quota */
 #if CFG_AUTH
 	R_AUTH_OK,        /* 235 2.7.0 */
 	R_AUTH_FAIL,      /* 535 5.7.8 */

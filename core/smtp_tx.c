@@ -76,6 +76,8 @@ enum smtp_reply_id smtp_sink_reply(int r)
 		return R_NOSPACE;
 	case SINK_PERM:
 		return R_PERM;
+	case SINK_FULL:
+		return R_FULL;
 	default:
 		return R_TEMP;
 	}

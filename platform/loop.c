@@ -17,6 +17,9 @@
 #include "slot_io.h"
 #include "slot_sink.h"
 #include "stats.h"
+#if CFG_QUOTA
+#include "quota_run.h"
+#endif
 #if CFG_TLS
 #include "tls.h"
 #endif
@@ -305,6 +308,9 @@ static void reload_try(struct loop_state *ls)
 		tls_keys_activate();
 #endif
 	slot_set_config(c);
+#if CFG_QUOTA
+	qrun_config(c, (time_t)ls->wall, 0);
+#endif
 	lp->gen = spare;
 	log_info("reload: configuration reloaded from %s (%u domains, "
 	         "%u mailboxes)", c->conf_file, c->n_domains, c->n_mailbox);
@@ -379,6 +385,10 @@ static int poll_wait_ms(struct loop_state *ls)
 		wait = 1000;    /* waiting for old transactions to end */
 	if (stats_wait_ms(slot_config()->stats_file, ls->now_ms) < wait)
 		wait = stats_wait_ms(slot_config()->stats_file, ls->now_ms);
+#if CFG_QUOTA
+	if (qrun_wait_ms((time_t)ls->wall) < wait)    /* a scan, an expiry */
+		wait = qrun_wait_ms((time_t)ls->wall);
+#endif
 	return wait < 0 ? 0 : (int)wait;
 }
 
@@ -533,6 +543,11 @@ int loop_run(struct loop_params *lp)
 		if (commit_due(&ls, rc))
 			slot_commit_run(ls.now_ms);
 
+#if CFG_QUOTA
+		/* mailbox limits: a slice of recalculation or expiry */
+		if (!ls.stopping)
+			qrun_tick((time_t)ls.wall);
+#endif
 		if (ls.stopping)
 			shutdown_progress(&ls);
 		else if (ls.reload_wanted)

@@ -33,6 +33,9 @@
 #include "single_thread.h"
 #include "slot.h"
 #include "version.h"
+#if CFG_QUOTA
+#include "quota_run.h"
+#endif
 #if CFG_TLS
 #include "tls.h"
 #endif
@@ -82,11 +85,12 @@ static int version(void)
 	int bad;
 
 	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
+	bad |= log_stdout("features:%s%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
 	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
 	                  CFG_IPV6 ? " ipv6" : "",
 	                  CFG_CHUNKING ? " chunking" : "", CFG_STATS ? " stats" : "",
-	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "");
+	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "",
+	                  CFG_QUOTA ? " quota" : "");
 	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
 	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
 	                  "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
@@ -393,6 +397,10 @@ int main(int argc, char **argv)
 		errors += conf_check_maildirs(c, NULL);
 		if (errors)
 			return 1;
+#if CFG_QUOTA
+		if (qrun_report(c) != 0)        /* each quota'd mailbox's usage */
+			return 1;
+#endif
 		return log_stdout("mailnook: configuration OK\n") != 0;
 	}
 
@@ -435,6 +443,9 @@ int main(int argc, char **argv)
 		goto fail;
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
+#if CFG_QUOTA
+	qrun_config(c, time(NULL), 1);  /* recalculation, expiry: in the loop */
+#endif
 
 	if (!cl.foreground) {
 		if (daemonize() != 0)

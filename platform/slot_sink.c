@@ -12,6 +12,9 @@
 #include "slot_log.h"
 #include "stats.h"
 #include "text.h"
+#if CFG_QUOTA
+#include "quota_run.h"
+#endif
 
 static struct slot *pending[CFG_MAX_SESSIONS];
 static unsigned n_pending;
@@ -116,6 +119,12 @@ static int rcpt_add(void *ctx, const struct smtp_addr *to)
 		dir = c->mailbox[targets[i].mailbox].maildir;
 		if (below_min_free(c, dir))
 			return RCPT_NOSPACE;
+#if CFG_QUOTA
+		/* mailbox limits: this mailbox only, so the transaction's
+		 * other recipients are still accepted */
+		if (qrun_full(dir, (time_t)clock_wall()))
+			return RCPT_FULL;
+#endif
 		if (folder[0] && !folder_exists(dir, folder))
 			folder = "";
 		for (j = 0; j < m->n_dest + added; j++)
@@ -204,12 +213,19 @@ static int sink_commit(void *ctx)
 	r = store_finish(&sl->msg);
 	if (r == SINK_OK && dests_below_min_free(sl))
 		r = SINK_NOSPACE;       /* the message itself took the space */
+#if CFG_QUOTA
+	/* mailbox limits, last: a message held here is committed or
+	 * released by slot_commit_run() */
+	if (r == SINK_OK && !CFG_BENCH_DISCARD)
+		r = qrun_reserve(&sl->msg);
+#endif
 	if (r != SINK_OK) {
 		maildir_abort(&sl->msg);
 		sl->msg_open = 0;
 		sl->txn = 0;
 		slot_log_message(sl, sl->msg.size, MSG_FAILED,
-		                 sl->msg.error ? msg_reason_of_sink(r) :
+		                 sl->msg.error || r == SINK_FULL ?
+		                 msg_reason_of_sink(r) :
 		                 MSG_REASON_MIN_FREE_SPACE);
 		return r;
 	}
@@ -323,6 +339,11 @@ void slot_commit_run(int64_t now_ms)
 	}
 	n_pending = 0;          /* commit_done below may queue new ones */
 	store_commit(batch_msgs, n, batch_results);
+#if CFG_QUOTA
+	/* the usage lines, durable before any 250 below */
+	if (!CFG_BENCH_DISCARD)
+		qrun_committed(batch_msgs, n, batch_results);
+#endif
 	stats_commit_batch(n);
 	for (i = 0; i < n; i++) {
 		struct slot *sl = batch_slots[i];

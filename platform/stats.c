@@ -14,18 +14,22 @@
 #include "fmt.h"
 #include "log.h"
 #include "sink.h"
+#if CFG_QUOTA
+#include "quota_run.h"
+#endif
 
 /* ---- the counters ----------------------------------------------------- */
 
-enum { RCPT_R_UNKNOWN, RCPT_R_RELAY, RCPT_R_NOSPACE, RCPT_R_TEMP, RCPT_R_N };
+enum { RCPT_R_UNKNOWN, RCPT_R_RELAY, RCPT_R_NOSPACE, RCPT_R_TEMP, RCPT_R_FULL,
+       RCPT_R_N };
 enum { REJ_BARE_LF, REJ_BARE_CR, REJ_NUL, REJ_SIZE, REJ_LOOP, REJ_N };
-enum { FAIL_TEMP, FAIL_NOSPACE, FAIL_PERM, FAIL_ABORTED, FAIL_N };
+enum { FAIL_TEMP, FAIL_NOSPACE, FAIL_PERM, FAIL_ABORTED, FAIL_QUOTA, FAIL_N };
 
 static const char *const refusal_label[STATS_REFUSED_N] = {
 	"busy", "per_ip", "allow_from"
 };
 static const char *const rcpt_label[RCPT_R_N] = {
-	"unknown", "relay", "nospace", "temp"
+	"unknown", "relay", "nospace", "temp", "full"
 };
 static const char *const rej_label[REJ_N] = {
 	"bare_lf", "bare_cr", "nul", "size", "loop"
@@ -35,7 +39,7 @@ static const char *const rej_label[REJ_N] = {
 _Static_assert(REJ_N == MSG_REASON_CONTENT_LAST - MSG_REASON_CONTENT_FIRST + 1,
                "one rejected counter per content refusal");
 static const char *const fail_label[FAIL_N] = {
-	"temp", "nospace", "perm", "aborted"
+	"temp", "nospace", "perm", "aborted", "quota"
 };
 
 /* upper bounds of the commit batch histogram; +Inf follows */
@@ -56,6 +60,7 @@ static struct {
 	uint64_t storage_errors;
 	uint64_t tls[TLS_RESULT_N];
 	uint64_t auth_ok, auth_failed;
+	uint64_t rotated, expired;      /* mailbox limits */
 	uint64_t batches;
 	uint64_t batch_sum;
 	uint64_t batch_bucket[BATCH_BUCKETS];  /* not cumulative */
@@ -98,6 +103,7 @@ void stats_rcpt(int rcpt_result)
 	case RCPT_UNKNOWN:  st.rcpt_refused[RCPT_R_UNKNOWN]++; break;
 	case RCPT_RELAY:    st.rcpt_refused[RCPT_R_RELAY]++; break;
 	case RCPT_NOSPACE:  st.rcpt_refused[RCPT_R_NOSPACE]++; break;
+	case RCPT_FULL:     st.rcpt_refused[RCPT_R_FULL]++; break;
 	default:            st.rcpt_refused[RCPT_R_TEMP]++; break;
 	}
 }
@@ -119,6 +125,9 @@ void stats_message(enum msg_result result, enum msg_reason reason,
 	switch (reason) {
 	case MSG_REASON_ABORTED:
 		st.failed[FAIL_ABORTED]++;
+		break;
+	case MSG_REASON_QUOTA:
+		st.failed[FAIL_QUOTA]++;
 		break;
 	case MSG_REASON_NO_SPACE:
 		st.failed[FAIL_NOSPACE]++;
@@ -158,6 +167,15 @@ void stats_auth(int ok)
 }
 
 /* see stats.h */
+void stats_deleted(int expired)
+{
+	if (expired)
+		st.expired++;
+	else
+		st.rotated++;
+}
+
+/* see stats.h */
 void stats_commit_batch(unsigned n)
 {
 	unsigned i;
@@ -174,8 +192,9 @@ void stats_commit_batch(unsigned n)
 
 /* ---- rendering ---------------------------------------------------------- */
 
-/* Worst case, every value 20 digits: about 5 KiB. */
-#define STATS_BUF 8192
+/* Worst case, every value 20 digits: about 5 KiB, and with CONFIG_QUOTA
+ * two lines of up to 700 octets per mailbox. */
+#define STATS_BUF (8192 + CFG_QUOTA * CFG_MAX_MAILBOXES * 1400)
 
 static char out[STATS_BUF];
 static size_t out_len;
@@ -218,6 +237,45 @@ static void labelled(const char *name, const char *label, const char *lv,
 	    (unsigned long long)v);
 }
 
+#if CFG_QUOTA
+/* Mailbox limits: usage of each mailbox with a quota, and the files
+ * deleted.  An address may hold '"' or '\\' (a quoted local part):
+ * escaped as the text format wants. */
+static void render_quota(void)
+{
+	char esc[2 * 320 + 1];
+	static const char *const fam[2][2] = {
+		{ "mailbox_bytes", "Bytes of a mailbox with a quota (its "
+		  "maildirsize)." },
+		{ "mailbox_messages", "Messages of a mailbox with a quota." },
+	};
+	const char *addr;
+	uint64_t v[2];
+	unsigned i, k;
+	int r;
+
+	for (k = 0; k < 2; k++) {
+		head(fam[k][0], "gauge", fam[k][1]);
+		for (i = 0; (r = qrun_usage(i, &addr, &v[0], &v[1])) >= 0; i++)
+			if (r) {
+				size_t n = 0;
+
+				for (; *addr && n + 2 < sizeof esc; addr++) {
+					if (*addr == '"' || *addr == '\\')
+						esc[n++] = '\\';
+					esc[n++] = *addr;
+				}
+				esc[n] = '\0';
+				labelled(fam[k][0], "mailbox", esc, v[k]);
+			}
+	}
+	head("rotated_total", "counter", "Files deleted by rotate=.");
+	value("rotated_total", st.rotated);
+	head("expired_total", "counter", "Files deleted by expire=.");
+	value("expired_total", st.expired);
+}
+#endif
+
 static void render(unsigned active)
 {
 	uint64_t cum = 0;
@@ -247,7 +305,7 @@ static void render(unsigned active)
 	value("recipients_accepted_total", st.rcpt_ok);
 	head("recipients_refused_total", "counter",
 	     "Recipients refused: unknown (550 5.1.1), relay (550 5.7.1), "
-	     "nospace (452 4.3.1), temp (451 4.3.0).");
+	     "nospace (452 4.3.1), temp (451 4.3.0), full (452 4.2.2).");
 	for (i = 0; i < RCPT_R_N; i++)
 		labelled("recipients_refused_total", "reason", rcpt_label[i],
 		         st.rcpt_refused[i]);
@@ -262,7 +320,8 @@ static void render(unsigned active)
 		         st.rejected[i]);
 	head("messages_failed_total", "counter",
 	     "Messages not stored: temp (451 4.3.0), nospace (452 4.3.1), "
-	     "perm, aborted (client gone or timed out mid-message).");
+	     "perm, aborted (client gone or timed out mid-message), quota "
+	     "(452 4.2.2).");
 	for (i = 0; i < FAIL_N; i++)
 		labelled("messages_failed_total", "reason", fail_label[i],
 		         st.failed[i]);
@@ -282,6 +341,9 @@ static void render(unsigned active)
 		labelled("auth_total", "result", "ok", st.auth_ok);
 		labelled("auth_total", "result", "failed", st.auth_failed);
 	}
+#if CFG_QUOTA
+	render_quota();
+#endif
 	head("commit_batches_total", "counter", "Group commits run.");
 	value("commit_batches_total", st.batches);
 	head("commit_batch_size", "histogram", "Messages per group commit.");

@@ -96,6 +96,9 @@ void stats_commit_batch(unsigned n);
 /* An AUTH exchange ended with 235 (ok 1) or 535 (ok 0). */
 void stats_auth(int ok);
 
+/* A file deleted by rotate= (expired 0) or expire= (1). */
+void stats_deleted(int expired);
+
 /* Milliseconds until the next periodic write of path (NULL: no file,
  * INT64_MAX); 0 when it is due. */
 int64_t stats_wait_ms(const char *path, int64_t now_ms);
@@ -124,6 +127,7 @@ static inline void stats_message(enum msg_result result,
 static inline void stats_tls_handshake(enum tls_result r) { (void)r; }
 static inline void stats_commit_batch(unsigned n) { (void)n; }
 static inline void stats_auth(int ok) { (void)ok; }
+static inline void stats_deleted(int expired) { (void)expired; }
 static inline int64_t stats_wait_ms(const char *path, int64_t now_ms)
 {
 	(void)path;

@@ -348,10 +348,14 @@ fail:
 /* see maildirsize.h */
 int maildirsize_name_size(const char *name, uint64_t *size)
 {
-	const char *p = strstr(name, ",S=");
+	const char *p = name;
 	uint64_t n = 0;
 	int digits = 0;
 
+	/* the first ",S=", as strstr() would find it; strchr is in the
+	 * binary anyway, strstr would bring 1.2 KiB of musl's two-way search */
+	while ((p = strchr(p, ',')) != NULL && (p[1] != 'S' || p[2] != '='))
+		p++;
 	if (!p)
 		return 0;
 	for (p += 3; *p >= '0' && *p <= '9'; p++) {

@@ -479,6 +479,67 @@ static void test_finish_errors(void)
 	ok(n == 0 && C.n_domains == 1, "a repeated domain counts once");
 }
 
+/* quota=, rotate=, expire= (CONFIG_QUOTA): values, and their mailboxes */
+static void test_mailbox_limits(void)
+{
+	unsigned n;
+	int i;
+
+	n = load(BASE "mailbox=b@example.org,/m/b\n"
+	         "quota=user@example.org,10M,500\nrotate=USER@example.org\n"
+	         "expire=user@example.org,30\nquota=b@example.org,0,7\n");
+	if (!CFG_QUOTA) {
+		ok(n == 4 && find_err("CONFIG_QUOTA") >= 0,
+		   "without CONFIG_QUOTA: each line an error");
+		return;
+	}
+	if (n)
+		dump();
+	ok(n == 0 && C.mailbox[0].quota && C.mailbox[0].quota_bytes == 10485760 &&
+	   C.mailbox[0].quota_count == 500 && C.mailbox[0].rotate &&
+	   C.mailbox[0].expire_days == 30, "quota, rotate and expire on their mailbox");
+	ok(C.mailbox[1].quota && C.mailbox[1].quota_bytes == 0 &&
+	   C.mailbox[1].quota_count == 7 && !C.mailbox[1].rotate &&
+	   !C.mailbox[1].expire_days, "a message limit alone; the other options per mailbox");
+
+	n = load(BASE "quota=user@example.org,0\n");
+	ok(n == 1 && find_err("no limit") >= 0, "quota with no limit at all");
+	n = load(BASE "quota=user@example.org\n");
+	ok(n == 1 && find_err("quota: wrong number of fields (quota=ADDRESS,SIZE[,MESSAGES])") >= 0, "quota without SIZE");
+	n = load(BASE "quota=user@example.org,1M,2,3\n");
+	ok(n == 1 && find_err("wrong number of fields") >= 0, "quota with four fields");
+	n = load(BASE "quota=user@example.org,lots\n");
+	ok(n == 1 && find_err("SIZE: not a size") >= 0, "quota with a bad SIZE");
+	n = load(BASE "rotate=user@example.org,1\n");
+	ok(n == 1 && find_err("wrong number of fields") >= 0, "rotate takes one field");
+	n = load(BASE "expire=user@example.org,0\n");
+	ok(n == 1 && find_err("DAYS") >= 0, "expire below 1 day");
+	n = load(BASE "expire=user@example.org,36501\n");
+	ok(n == 1 && find_err("DAYS") >= 0, "expire above 36500 days");
+
+	n = load(BASE "quota=ghost@example.org,1M\n");
+	i = find_err("quota ghost@example.org: is not a configured mailbox");
+	ok(n == 1 && i >= 0 && E.line[i] == 3, "quota of no mailbox, at its line");
+	n = load(BASE "alias=a@example.org,user@example.org\nexpire=a@example.org,3\n");
+	ok(n == 1 && find_err("expire a@example.org: is an alias") >= 0, "expire of an alias");
+	n = load(BASE "quota=user@example.org,1M\nquota=user@example.org,2M\n");
+	i = find_err("quota user@example.org: given twice");
+	ok(n == 1 && i >= 0 && E.line[i] == 4, "quota twice for one mailbox, at the second");
+	n = load(BASE "rotate=user@example.org\n");
+	i = find_err("rotate user@example.org: needs a quota");
+	ok(n == 1 && i >= 0 && E.line[i] == 3, "rotate without a quota");
+	n = load("rotate=user@example.org\nquota=user@example.org,1M\n" BASE);
+	is_int(n, 0, "limits before their mailbox in the file");
+
+	/* the command line's first quota= replaces the file's */
+	start();
+	n = parse(BASE "quota=user@example.org,1M\nrotate=user@example.org\n");
+	n += arg("--quota=user@example.org,2M");
+	n += finish();
+	ok(n == 0 && C.mailbox[0].quota_bytes == 2097152 && C.mailbox[0].rotate,
+	   "--quota replaces the file's quota lines, not its rotate lines");
+}
+
 static void test_defaults(void)
 {
 	unsigned n = load(BASE);
@@ -1172,7 +1233,7 @@ static void test_usage(void)
 	struct usage u = { 0, 0, 0, 0 };
 
 	conf_usage(0, usage_line, &u);
-	is_int(u.n, 26, "conf_usage: 26 configuration options, each with help");
+	is_int(u.n, 29, "conf_usage: 29 configuration options, each with help");
 	is_int(u.listen, 1, "an option with its value, help and default");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 0, "no command-line-only option among them");
@@ -1286,6 +1347,7 @@ int main(void)
 	test_auth();
 	test_arena();
 	test_usage();
+	test_mailbox_limits();
 	test_cmdline();
 	return tap_done();
 }

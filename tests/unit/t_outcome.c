@@ -11,7 +11,7 @@ int main(void)
 	static const char *const reasons[MSG_REASON_N] = {
 		"", "bare-lf", "bare-cr", "nul", "size", "loop", "store-error",
 		"aborted", "no-space", "store-permanent", "min-free-space",
-		"no-destination", "unknown",
+		"no-destination", "quota", "unknown",
 	};
 	static const char *const ends[SESSION_END_N] = {
 		"", "quit", "errors", "refused", "timeout", "closed", "error",
