@@ -126,9 +126,11 @@ static void deleted(void *ctx, const char *folder, const char *sub,
 	char clean[LOG_FIELD_MAX];
 
 	log_clean(clean, sizeof clean, name);
-	log_info("%s=deleted file=%s/%s%s%s/%s size=%llu",
-	         in_expiry ? "expire" : "rotate", b->q.maildir, folder,
-	         *folder ? "/" : "", sub, clean, (unsigned long long)size);
+	/* expiry is logged the same way as rotation (the contract's words),
+	 * with its reason */
+	log_info("rotate=deleted file=%s/%s%s%s/%s size=%llu reason=%s",
+	         b->q.maildir, folder, *folder ? "/" : "", sub, clean,
+	         (unsigned long long)size, in_expiry ? "expire" : "quota");
 	stats_deleted(in_expiry);
 	if (b->has_quota)
 		quota_deleted(&b->q, size);

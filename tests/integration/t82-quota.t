@@ -178,7 +178,7 @@ for label, binary in binaries():
     for who in ("full", "b", "r"):
         t.ok(wait_log(srv, r"quota %s@example.org: \d+ bytes, \d+ messages \(recalculated\)" % who),
              label + "start-up recalculation of %s@ logged" % who, srv.log()[-2000:])
-    t.ok(wait_log(srv, r"expire=deleted file=\S+/\.Old/cur/"), label + "expiry reached the folder", srv.log()[-2000:])
+    t.ok(wait_log(srv, r"rotate=deleted file=\S+/\.Old/cur/\S+ size=\d+ reason=expire"), label + "expiry reached the folder", srv.log()[-2000:])
     time.sleep(0.3)
 
     # ---- expiry at start-up
@@ -187,7 +187,7 @@ for label, binary in binaries():
                        "new/nodate", "tmp/%d.M5P1.h" % (now - 10 * DAY)]),
          label + "expire: old datable messages gone (inbox, folder); the rest kept")
     t.ok(os.path.isdir(x + "/.Old/cur"), label + "expire: the folder itself stays")
-    t.eq(len(re.findall(r"expire=deleted file=", srv.log())), 3, label + "expire: each deletion logged")
+    t.eq(len(re.findall(r"rotate=deleted file=\S+ size=\d+ reason=expire", srv.log())), 3, label + "expire: each deletion logged")
 
     # ---- RCPT at quota; a mixed transaction
     rr, end = send(srv.port, ["full@example.org", "c@example.org"], message("mixed", 300))
