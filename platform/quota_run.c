@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "quota.h"
 #include "rotate.h"
@@ -398,13 +399,17 @@ int qrun_report(const struct mn_config *c)
 int qrun_usage(unsigned i, const char **address, uint64_t *bytes,
                uint64_t *count)
 {
-	const struct qbox *b;
+	struct qbox *b;
 
 	if (i >= n_boxes)
 		return -1;
 	b = &boxes[i];
 	if (!b->has_quota)
 		return 0;
+	/* A reader (Dovecot's expunge) may have changed maildirsize since the
+	 * last RCPT looked: one stat, a re-read only when it changed (a
+	 * failure marks a recalculation and keeps the figure until then). */
+	(void)quota_box_refresh(&b->q, (time_t)clock_wall());
 	*address = b->address;
 	*bytes = b->q.known ? b->q.bytes : 0;
 	*count = b->q.known ? b->q.count : 0;

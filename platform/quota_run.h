@@ -66,7 +66,8 @@ int64_t qrun_wait_ms(time_t wall);
 int qrun_report(const struct mn_config *c);
 
 /* For the stats file: box i's address and usage (1), 0 for a box with
- * only an expiry, -1 past the last. */
+ * only an expiry, -1 past the last.  The usage is maildirsize's as it is
+ * now: re-read when a reader (Dovecot's expunge) changed the file. */
 int qrun_usage(unsigned i, const char **address, uint64_t *bytes,
                uint64_t *count);
 
