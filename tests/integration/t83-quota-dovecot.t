@@ -267,6 +267,25 @@ def run(label, binary, acct):
         t.like(rr, r"^452 4\.2\.2 ", label + "q@: full again: RCPT 452 4.2.2")
         t.ok(full(agree(label + "q@ full again", q)), label + "q@: Dovecot says full")
 
+        # maildirsize gone: Dovecot recalculates and writes it first;
+        # mailnook takes Dovecot's file as it is and appends to it
+        os.unlink(os.path.join(q.md, "maildirsize"))
+        out = q.imap("SELECT INBOX", "STORE 1 +FLAGS.SILENT (\\Deleted)", "EXPUNGE",
+                     "GETQUOTAROOT INBOX")
+        dv = q.dovecot(out)
+        text = open(os.path.join(q.md, "maildirsize")).read()
+        t.like(text, r"^%dS,%dC\n" % (Q_BYTES, Q_MSGS), label + "q@: Dovecot wrote maildirsize anew")
+        t.ok(not full(dv), label + "q@: Dovecot expunged one more: not full")
+        agree(label + "q@ with Dovecot's maildirsize", q, out)
+        rr, end = send(srv.port, q.addr, body("into-dovecots", 800))
+        t.like(end, r"^250 ", label + "q@: delivered into the room")
+        t.ok(open(os.path.join(q.md, "maildirsize")).read().startswith(text),
+             label + "q@: mailnook appended to Dovecot's file (no rebuild)")
+        t.ok(full(agree(label + "q@ after appending to Dovecot's file", q)),
+             label + "q@: both say full")
+        rr, end = send(srv.port, q.addr, body("over2", 800))
+        t.like(rr, r"^452 4\.2\.2 ", label + "q@: RCPT 452 4.2.2 again")
+
         # ---- s@: bytes only, filled to the byte
         rr, end = send(srv.port, s.addr, body("s0", 3000))
         size = stored_size(srv, end)
