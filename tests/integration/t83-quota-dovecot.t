@@ -316,6 +316,32 @@ def run(label, binary, acct):
         rr, end = send(srv.port, s.addr, body("s-after", 100))
         t.like(end, r"^250 ", label + "s@: RCPT and delivery accepted again")
 
+        # Dovecot adds mail too (APPEND and COPY, of the smallest, into a
+        # folder): mailnook counts Dovecot's lines and the folder; up to
+        # the limit again
+        ap = ("Subject: appended\r\n\r\n" + "a" * 70 + "\r\n") * 8
+        out = s.imap("CREATE Pics", "APPEND Pics {%d+}\r\n%s" % (len(ap), ap), "SELECT INBOX",
+                     "COPY 3 Pics", "GETQUOTAROOT INBOX")
+        t.eq(len(re.findall(r"(?:^|\r\n)t[0-3] OK", out)), 4, label + "s@: Dovecot's CREATE, APPEND and COPY")
+        t.ok(os.path.isdir(os.path.join(s.md, ".Pics", "cur")), label + "s@: the folder is .Pics")
+        agree(label + "s@ after Dovecot's APPEND and COPY", s, out)
+        seen = []
+        for i in range(8):
+            dv = s.dovecot()
+            # first to ROOM under the limit, then to the byte
+            left = S_BYTES - usage(s.md)[0] - (0 if i else ROOM)
+            rr, end = send(srv.port, s.addr, body("sfill%d" % i, max(left - overhead, 100)))
+            seen.append((full(dv), dv.get("STORAGE"), rr[:9], (end or "")[:9]))
+            if rr.startswith("452"):
+                break
+        t.ok(seen[-1][0] and all(f == rr.startswith("452 4.2.2") for f, _, rr, _ in seen),
+             label + "s@: RCPT 452 4.2.2 exactly when Dovecot says full", seen)
+        t.eq([e[:3] for _, _, rr, e in seen if rr.startswith("250")], ["250", "250"],
+             label + "s@: both deliveries before it were accepted")
+        agree(label + "s@ full after Dovecot's additions", s)
+        out = s.imap("APPEND Pics {%d+}\r\n%s" % (len(ap), ap))
+        t.like(out, r"\r\nt0 NO \[OVERQUOTA\]", label + "s@: Dovecot refuses an APPEND too")
+
         # ---- r@: rotation, with Dovecot's index knowing the message
         sizes = []
         for i in range(3):
