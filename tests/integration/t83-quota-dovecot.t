@@ -274,7 +274,8 @@ def run(label, binary, acct):
                      "GETQUOTAROOT INBOX")
         dv = q.dovecot(out)
         text = open(os.path.join(q.md, "maildirsize")).read()
-        t.like(text, r"^%dS,%dC\n" % (Q_BYTES, Q_MSGS), label + "q@: Dovecot wrote maildirsize anew")
+        t.eq(text, "%dS,%dC\n%d %d\n" % ((Q_BYTES, Q_MSGS) + usage(q.md)),
+             label + "q@: Dovecot wrote maildirsize anew: its limits, one usage line")
         t.ok(not full(dv), label + "q@: Dovecot expunged one more: not full")
         agree(label + "q@ with Dovecot's maildirsize", q, out)
         rr, end = send(srv.port, q.addr, body("into-dovecots", 800))
@@ -319,7 +320,7 @@ def run(label, binary, acct):
         # Dovecot adds mail too (APPEND and COPY, of the smallest, into a
         # folder): mailnook counts Dovecot's lines and the folder; up to
         # the limit again
-        ap = ("Subject: appended\r\n\r\n" + "a" * 70 + "\r\n") * 8
+        ap = "Subject: appended\r\n\r\n" + ("a" * 70 + "\r\n") * 8
         out = s.imap("CREATE Pics", "APPEND Pics {%d+}\r\n%s" % (len(ap), ap), "SELECT INBOX",
                      "COPY 3 Pics", "GETQUOTAROOT INBOX")
         t.eq(len(re.findall(r"(?:^|\r\n)t[0-3] OK", out)), 4, label + "s@: Dovecot's CREATE, APPEND and COPY")
