@@ -372,6 +372,28 @@ def run(label, binary, acct):
         t.like(end, r"^250 ", label + "r@: delivered after Dovecot's deletion")
         agree(label + "r@ after delivering again", r)
 
+        # maildirsize just under the 5120 bytes both rebuild at: mailnook's
+        # next line takes it over, Dovecot rebuilds it, mailnook reads the
+        # new file
+        b_, c_ = usage(r.md)
+        text = "%dS\n%d %d\n" % (R_BYTES, b_, c_)
+        text += "0 0\n" * ((5118 - len(text)) // 4)
+        tmp = os.path.join(r.md, "tmp", "t83.maildirsize")
+        with open(tmp, "w") as f:
+            f.write(text)
+        mndovecot.chown_tree(tmp, acct)
+        os.rename(tmp, os.path.join(r.md, "maildirsize"))
+        rr, end = send(srv.port, r.addr, body("r5", 900))
+        t.like(end, r"^250 ", label + "r@: delivered with maildirsize at %d bytes" % len(text))
+        t.ok(os.path.getsize(os.path.join(r.md, "maildirsize")) >= 5120,
+             label + "r@: mailnook's line took it to 5120 bytes or more")
+        agree(label + "r@ with a maildirsize too big to trust", r)
+        t.ok(os.path.getsize(os.path.join(r.md, "maildirsize")) < 100,
+             label + "r@: rebuilt small (%d bytes)" % os.path.getsize(os.path.join(r.md, "maildirsize")))
+        rr, end = send(srv.port, r.addr, body("r6", 900))
+        t.like(end, r"^250 ", label + "r@: delivered after the rebuild")
+        agree(label + "r@ after the rebuild", r)
+
         bad = mndovecot.log_problems(q.home) + mndovecot.log_problems(s.home) + mndovecot.log_problems(r.home)
         t.ok(not bad, label + "Dovecot logs no error or warning", "\n".join(bad[:20]))
         t.eq(srv.stop(), 0, label + "mailnook stops cleanly")
