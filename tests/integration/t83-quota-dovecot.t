@@ -10,8 +10,12 @@ Maildir.
   MESSAGE exact) equals mailnook's stats (mailnook_mailbox_bytes and
   _messages, written on SIGUSR1), maildirsize's sums and the files' S=;
 - Dovecot deletes mail (STORE \\Deleted, EXPUNGE: its "-BYTES -COUNT" line
-  goes into maildirsize): all of them agree again, and again after
-  mailnook's next deliveries;
+  goes into maildirsize): all of them agree again -- the stats too, before
+  any RCPT has looked at the file again -- and again after mailnook's next
+  deliveries;
+- Dovecot adds mail (APPEND, COPY into a folder) and rewrites maildirsize
+  from scratch; mailnook counts it and appends to Dovecot's file;
+- maildirsize at the 5120 bytes both readers rebuild at;
 - filled up to the limit, one message at a time: mailnook's RCPT answers
   452 4.2.2 exactly when Dovecot's usage says full (messages limit; bytes
   limit filled to the byte), and a message that would go over is refused
@@ -19,7 +23,7 @@ Maildir.
 - rotate=: mailnook deletes the oldest message to make room, and Dovecot
   (whose index still had it) agrees on the usage after, lists the rest,
   deletes one more, and both agree once more;
-- Dovecot logs no error or warning (no "Broken" or rebuilt maildirsize).
+- Dovecot logs no error or warning.
 """
 import os
 import re
