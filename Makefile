@@ -93,6 +93,11 @@ $(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o t
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
 
+# t_errtext: platform/errtext.c's table (and core/fmt.c, for "error N").
+$(BUILD)/tests/t_errtext.t: tests/unit/t_errtext.c $(BUILD)/platform/errtext.o $(LIB_OBJS) tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/errtext.o $(LIB_OBJS) $(LDLIBS)
+
 # t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
 $(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
