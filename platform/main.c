@@ -319,7 +319,7 @@ static int daemonize(void)
 
 static int clean_maildirs(const struct mn_config *c)
 {
-	time_t now = time(NULL);
+	time_t now = (time_t)clock_wall();
 	unsigned i, j;
 
 	for (i = 0; i < c->n_mailbox; i++) {
