@@ -125,7 +125,8 @@ size_flags="$opt $lto -fno-pie -fno-jump-tables -ffunction-sections -fdata-secti
 link_flags="-static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64 -Wl,--build-id=none"
 map=$out/mailnook.map
 [ -z "$lto" ] || map=$out/mailnook.lto.map
-rm -f "$out/mailnook.lto.map" "$out/mailnook.nolto"
+# (no stale LTO map beside a map without LTO)
+[ -n "$lto" ] || rm -f "$out/mailnook.lto.map" "$out/mailnook.nolto"
 # shellcheck disable=SC2086
 $make --no-print-directory CC="$cc" CROSS_COMPILE= KCONFIG_CONFIG="$config" BUILD="$out" \
 	BIN="$out/mailnook.full" BEARSSL_DIR="$bearssl" CRYPT_LIB="$crypt_lib" \
@@ -156,4 +157,42 @@ if [ -n "$pulled" ] && [ -z "$xcrypt" ]; then
 fi
 strip=${STRIP:-strip}
 "$strip" -s -R .comment -o "$out/mailnook" "$out/mailnook.full"
+
+# No section headers either (as OpenWrt's sstrip): the kernel loads an ELF
+# file by its program headers alone, so the section table and its names
+# (about 1 KiB, after the last segment) are cut off and the header says
+# there are none.  The binary runs as before; readelf -S, objdump and size
+# need mailnook.full.  STATIC_SSTRIP=0 keeps them.
+# u BYTES OFFSET: the unsigned integer there, in the file's byte order.
+u() {
+	od -A n -t u1 -j "$2" -N "$1" "$out/mailnook" | awk -v be="$be" '
+		{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		END { v = 0; for (i = 0; i < n; i++) v = v * 256 + b[be ? i : n - 1 - i]; print v }'
+}
+byte() { od -A n -t u1 -j "$1" -N 1 "$out/mailnook" | tr -d ' '; }
+if [ "${STATIC_SSTRIP:-1}" != 0 ] &&
+	[ "$(od -A n -t x1 -N 4 "$out/mailnook" | tr -d ' ')" = 7f454c46 ]; then
+	be=0
+	[ "$(byte 5)" = 2 ] && be=1            # EI_DATA: ELFDATA2MSB
+	if [ "$(byte 4)" = 2 ]; then            # EI_CLASS: ELFCLASS64
+		phoff=$(u 8 32) phsz=$(u 2 54) phnum=$(u 2 56) w=8 shfields=40
+	else
+		phoff=$(u 4 28) phsz=$(u 2 42) phnum=$(u 2 44) w=4 shfields=32
+	fi
+	end=0 i=0
+	while [ "$i" -lt "$phnum" ]; do
+		ph=$((phoff + i * phsz))
+		if [ $w = 8 ]; then o=$(u 8 $((ph + 8))) f=$(u 8 $((ph + 32)))
+		else o=$(u 4 $((ph + 4))) f=$(u 4 $((ph + 16))); fi
+		[ $((o + f)) -le "$end" ] || end=$((o + f))
+		i=$((i + 1))
+	done
+	# e_shoff and (after e_flags, e_ehsize, e_phentsize, e_phnum)
+	# e_shentsize, e_shnum, e_shstrndx: all zero
+	dd if="$out/mailnook" of="$out/mailnook.tmp" bs="$end" count=1 2>/dev/null
+	dd if=/dev/zero of="$out/mailnook.tmp" bs=1 seek=$((shfields)) count=$w conv=notrunc 2>/dev/null
+	dd if=/dev/zero of="$out/mailnook.tmp" bs=1 seek=$((shfields + w + 4 + 6)) count=6 conv=notrunc 2>/dev/null
+	chmod 755 "$out/mailnook.tmp"
+	mv "$out/mailnook.tmp" "$out/mailnook"
+fi
 echo "static: $out/mailnook ($(wc -c < "$out/mailnook") bytes stripped; $config${tls:+, BearSSL from $bearssl}${crypt_ldflags:+, crypt(3) from ${crypt_ldflags#-L}})"
