@@ -161,7 +161,7 @@ static void raise_fd_limit(const struct mn_config *c)
 	/* a socket, a message file and its tmp/ per session */
 	rlim_t need = (rlim_t)c->max_sessions * 3 + c->n_listen + 16;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+	if (st_getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
 		return;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
 		log_stderr("warning: open-file limit %llu is below the %llu "
@@ -194,7 +194,7 @@ static void close_inherited(void)
 	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
 		return;
 #endif
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
+	if (st_getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
 		max = (long)rl.rlim_cur;
 	for (k = 3; k < max; k++)
 		(void)close((int)k);
