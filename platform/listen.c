@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bare.h"
 #include "fmt.h"
 #include "log.h"
 
@@ -42,7 +43,7 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 		memcpy(&sa.in4.sin_addr, l->ip, 4);
 		salen = sizeof sa.in4;
 	}
-	fd = socket(l->v6 ? AF_INET6 : AF_INET,
+	fd = bare_socket(l->v6 ? AF_INET6 : AF_INET,
 	            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

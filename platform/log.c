@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "config.h"
 #include "clock.h"
 #include "fmt.h"
@@ -41,7 +42,7 @@ static void syslog_connect(void)
 
 	if (syslog_fd >= 0)
 		close(syslog_fd);
-	syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	syslog_fd = bare_socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (syslog_fd < 0)
 		return;
 	memset(&sun, 0, sizeof sun);
