@@ -93,6 +93,11 @@ $(BUILD)/tests/t_account.t: tests/unit/t_account.c $(BUILD)/platform/account.o t
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/account.o $(LDLIBS)
 
+# t_errtext: platform/errtext.c's table (and core/fmt.c, for "error N").
+$(BUILD)/tests/t_errtext.t: tests/unit/t_errtext.c $(BUILD)/platform/errtext.o $(LIB_OBJS) tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/errtext.o $(LIB_OBJS) $(LDLIBS)
+
 # t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
 $(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
@@ -100,9 +105,10 @@ $(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS
 
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
-# (tls_conn.c counts handshakes in stats.c, which logs through log.c)
+# (tls_conn.c counts handshakes in stats.c, which logs through log.c, which
+# stamps lines with clock.c)
 TLS_OBJS-$(CONFIG_TLS) := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
-                          platform/stats.c platform/log.c)
+                          platform/stats.c platform/log.c platform/clock.c)
 $(BUILD)/tests/t_tls.t: tests/unit/t_tls.c $(LIB_OBJS) $(TLS_OBJS-y) tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(TLS_OBJS-y) \
@@ -180,7 +186,8 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 FUZZ_TLS_CFLAGS := -Iplatform -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
                    $(if $(BEARSSL_DIR),-isystem $(BEARSSL_DIR)/inc)
 FUZZ_TLS_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
-                 platform/stats.c platform/log.c core/fmt.c core/outcome.c)
+                 platform/stats.c platform/log.c platform/clock.c core/fmt.c \
+                 core/outcome.c core/text.c)
 
 $(FUZZ_BUILD)/platform/%.o: platform/%.c $(FUZZ_BUILD)/config.h
 	@mkdir -p $(@D)

@@ -15,7 +15,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	const char *addr, *colon;
 	size_t alen;
-	uint8_t ip[16], other[16];
+	uint8_t ip[16];
 	uint64_t port;
 	int v6, tls = o->id == O_LISTEN_TLS;
 	unsigned i;
@@ -94,10 +94,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		l = &c->listen[i];
 		if (l->port != port || l->v6 != v6)
 			continue;
-		if (v6 ? cf_parse_ip6(l->addr, strlen(l->addr), other)
-		       : cf_parse_ip4(l->addr, strlen(l->addr), other))
-			continue;
-		if (memcmp(ip, other, v6 ? 16 : 4) == 0) {
+		if (memcmp(ip, l->ip, v6 ? 16 : 4) == 0) {
 			cf_bad(p, o, val, "this address and port are already a listener");
 			return;
 		}
@@ -117,6 +114,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	memset(l, 0, sizeof(*l));
 	memcpy(l->addr, addr, alen);
 	l->addr[alen] = '\0';
+	memcpy(l->ip, ip, v6 ? 16 : 4);
 	l->port = (uint16_t)port;
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;

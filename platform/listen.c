@@ -1,12 +1,12 @@
 #include "listen.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "bare.h"
 #include "fmt.h"
 #include "log.h"
 
@@ -35,21 +35,15 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 		}
 		sa.in6.sin6_family = AF_INET6;
 		sa.in6.sin6_port = htons(l->port);
-		if (inet_pton(AF_INET6, l->addr, &sa.in6.sin6_addr) != 1) {
-			errno = EINVAL;
-			return -1;
-		}
+		memcpy(&sa.in6.sin6_addr, l->ip, 16);
 		salen = sizeof sa.in6;
 	} else {
 		sa.in4.sin_family = AF_INET;
 		sa.in4.sin_port = htons(l->port);
-		if (inet_pton(AF_INET, l->addr, &sa.in4.sin_addr) != 1) {
-			errno = EINVAL;
-			return -1;
-		}
+		memcpy(&sa.in4.sin_addr, l->ip, 4);
 		salen = sizeof sa.in4;
 	}
-	fd = socket(l->v6 ? AF_INET6 : AF_INET,
+	fd = bare_socket(l->v6 ? AF_INET6 : AF_INET,
 	            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

@@ -7,11 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "config.h"
+#include "clock.h"
 #include "fmt.h"
+#include "text.h"
 
 static enum log_target target = LOG_TO_STDERR;
 static int syslog_fd = -1;
@@ -40,7 +42,7 @@ static void syslog_connect(void)
 
 	if (syslog_fd >= 0)
 		close(syslog_fd);
-	syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	syslog_fd = bare_socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (syslog_fd < 0)
 		return;
 	memset(&sun, 0, sizeof sun);
@@ -58,14 +60,6 @@ void log_open(enum log_target t)
 	if (t == LOG_TO_SYSLOG && !CFG_SYSLOG)
 		t = LOG_TO_NOWHERE;
 	target = t;
-	if (t == LOG_TO_STDERR) {
-		/* glibc reads the time zone file (malloc, fopen) on the first
-		 * gmtime_r: do it now, not in the loop */
-		time_t now = time(NULL);
-		struct tm tm;
-
-		(void)gmtime_r(&now, &tm);
-	}
 	if (t == LOG_TO_SYSLOG)
 		syslog_connect();
 }
@@ -93,18 +87,17 @@ static int send_syslog(const char *line, size_t n)
 static void emit(enum log_level lvl, const char *msg)
 {
 	char line[LOG_LINE_MAX + 128];
-	struct tm tm;
-	time_t now = time(NULL);
+	struct text_date d;
 	size_t n;
 
 	if (target == LOG_TO_NOWHERE)
 		return;
 	if (target == LOG_TO_STDERR) {
-		gmtime_r(&now, &tm);
+		text_date(clock_wall(), &d);
 		n = fmt_into(line, sizeof line,
-		             "%04d-%02d-%02dT%02d:%02d:%02dZ mailnook[%ld]: %s\n",
-		             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		             tm.tm_hour, tm.tm_min, tm.tm_sec, pid, msg);
+		             "%04lld-%02u-%02uT%02u:%02u:%02uZ mailnook[%ld]: %s\n",
+		             (long long)d.year, d.mon, d.mday, d.hour, d.min,
+		             d.sec, pid, msg);
 		if (n >= sizeof line) {
 			n = sizeof line - 1;
 			line[n - 1] = '\n';

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "clock.h"
 #include "conf_load.h"
 #include "log.h"
@@ -55,7 +56,7 @@ int loop_signals_init(void)
 	struct sigaction sa;
 	unsigned i;
 
-	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+	if (bare_pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
 		log_stderr("pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -138,8 +139,8 @@ static void accept_on(struct loop_state *ls, const struct listener *l)
 		unsigned active = 0, same_ip = 0;
 		int fd, v6, refused;
 
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-		             SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = bare_accept4(lfd, (struct sockaddr *)&ss, &sl,
+		                  SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED ||
 			    errno == EPROTO || errno == EPERM)

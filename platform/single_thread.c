@@ -56,3 +56,8 @@ int st_setrlimit(int resource, const struct rlimit *rl)
 {
 	return syscall(SYS_prlimit64, 0, resource, rl, NULL) == 0 ? 0 : -1;
 }
+
+int st_getrlimit(int resource, struct rlimit *rl)
+{
+	return syscall(SYS_prlimit64, 0, resource, NULL, rl) == 0 ? 0 : -1;
+}

@@ -1,6 +1,7 @@
 /*
  * setgroups(2), setgid(2), setuid(2) and setrlimit(2) as the bare system
- * calls, for a process with one thread; see single_thread.c.
+ * calls, for a process with one thread; see single_thread.c.  And
+ * getrlimit(2), to match.
  */
 #ifndef MAILNOOK_SINGLE_THREAD_H
 #define MAILNOOK_SINGLE_THREAD_H
@@ -14,5 +15,9 @@ int st_setgroups(size_t n, const gid_t *groups);
 int st_setgid(gid_t gid);
 int st_setuid(uid_t uid);
 int st_setrlimit(int resource, const struct rlimit *rl);
+/* Not a process-wide call, but the bare prlimit64 as st_setrlimit(): the
+ * C library's getrlimit() adds a fallback for kernels without it (before
+ * 2.6.36), which st_setrlimit() needs anyway. */
+int st_getrlimit(int resource, struct rlimit *rl);
 
 #endif

@@ -58,6 +58,8 @@ def map_sizes(path):
             group, short = "BearSSL", obj.split("(")[-1].rstrip(")")
         elif "libc.a" in obj or "musl" in obj:
             group, short = "musl libc", obj.split("(")[-1].rstrip(")")
+        elif ".ltrans" in obj:          # link-time optimised: no file
+            group, short = "mailnook, LTO", os.path.basename(obj)
         elif re.search(r"/(core|store|platform)/[^/]+\.o$", obj):
             parts = obj.split("/")
             group, short = "mailnook " + parts[-2] + "/", parts[-2] + "/" + parts[-1]
@@ -119,6 +121,14 @@ def cmd_map(path, n=20):
     for g, v in groups.most_common():
         print("  %-22s %8d %5.1f%%" % (g, v, 100.0 * v / total))
     print("  %-22s %8d" % ("total", total))
+    # scripts/static.sh links an LTO build twice: this map is the one
+    # without LTO (per file); the shipped binary's own is beside it, and
+    # its ltrans objects name no file, so only its total is worth telling
+    lto = os.path.join(os.path.dirname(path), "mailnook.lto.map")
+    if os.path.basename(path) == "mailnook.map" and os.path.exists(lto):
+        shipped = sum(map_sizes(lto).values())
+        print("  (per file before link-time optimisation; the shipped LTO build: %d, %+d)"
+              % (shipped, shipped - total))
     print()
     print("  %-10s %-30s %8s" % ("largest", "object", "bytes"))
     for (g, o), v in sizes.most_common(n):

@@ -110,6 +110,15 @@ void maildir_tmp_name(char out[MAILDIR_TMP_MAX], const char *unique)
 	out[sizeof MAILDIR_TMP_PREFIX - 1 + n] = '\0';
 }
 
+/* fchmod(2) as the bare system call: musl's fchmod() adds a fallback
+ * through /proc/self/fd for O_PATH descriptors (0.3 KiB of a static
+ * build), and no descriptor given here is one (make_dir() opens O_RDONLY
+ * when it has a mode to set).  0, or -1 with errno set. */
+static int fd_chmod(int fd, mode_t mode)
+{
+	return syscall(SYS_fchmod, fd, mode) == 0 ? 0 : -1;
+}
+
 /* see maildir_int.h */
 int maildir_tmp_create(int tmp, const char *unique)
 {
@@ -121,7 +130,7 @@ int maildir_tmp_create(int tmp, const char *unique)
 	            | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if ((maildir_umask() & 0600) && fchmod(fd, 0600) != 0) {
+	if ((maildir_umask() & 0600) && fd_chmod(fd, 0600) != 0) {
 		e = errno;
 		(void)close(fd);
 		(void)unlinkat(tmp, name, 0);
@@ -167,7 +176,7 @@ static int make_dir(int at, const char *name, int nofollow)
 	fd = open_dir(at, name, (chm ? O_RDONLY : O_PATH) | nofollow);
 	if (fd < 0)
 		return -1;
-	if (chm && fchmod(fd, 0700) != 0) {
+	if (chm && fd_chmod(fd, 0700) != 0) {
 		int e = errno;
 
 		(void)close(fd);

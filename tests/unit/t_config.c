@@ -135,6 +135,7 @@ static void test_good_config(void)
 	is_str(C.listen[0].addr, "127.0.0.1", "listen 0 address");
 	is_int(C.listen[0].port, 2525, "listen 0 port");
 	is_int(C.listen[0].v6, 0, "listen 0 is IPv4");
+	is_mem(C.listen[0].ip, 4, "\177\0\0\1", 4, "listen 0 address bytes, for bind()");
 	is_str(C.listen[1].addr, CFG_IPV6 ? "::1" : "127.0.0.2", "listen 1 address without brackets");
 	is_int(C.listen[1].v6, CFG_IPV6, "listen 1 is IPv6");
 	is_int(C.listen[1].tls, 0, "listen 1 is plain");
@@ -547,6 +548,7 @@ static void test_defaults(void)
 	is_int(n, 0, "minimal config");
 	is_int(C.n_listen, 1, "default listener");
 	is_str(C.listen[0].addr, "0.0.0.0", "default listen address");
+	is_mem(C.listen[0].ip, 4, "\0\0\0\0", 4, "default listen address bytes");
 	is_int(C.listen[0].port, 25, "default listen port");
 	is_int(C.listen[0].tls, 0, "default listener is plain");
 	is_str(C.hostname, "", "hostname empty: platform fills it");
@@ -693,6 +695,12 @@ static void test_ipv6(void)
 		is_int(C.n_listen, 5, "five listeners");
 		is_str(C.listen[1].addr, "::", "[::]");
 		is_str(C.listen[3].addr, "::ffff:192.0.2.1", "v4-mapped listener");
+		is_mem(C.listen[3].ip, 16,
+		       "\0\0\0\0\0\0\0\0\0\0\377\377\300\0\2\1", 16,
+		       "v4-mapped listener's address bytes, for bind()");
+		is_mem(C.listen[4].ip, 16,
+		       "\040\001\015\270\0\0\0\0\0\0\0\0\0\0\0\1", 16,
+		       "2001:db8::1 as bytes");
 		is_int(C.listen[4].port, 587, "port after an IPv6 address");
 	} else {
 		ok(n == 5 && find_err("CONFIG_IPV6") >= 0, "IPv6 listeners need CONFIG_IPV6");

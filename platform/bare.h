@@ -1,0 +1,42 @@
+/*
+ * pipe2, accept4 and socket as the bare system calls, on the architectures
+ * mailnook is built for.  musl's wrappers add fallbacks for kernels before
+ * 2.6.27/2.6.28, which lacked these calls or their CLOEXEC/NONBLOCK flags
+ * (pipe + fcntl, accept + fcntl; about 0.6 KiB of a static build), and
+ * mailnook needs 2.6.36 anyway (prlimit64, single_thread.c).  Elsewhere
+ * (i386 and others, where the C library may go through socketcall) the C
+ * library's calls stay.  As those: the descriptor (0 for bare_pipe2), or
+ * -1 with errno set.
+ */
+#ifndef MAILNOOK_BARE_H
+#define MAILNOOK_BARE_H
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__arm__) || \
+    defined(__mips__) || defined(__riscv)
+static inline int bare_pipe2(int fd[2], int flags)
+{
+	return (int)syscall(SYS_pipe2, fd, flags);
+}
+
+static inline int bare_accept4(int fd, struct sockaddr *sa, socklen_t *len,
+                               int flags)
+{
+	return (int)syscall(SYS_accept4, fd, sa, len, flags);
+}
+
+static inline int bare_socket(int domain, int type, int protocol)
+{
+	return (int)syscall(SYS_socket, domain, type, protocol);
+}
+#else
+#define bare_pipe2 pipe2
+#define bare_accept4 accept4
+#define bare_socket socket
+#endif
+
+#endif
