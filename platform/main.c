@@ -32,6 +32,7 @@
 #include "maildir.h"
 #include "single_thread.h"
 #include "slot.h"
+#include "stats.h"
 #include "version.h"
 #if CFG_QUOTA
 #include "quota_run.h"
@@ -455,6 +456,7 @@ int main(int argc, char **argv)
 	slot_set_config(c);
 #if CFG_QUOTA
 	qrun_config(c, time(NULL), 1);  /* recalculation, expiry: in the loop */
+	stats_usage_source(qrun_usage);
 #endif
 
 	if (!cl.foreground) {

@@ -14,9 +14,6 @@
 #include "fmt.h"
 #include "log.h"
 #include "sink.h"
-#if CFG_QUOTA
-#include "quota_run.h"
-#endif
 
 /* ---- the counters ----------------------------------------------------- */
 
@@ -238,6 +235,13 @@ static void labelled(const char *name, const char *label, const char *lv,
 }
 
 #if CFG_QUOTA
+static stats_usage_fn *usage_of;
+
+void stats_usage_source(stats_usage_fn *fn)
+{
+	usage_of = fn;
+}
+
 /* Mailbox limits: usage of each mailbox with a quota, and the files
  * deleted.  An address may hold '"' or '\\' (a quoted local part):
  * escaped as the text format wants. */
@@ -256,7 +260,7 @@ static void render_quota(void)
 
 	for (k = 0; k < 2; k++) {
 		head(fam[k][0], "gauge", fam[k][1]);
-		for (i = 0; (r = qrun_usage(i, &addr, &v[0], &v[1])) >= 0; i++)
+		for (i = 0; usage_of && (r = usage_of(i, &addr, &v[0], &v[1])) >= 0; i++)
 			if (r) {
 				size_t n = 0;
 

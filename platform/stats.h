@@ -68,6 +68,15 @@ enum stats_refusal {
 
 #if CFG_STATS
 
+/* Where the mailbox usage lines come from (CONFIG_QUOTA: qrun_usage(),
+ * set by main), so that stats.c needs nothing of the quota code:
+ * box i's address and usage (1), 0 for none, -1 past the last. */
+typedef int stats_usage_fn(unsigned i, const char **address, uint64_t *bytes,
+                           uint64_t *count);
+#if CFG_QUOTA
+void stats_usage_source(stats_usage_fn *fn);
+#endif
+
 /* Records the start time; once, before the loop. */
 void stats_init(int64_t wall);
 
