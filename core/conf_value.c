@@ -13,83 +13,73 @@
 void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 {
 	struct mn_config *c = p->c;
-	const char *addr, *colon;
+	const char *addr, *colon, *why;
 	size_t alen;
 	uint8_t ip[16], other[16];
 	uint64_t port;
 	int v6, tls = o->id == O_LISTEN_TLS;
 	unsigned i;
 	struct conf_listen *l;
-	struct msg m = { .n = 0 };
 	char head[80];
 	const char *comma = strchr(val, ',');
 
-	if (tls && !CFG_TLS) {
-		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
-		return;
-	}
+	/* each check sets why and jumps to bad: one cf_bad() call */
+	why = "TLS support is not compiled in (CONFIG_TLS)";
+	if (tls && !CFG_TLS)
+		goto bad;
 	if (comma) {
-		if (strcmp(comma + 1, "auth") != 0) {
-			cf_bad(p, o, val, "the only flag after ADDR:PORT is ,auth");
-			return;
-		}
-		if (!CFG_AUTH) {
-			cf_bad(p, o, val, NO_AUTH);
-			return;
-		}
-		if ((size_t)(comma - val) >= sizeof head) {
-			cf_bad(p, o, val, "address too long");
-			return;
-		}
+		why = "the only flag after ADDR:PORT is ,auth";
+		if (strcmp(comma + 1, "auth") != 0)
+			goto bad;
+		why = NO_AUTH;
+		if (!CFG_AUTH)
+			goto bad;
+		why = "address too long";
+		if ((size_t)(comma - val) >= sizeof head)
+			goto bad;
 		memcpy(head, val, (size_t)(comma - val));
 		head[comma - val] = '\0';
 		val = head;
 	}
 	if (val[0] == '[') {
 		const char *close = strchr(val, ']');
-		if (!close) {
-			cf_bad(p, o, val, "missing ']' (IPv6 as [::1]:25)");
-			return;
-		}
+
+		why = "missing ']' (IPv6 as [::1]:25)";
+		if (!close)
+			goto bad;
 		addr = val + 1;
 		alen = (size_t)(close - addr);
 		colon = close + 1;
-		if (*colon != ':') {
-			cf_bad(p, o, val, "missing :PORT after ']' (as [::1]:25)");
-			return;
-		}
-		if (cf_parse_ip6(addr, alen, ip) != 0) {
-			cf_bad(p, o, val, "not a numeric IPv6 address");
-			return;
-		}
+		why = "missing :PORT after ']' (as [::1]:25)";
+		if (*colon != ':')
+			goto bad;
+		why = "not a numeric IPv6 address";
+		if (cf_parse_ip6(addr, alen, ip) != 0)
+			goto bad;
 		v6 = 1;
 	} else {
 		colon = strrchr(val, ':');
-		if (!colon) {
-			cf_bad(p, o, val, "missing :PORT (ADDR:PORT, as 0.0.0.0:25)");
-			return;
-		}
-		if (strchr(val, ':') != colon) {
-			cf_bad(p, o, val, "an IPv6 address goes in brackets, as [::1]:25");
-			return;
-		}
+		why = "missing :PORT (ADDR:PORT, as 0.0.0.0:25)";
+		if (!colon)
+			goto bad;
+		why = "an IPv6 address goes in brackets, as [::1]:25";
+		if (strchr(val, ':') != colon)
+			goto bad;
 		addr = val;
 		alen = (size_t)(colon - val);
-		if (cf_parse_ip4(addr, alen, ip) != 0) {
-			cf_bad(p, o, val, "not a numeric IPv4 address (a.b.c.d, or [IPv6]; no host names)");
-			return;
-		}
+		why = "not a numeric IPv4 address (a.b.c.d, or [IPv6]; no host names)";
+		if (cf_parse_ip4(addr, alen, ip) != 0)
+			goto bad;
 		v6 = 0;
 	}
+	why = "the port must be a number from 1 to 65535";
 	if (text_parse_u64(colon + 1, strlen(colon + 1), &port) != 0 ||
-	    port < 1 || port > 65535) {
-		cf_bad(p, o, val, "the port must be a number from 1 to 65535");
-		return;
-	}
-	if (v6 && !CFG_IPV6) {
-		cf_bad(p, o, val, "IPv6 support is not compiled in (CONFIG_IPV6)");
-		return;
-	}
+	    port < 1 || port > 65535)
+		goto bad;
+	why = "IPv6 support is not compiled in (CONFIG_IPV6)";
+	if (v6 && !CFG_IPV6)
+		goto bad;
+	why = "this address and port are already a listener";
 	for (i = 0; i < c->n_listen; i++) {
 		l = &c->listen[i];
 		if (l->port != port || l->v6 != v6)
@@ -97,26 +87,19 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		if (v6 ? cf_parse_ip6(l->addr, strlen(l->addr), other)
 		       : cf_parse_ip4(l->addr, strlen(l->addr), other))
 			continue;
-		if (memcmp(ip, other, v6 ? 16 : 4) == 0) {
-			cf_bad(p, o, val, "this address and port are already a listener");
-			return;
-		}
+		if (memcmp(ip, other, v6 ? 16 : 4) == 0)
+			goto bad;
 	}
-	if (c->n_listen >= CFG_MAX_LISTENERS) {
-		cm_s(&m, "more than ");
-		cm_u(&m, CFG_MAX_LISTENERS);
-		cm_s(&m, " listeners (the compiled-in limit, CONFIG_MAX_LISTENERS)");
-		cf_bad(p, o, val, m.b);
-		return;
-	}
-	if (alen >= sizeof(l->addr)) {
-		cf_bad(p, o, val, "address too long");
-		return;
-	}
+	why = "more than " STR(CFG_MAX_LISTENERS) " listeners (the compiled-in "
+	      "limit, CONFIG_MAX_LISTENERS)";
+	if (c->n_listen >= CFG_MAX_LISTENERS)
+		goto bad;
+	why = "address too long";
+	if (alen >= sizeof(l->addr))
+		goto bad;
 	l = &c->listen[c->n_listen++];
 	memset(l, 0, sizeof(*l));
 	memcpy(l->addr, addr, alen);
-	l->addr[alen] = '\0';
 	l->port = (uint16_t)port;
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;
@@ -129,6 +112,9 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		c->listen_tls_at.file = p->file;
 		c->listen_tls_at.line = p->line;
 	}
+	return;
+bad:
+	cf_bad(p, o, val, why);
 }
 
 /* An allow-from or allow-bare-lf network. */
@@ -166,21 +152,17 @@ void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
 		return;
 	}
 	r.bits = (uint8_t)bits;
-	if (cf_host_bits_set(r.addr, r.v6 ? 16 : 4, r.bits)) {
-		struct msg m = { .n = 0 };
-		cm_s(&m, "host bits set after the prefix length (give the network address");
-		if (!r.v6) {
-			unsigned i;
-			cm_s(&m, ": ");
-			for (i = 0; i < 4; i++) {
-				unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? (unsigned)bits - i * 8 : 0;
-				cm_u(&m, r.addr[i] & (keep ? 0xff << (8 - keep) & 0xff : 0));
-				cm_s(&m, i < 3 ? "." : "/");
-			}
-			cm_u(&m, bits);
-		}
-		cm_s(&m, ")");
-		cf_bad(p, o, val, m.b);
+	if (cf_host_bits_clear(r.addr, r.v6 ? 16 : 4, r.bits)) {
+		char m[CONF_MSG_MAX];
+
+		if (r.v6)
+			fmt_into(m, sizeof m, "host bits set after the prefix "
+			         "length (give the network address)");
+		else
+			fmt_into(m, sizeof m, "host bits set after the prefix "
+			         "length (give the network address: %u.%u.%u.%u/%u)",
+			         r.addr[0], r.addr[1], r.addr[2], r.addr[3], r.bits);
+		cf_bad(p, o, val, m);
 		return;
 	}
 	if (*n >= CONF_MAX_ALLOW) {
@@ -301,11 +283,11 @@ void cf_alias_add(struct pctx *p, const struct opt *o, char *val)
 		why = cf_check_address(t);
 		if (why) {
 			struct msg m = { .n = 0 };
-			cm_s(&m, "target ");
+			char w[CONF_MSG_MAX];
+
 			cm_q(&m, t);
-			cm_s(&m, ": ");
-			cm_s(&m, why);
-			cf_bad(p, o, shown, m.b);
+			fmt_into(w, sizeof w, "target %s: %s", m.b, why);
+			cf_bad(p, o, shown, w);
 			return;
 		}
 		text_lower(t);
