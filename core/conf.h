@@ -30,6 +30,7 @@
 
 struct conf_listen {
 	char addr[64];          /* numeric address, no brackets; "0.0.0.0", "::1" */
+	uint8_t ip[16];         /* addr as read: network order, IPv4 in ip[0..4) */
 	uint16_t port;
 	uint8_t tls;            /* listen-tls */
 	uint8_t v6;

@@ -123,10 +123,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 	c->postmaster_implicit = 0;
 
 	if (c->n_listen == 0) {
+		memset(&c->listen[0], 0, sizeof(c->listen[0]));
 		memcpy(c->listen[0].addr, "0.0.0.0", 8);
 		c->listen[0].port = 25;
-		c->listen[0].tls = 0;
-		c->listen[0].v6 = 0;
 		c->n_listen = 1;
 	}
 	if (c->max_per_ip == 0) {

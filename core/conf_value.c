@@ -15,7 +15,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	const char *addr, *colon, *why;
 	size_t alen;
-	uint8_t ip[16], other[16];
+	uint8_t ip[16] = { 0 };
 	uint64_t port;
 	int v6, tls = o->id == O_LISTEN_TLS;
 	unsigned i;
@@ -82,12 +82,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	why = "this address and port are already a listener";
 	for (i = 0; i < c->n_listen; i++) {
 		l = &c->listen[i];
-		if (l->port != port || l->v6 != v6)
-			continue;
-		if (v6 ? cf_parse_ip6(l->addr, strlen(l->addr), other)
-		       : cf_parse_ip4(l->addr, strlen(l->addr), other))
-			continue;
-		if (memcmp(ip, other, v6 ? 16 : 4) == 0)
+		if (l->port == port && l->v6 == v6 && memcmp(l->ip, ip, 16) == 0)
 			goto bad;
 	}
 	why = "more than " STR(CFG_MAX_LISTENERS) " listeners (the compiled-in "
@@ -100,6 +95,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	l = &c->listen[c->n_listen++];
 	memset(l, 0, sizeof(*l));
 	memcpy(l->addr, addr, alen);
+	memcpy(l->ip, ip, sizeof l->ip);
 	l->port = (uint16_t)port;
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;

@@ -27,6 +27,8 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 	socklen_t salen;
 	int fd, on = 1;
 
+	/* the address as the configuration parser read it (l->ip): no
+	 * inet_pton(), which would add 0.8 KiB to a static build */
 	memset(&sa, 0, sizeof sa);
 	if (l->v6) {
 		if (!CFG_IPV6) {
@@ -35,18 +37,12 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 		}
 		sa.in6.sin6_family = AF_INET6;
 		sa.in6.sin6_port = htons(l->port);
-		if (inet_pton(AF_INET6, l->addr, &sa.in6.sin6_addr) != 1) {
-			errno = EINVAL;
-			return -1;
-		}
+		memcpy(&sa.in6.sin6_addr, l->ip, 16);
 		salen = sizeof sa.in6;
 	} else {
 		sa.in4.sin_family = AF_INET;
 		sa.in4.sin_port = htons(l->port);
-		if (inet_pton(AF_INET, l->addr, &sa.in4.sin_addr) != 1) {
-			errno = EINVAL;
-			return -1;
-		}
+		memcpy(&sa.in4.sin_addr, l->ip, 4);
 		salen = sizeof sa.in4;
 	}
 	fd = socket(l->v6 ? AF_INET6 : AF_INET,
