@@ -491,29 +491,20 @@ void cf_argv_replace(struct mn_config *c, const struct opt *o)
 }
 int conf_parse_size(const char *s, uint64_t *out)
 {
+	static const char suffixes[] = "kKmMgG";   /* 2^10, 2^20, 2^30 */
 	size_t n = strlen(s);
-	uint64_t v, mult = 1;
+	const char *suffix = n ? strchr(suffixes, s[n - 1]) : NULL;
+	unsigned shift = 0;
+	uint64_t v;
 
 	if (n == 0)
 		return -1;
-	switch (s[n - 1]) {
-	case 'k': case 'K':
-		mult = 1024;
+	if (suffix) {
+		shift = 10 * (1 + (unsigned)(suffix - suffixes) / 2);
 		n--;
-		break;
-	case 'm': case 'M':
-		mult = 1024 * 1024;
-		n--;
-		break;
-	case 'g': case 'G':
-		mult = 1024 * 1024 * 1024;
-		n--;
-		break;
-	default:
-		break;
 	}
-	if (text_parse_u64(s, n, &v) != 0 || v > UINT64_MAX / mult)
+	if (text_parse_u64(s, n, &v) != 0 || v > UINT64_MAX >> shift)
 		return -1;
-	*out = v * mult;
+	*out = v << shift;
 	return 0;
 }

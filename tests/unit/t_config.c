@@ -541,6 +541,11 @@ static void test_sizes(void)
 	ok(conf_parse_size("18446744073709551615", &v) == 0 && v == UINT64_MAX, "size max");
 	ok(conf_parse_size("18446744073709551616", &v) != 0, "size overflow");
 	ok(conf_parse_size("17179869184G", &v) != 0, "size overflow by suffix");
+	ok(conf_parse_size("17179869183G", &v) == 0 && v == UINT64_C(17179869183) << 30,
+	   "the largest size with a suffix");
+	ok(conf_parse_size("16m", &v) == 0 && v == 16777216, "size 16m");
+	ok(conf_parse_size("3g", &v) == 0 && v == UINT64_C(3) << 30, "size 3g");
+	ok(conf_parse_size("k", &v) != 0, "size k alone");
 
 	is_int(load(BASE "max-message-size=64k\n"), 0, "max-message-size 64k is fine");
 	is_int(C.max_size, 65536, "64k");
