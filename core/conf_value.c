@@ -100,11 +100,11 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;
 	l->auth = comma != NULL;
-	if (comma && !c->listen_auth_at.file) {
+	if (CFG_AUTH && comma && !c->listen_auth_at.file) {
 		c->listen_auth_at.file = p->file;
 		c->listen_auth_at.line = p->line;
 	}
-	if (tls && !c->listen_tls_at.file) {
+	if (CFG_TLS && tls && !c->listen_tls_at.file) {
 		c->listen_tls_at.file = p->file;
 		c->listen_tls_at.line = p->line;
 	}
@@ -402,7 +402,7 @@ void cf_string_set(struct pctx *p, const struct opt *o, const char *val)
 	if (o->id == O_USER) {
 		c->user_at.file = p->file;
 		c->user_at.line = p->line;
-	} else if (o->id == O_AUTH_USERS) {
+	} else if (CFG_AUTH && o->id == O_AUTH_USERS) {
 		c->auth_users_at.file = p->file;
 		c->auth_users_at.line = p->line;
 	}
@@ -479,11 +479,13 @@ void cf_argv_replace(struct mn_config *c, const struct opt *o)
 	case O_BARE_LF:
 		c->n_bare_lf = 0;
 		break;
-	case O_TLS_CERT:
-		c->n_tls_cert = 0;
+	case O_TLS_CERT:        /* refused before, without CONFIG_TLS */
+		if (CFG_TLS)
+			c->n_tls_cert = 0;
 		break;
 	case O_TLS_KEY:
-		c->n_tls_key = 0;
+		if (CFG_TLS)
+			c->n_tls_key = 0;
 		break;
 	default:
 		break;
