@@ -83,11 +83,11 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 {
 	const struct opt *o = cf_opt_find(name);
 	const char *why;
-	struct msg m = { .n = 0 };
+	char q[CONF_QUOTE_MAX];
 
 	if (!o) {
-		cm_q(&m, name);
-		cf_reportf(p, p->file, p->line, "unknown option %s", m.b);
+		cf_reportf(p, p->file, p->line, "unknown option %s",
+		           cf_quote(q, name));
 		return;
 	}
 	if (o->flags & F_ARGV) {

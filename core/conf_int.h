@@ -105,14 +105,10 @@ const struct opt *cf_argv_opt(const char *name, size_t n);
 
 /* ---- messages, formatted without stdio ---- */
 
-struct msg {
-	char b[CONF_MSG_MAX];
-	size_t n;
-};
-
-void cm_mem(struct msg *m, const char *s, size_t n);
-void cm_s(struct msg *m, const char *s);
-void cm_q(struct msg *m, const char *s);    /* 'value', cut to CONF_SHOW_MAX */
+/* 'value' in q: cut to CONF_SHOW_MAX bytes and "...", a control character
+ * (a tab: the only one a line may hold) as '?'.  Returns q. */
+#define CONF_QUOTE_MAX (CONF_SHOW_MAX + 6)
+const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s);
 
 /* ---- parse context ---- */
 
@@ -130,7 +126,7 @@ struct pctx {
 
 /* A formatted message at (file, line); file NULL: "(command line)".  What
  * it formats must have no control characters: the parser's own texts, or
- * values checked already (what the user wrote goes through cm_q()). */
+ * values checked already (what the user wrote goes through cf_quote()). */
 void cf_reportf(struct pctx *p, const char *file, unsigned line,
                 const char *f, ...) __attribute__((format(printf, 4, 5)));
 void cf_report(struct pctx *p, const char *text);   /* at p's file, line */

@@ -11,37 +11,24 @@
 
 /* ---- messages, formatted without stdio ---- */
 
-void cm_mem(struct msg *m, const char *s, size_t n)
+const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s)
 {
+	char *o = q;
 	size_t i;
 
-	for (i = 0; i < n && m->n + 1 < sizeof(m->b); i++) {
+	*o++ = '\'';
+	for (i = 0; s[i] && i < CONF_SHOW_MAX; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		m->b[m->n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+
+		*o++ = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 	}
-	m->b[m->n] = '\0';
-}
-
-void cm_s(struct msg *m, const char *s)
-{
-	cm_mem(m, s, strlen(s));
-}
-
-/* 'value', cut to CONF_SHOW_MAX */
-void cm_q(struct msg *m, const char *s)
-{
-	size_t n = strlen(s);
-
-	cm_s(m, "'");
-	if (n > CONF_SHOW_MAX) {
-		cm_mem(m, s, CONF_SHOW_MAX);
-		cm_s(m, "...");
-	} else {
-		cm_mem(m, s, n);
+	if (s[i]) {
+		memcpy(o, "...", 3);
+		o += 3;
 	}
-	cm_s(m, "'");
+	memcpy(o, "'", 2);
+	return q;
 }
-
 
 void cf_reportf(struct pctx *p, const char *file, unsigned line,
                 const char *f, ...)
@@ -66,10 +53,10 @@ void cf_report(struct pctx *p, const char *text)
 void cf_bad(struct pctx *p, const struct opt *o, const char *val,
             const char *why)
 {
-	struct msg m = { .n = 0 };
+	char q[CONF_QUOTE_MAX];
 
-	cm_q(&m, val);
-	cf_reportf(p, p->file, p->line, "%s: %s: %s", o->text, m.b, why);
+	cf_reportf(p, p->file, p->line, "%s: %s: %s", o->text, cf_quote(q, val),
+	           why);
 }
 
 void cf_arena_check(struct pctx *p, const char *file, unsigned line)
@@ -114,7 +101,7 @@ char *cf_next_field(char **cur)
 }
 
 /* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
- * need no escaping (what the user wrote goes through cm_q()) */
+ * need no escaping (what the user wrote goes through cf_quote()) */
 void cf_report_form(struct pctx *p, const struct opt *o, const char *what)
 {
 	const char *arg = cf_text(o, T_ARG);

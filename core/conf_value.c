@@ -278,11 +278,9 @@ void cf_alias_add(struct pctx *p, const struct opt *o, char *val)
 	while ((t = cf_next_field(&cur)) != NULL) {
 		why = cf_check_address(t);
 		if (why) {
-			struct msg m = { .n = 0 };
-			char w[CONF_MSG_MAX];
+			char q[CONF_QUOTE_MAX], w[CONF_MSG_MAX];
 
-			cm_q(&m, t);
-			fmt_into(w, sizeof w, "target %s: %s", m.b, why);
+			fmt_into(w, sizeof w, "target %s: %s", cf_quote(q, t), why);
 			cf_bad(p, o, shown, w);
 			return;
 		}

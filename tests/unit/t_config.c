@@ -247,6 +247,20 @@ static void test_syntax(void)
 	n = load(BASE "Listen=1.2.3.4:25\n");
 	ok(n == 1 && find_err("unknown option 'Listen'") >= 0, "option names are case-sensitive");
 
+	/* a value in a message: quoted, cut after 80 bytes, a tab as '?' */
+	n = load(BASE "frob\tnicate=1\n");
+	ok(n == 1 && find_err("unknown option 'frob?nicate'") >= 0, "a tab in a quoted name");
+	n = load(BASE "timeout=" "1234567890123456789012345678901234567890"
+	         "1234567890123456789012345678901234567890" "x\n");
+	ok(n == 1 && find_err("timeout: '1234567890123456789012345678901234567890"
+	                      "1234567890123456789012345678901234567890...': not a number") >= 0,
+	   "a long value cut after 80 bytes");
+	n = load(BASE "timeout=" "1234567890123456789012345678901234567890"
+	         "123456789012345678901234567890123456789x\n");
+	ok(n == 1 && find_err("timeout: '1234567890123456789012345678901234567890"
+	                      "123456789012345678901234567890123456789x': not a number") >= 0,
+	   "a value of 80 bytes in full");
+
 	n = load(BASE "=5\n");
 	ok(n == 1 && find_err("missing option name") >= 0, "missing name");
 
