@@ -119,53 +119,48 @@ void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	int from = o->id == O_ALLOW_FROM;
 	unsigned *n = from ? &c->n_allow : &c->n_bare_lf;
-	const char *slash = strchr(val, '/');
+	const char *slash = strchr(val, '/'), *why;
 	size_t alen = slash ? (size_t)(slash - val) : strlen(val);
 	struct conf_cidr r;
 	uint64_t bits;
-	unsigned max;
+	unsigned max = 32;
+	char m[CONF_MSG_MAX];
 
 	memset(&r, 0, sizeof(r));
 	if (memchr(val, ':', alen)) {
-		if (cf_parse_ip6(val, alen, r.addr) != 0) {
-			cf_bad(p, o, val, "not an IPv6 network (as fe80::/10)");
-			return;
-		}
+		why = "not an IPv6 network (as fe80::/10)";
+		if (cf_parse_ip6(val, alen, r.addr) != 0)
+			goto bad;
 		r.v6 = 1;
 		max = 128;
 	} else {
-		if (cf_parse_ip4(val, alen, r.addr) != 0) {
-			cf_bad(p, o, val, "not an IPv4 network (as 192.168.1.0/24)");
-			return;
-		}
-		max = 32;
+		why = "not an IPv4 network (as 192.168.1.0/24)";
+		if (cf_parse_ip4(val, alen, r.addr) != 0)
+			goto bad;
 	}
 	bits = max;
+	why = m;
 	if (slash && (text_parse_u64(slash + 1, strlen(slash + 1), &bits) != 0 ||
 	              bits > max)) {
-		cf_bad(p, o, val, r.v6 ? "the prefix length must be 0 to 128"
-		                    : "the prefix length must be 0 to 32");
-		return;
+		fmt_into(m, sizeof m, "the prefix length must be 0 to %u", max);
+		goto bad;
 	}
 	r.bits = (uint8_t)bits;
 	if (cf_host_bits_clear(r.addr, r.v6 ? 16 : 4, r.bits)) {
-		char m[CONF_MSG_MAX];
-
-		if (r.v6)
-			fmt_into(m, sizeof m, "host bits set after the prefix "
-			         "length (give the network address)");
-		else
-			fmt_into(m, sizeof m, "host bits set after the prefix "
-			         "length (give the network address: %u.%u.%u.%u/%u)",
-			         r.addr[0], r.addr[1], r.addr[2], r.addr[3], r.bits);
-		cf_bad(p, o, val, m);
-		return;
+		fmt_into(m, sizeof m, r.v6 ? "host bits set after the prefix "
+		         "length (give the network address)" : "host bits set "
+		         "after the prefix length (give the network address: "
+		         "%u.%u.%u.%u/%u)", r.addr[0], r.addr[1], r.addr[2],
+		         r.addr[3], r.bits);
+		goto bad;
 	}
-	if (*n >= CONF_MAX_ALLOW) {
-		cf_bad(p, o, val, "more than " STR(CONF_MAX_ALLOW) " entries");
-		return;
-	}
+	why = "more than " STR(CONF_MAX_ALLOW) " entries";
+	if (*n >= CONF_MAX_ALLOW)
+		goto bad;
 	(from ? c->allow_from : c->bare_lf)[(*n)++] = r;
+	return;
+bad:
+	cf_bad(p, o, val, why);
 }
 
 void cf_domain_add(struct pctx *p, const struct opt *o, char *val)
