@@ -5,15 +5,15 @@
 #include <string.h>
 
 /* uthash allocates only inside strtab_insert(), from its arena parameter,
- * and nothing is freed piecemeal.  A failed allocation jumps to insert's
- * oom label (uthash's fatal mode, with the "fatal" handler ours): one
- * rollback there instead of the general ones HASH_NONFATAL_OOM expands.
- * FNV-1a (uthash's HASH_FNV) instead of the default Jenkins hash: the same
- * O(1) buckets for short keys, in less code, and in one function that find
- * and insert share. */
+ * and nothing is freed piecemeal.  insert grows the buckets itself before
+ * HASH_ADD, so that a failed allocation leaves the table as it was: the
+ * only one left inside uthash's macros is the table's own, when the first
+ * key is added, and uthash's fatal mode returns -1 there (the "fatal"
+ * handler is ours).  FNV-1a (uthash's HASH_FNV) instead of the default
+ * Jenkins hash: the same O(1) buckets for short keys, in less code. */
 #define uthash_malloc(sz) arena_alloc(arena, (sz))
 #define uthash_free(ptr, sz) ((void)(ptr), (void)(sz))
-#define uthash_fatal(msg) goto oom
+#define uthash_fatal(msg) return -1
 #define HASH_FUNCTION(key, len, hashv) ((hashv) = fnv(key, len))
 #include <uthash.h>
 
@@ -34,13 +34,14 @@ static unsigned fnv(const void *key, size_t len)
 	return h;
 }
 
-/* uthash's bucket doubling keeps statistics to stop growing when the hash
- * spreads keys badly; this one stops at the first doubling that leaves a
- * chain as long as the one that asked for it (keys here are distinct, so
- * FNV-1a spreads them: it never happens in practice).  Chains stay under
- * HASH_BKT_CAPACITY_THRESH, so lookups stay O(1).  Replaces uthash's macro
- * of that name, which HASH_ADD_TO_BKT expands; tests/unit/t_strtab.c holds
- * the table to uthash's own invariants. */
+/* Doubles the buckets.  uthash's own doubling (HASH_EXPAND_BUCKETS, made a
+ * no-op below) runs inside HASH_ADD once a chain reaches
+ * HASH_BKT_CAPACITY_THRESH, and keeps statistics to stop growing when the
+ * hash spreads keys badly; this one runs before the add that would make
+ * such a chain, and stops growing for good once a doubling leaves one that
+ * long (keys here are distinct, so FNV-1a spreads them: it does not happen
+ * in practice).  Chains stay shorter than that, so lookups stay O(1).
+ * tests/unit/t_strtab.c holds the table to uthash's invariants. */
 static int grow(UT_hash_table *t, struct arena *arena)
 {
 	unsigned n = t->num_buckets * 2U, i, longest = 0;
@@ -70,8 +71,7 @@ static int grow(UT_hash_table *t, struct arena *arena)
 	return 0;
 }
 #undef HASH_EXPAND_BUCKETS
-#define HASH_EXPAND_BUCKETS(hh, tbl, oomed) \
-	do { if (grow(tbl, arena)) HASH_RECORD_OOM(oomed); } while (0)
+#define HASH_EXPAND_BUCKETS(hh, tbl, oomed) do { } while (0)
 
 struct strtab_link *strtab_find(struct strtab_link *head, const char *key)
 {
@@ -86,26 +86,18 @@ int strtab_insert(struct strtab_link **head, struct arena *arena,
 {
 	struct node *h = (struct node *)(void *)*head;
 	struct node *add = (struct node *)(void *)link;
-	UT_hash_table *t;
-	UT_hash_bucket *b;
+	size_t len = strlen(key);
+	unsigned hv = fnv(key, len);
 
-	HASH_ADD_KEYPTR(hh, h, key, strlen(key), add);
+	if (h) {
+		UT_hash_table *t = h->hh.tbl;
+
+		if (!t->noexpand &&
+		    t->buckets[hv & (t->num_buckets - 1U)].count + 1U >=
+		    HASH_BKT_CAPACITY_THRESH && grow(t, arena) != 0)
+			return -1;
+	}
+	HASH_ADD_KEYPTR_BYHASHVALUE(hh, h, key, len, hv, add);
 	*head = (struct strtab_link *)(void *)h;
 	return 0;
-oom:
-	/* Making the table (h still NULL: nothing to undo), or growing the
-	 * buckets, once add was at the head of its bucket and the end of
-	 * the list: take it out of both again. */
-	if (h) {
-		t = h->hh.tbl;
-		b = &t->buckets[add->hh.hashv & (t->num_buckets - 1U)];
-		b->count--;
-		b->hh_head = add->hh.hh_next;
-		if (b->hh_head)
-			b->hh_head->hh_prev = NULL;
-		t->num_items--;
-		t->tail = (UT_hash_handle *)(void *)((char *)add->hh.prev + t->hho);
-		t->tail->next = NULL;
-	}
-	return -1;
 }
