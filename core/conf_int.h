@@ -105,8 +105,7 @@ const struct opt *cf_argv_opt(const char *name, size_t n);
 
 /* ---- messages, formatted without stdio ---- */
 
-/* 'value' in q: cut to CONF_SHOW_MAX bytes and "...", a control character
- * (a tab: the only one a line may hold) as '?'.  Returns q. */
+/* 'value' in q, cut to CONF_SHOW_MAX bytes and "...".  Returns q. */
 #define CONF_QUOTE_MAX (CONF_SHOW_MAX + 6)
 const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s);
 
@@ -124,9 +123,9 @@ struct pctx {
 	                         * an argument */
 };
 
-/* A formatted message at (file, line); file NULL: "(command line)".  What
- * it formats must have no control characters: the parser's own texts, or
- * values checked already (what the user wrote goes through cf_quote()). */
+/* A formatted message at (file, line); file NULL: "(command line)".
+ * Cut to CONF_MSG_MAX; a control character in it (what the user wrote may
+ * hold a tab, a file name anything) is written as '?'. */
 void cf_reportf(struct pctx *p, const char *file, unsigned line,
                 const char *f, ...) __attribute__((format(printf, 4, 5)));
 void cf_report(struct pctx *p, const char *text);   /* at p's file, line */

@@ -17,11 +17,8 @@ const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s)
 	size_t i;
 
 	*o++ = '\'';
-	for (i = 0; s[i] && i < CONF_SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		*o++ = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
+	for (i = 0; s[i] && i < CONF_SHOW_MAX; i++)
+		*o++ = s[i];
 	if (s[i]) {
 		memcpy(o, "...", 3);
 		o += 3;
@@ -33,12 +30,17 @@ const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s)
 void cf_reportf(struct pctx *p, const char *file, unsigned line,
                 const char *f, ...)
 {
-	char m[CONF_MSG_MAX];
+	char m[CONF_MSG_MAX], *c;
 	va_list ap;
 
 	va_start(ap, f);
 	fmt_vinto(m, sizeof m, f, ap);
 	va_end(ap);
+	/* what the user wrote, in a value or a file name: a control
+	 * character as '?' (a line may hold a tab) */
+	for (c = m; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	p->errors++;
 	if (p->err)
 		p->err(p->ctx, file ? file : "(command line)", line, m);
@@ -100,8 +102,7 @@ char *cf_next_field(char **cur)
 	return cf_trim(s);
 }
 
-/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
- * need no escaping (what the user wrote goes through cf_quote()) */
+/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts */
 void cf_report_form(struct pctx *p, const struct opt *o, const char *what)
 {
 	const char *arg = cf_text(o, T_ARG);

@@ -451,6 +451,14 @@ static void test_finish_errors(void)
 	unsigned n;
 	int i;
 
+	/* a file name in a message: a control character as '?' */
+	start();
+	n = conf_parse(&C, "a\tb.conf", BASE, strlen(BASE), collect, &E);
+	n += parse("mailbox=user@example.org,/m/v\n");
+	n += finish();
+	ok(n == 1 && find_err("mailbox user@example.org: given twice (first at a?b.conf:2)") >= 0,
+	   "a tab in a file name, in a message");
+
 	n = load("mailbox=user@example.org,/m/u\n\n");
 	i = find_err("no domain defined");
 	ok(n >= 1 && i >= 0, "no domain");
