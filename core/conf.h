@@ -30,7 +30,9 @@
 
 struct conf_listen {
 	char addr[64];          /* numeric address, no brackets; "0.0.0.0", "::1" */
-	uint8_t ip[16];         /* addr as read: network order, IPv4 in ip[0..4) */
+	uint8_t ip[16];         /* addr in network order, the first 4 for IPv4
+	                         * (all zero: 0.0.0.0), so platform/ binds
+	                         * without parsing it again */
 	uint16_t port;
 	uint8_t tls;            /* listen-tls */
 	uint8_t v6;

@@ -13,9 +13,9 @@
 void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 {
 	struct mn_config *c = p->c;
-	const char *addr, *colon, *why;
+	const char *addr, *colon;
 	size_t alen;
-	uint8_t ip[16] = { 0 };
+	uint8_t ip[16];
 	uint64_t port;
 	int v6, tls = o->id == O_LISTEN_TLS;
 	unsigned i;
@@ -23,79 +23,95 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	char head[80];
 	const char *comma = strchr(val, ',');
 
-	/* each check sets why and jumps to bad: one cf_bad() call */
-	why = "TLS support is not compiled in (CONFIG_TLS)";
-	if (tls && !CFG_TLS)
-		goto bad;
+	if (tls && !CFG_TLS) {
+		cf_bad(p, o, val, "TLS support is not compiled in (CONFIG_TLS)");
+		return;
+	}
 	if (comma) {
-		why = "the only flag after ADDR:PORT is ,auth";
-		if (strcmp(comma + 1, "auth") != 0)
-			goto bad;
-		why = NO_AUTH;
-		if (!CFG_AUTH)
-			goto bad;
-		why = "address too long";
-		if ((size_t)(comma - val) >= sizeof head)
-			goto bad;
+		if (strcmp(comma + 1, "auth") != 0) {
+			cf_bad(p, o, val, "the only flag after ADDR:PORT is ,auth");
+			return;
+		}
+		if (!CFG_AUTH) {
+			cf_bad(p, o, val, NO_AUTH);
+			return;
+		}
+		if ((size_t)(comma - val) >= sizeof head) {
+			cf_bad(p, o, val, "address too long");
+			return;
+		}
 		memcpy(head, val, (size_t)(comma - val));
 		head[comma - val] = '\0';
 		val = head;
 	}
 	if (val[0] == '[') {
 		const char *close = strchr(val, ']');
-
-		why = "missing ']' (IPv6 as [::1]:25)";
-		if (!close)
-			goto bad;
+		if (!close) {
+			cf_bad(p, o, val, "missing ']' (IPv6 as [::1]:25)");
+			return;
+		}
 		addr = val + 1;
 		alen = (size_t)(close - addr);
 		colon = close + 1;
-		why = "missing :PORT after ']' (as [::1]:25)";
-		if (*colon != ':')
-			goto bad;
-		why = "not a numeric IPv6 address";
-		if (cf_parse_ip6(addr, alen, ip) != 0)
-			goto bad;
+		if (*colon != ':') {
+			cf_bad(p, o, val, "missing :PORT after ']' (as [::1]:25)");
+			return;
+		}
+		if (cf_parse_ip6(addr, alen, ip) != 0) {
+			cf_bad(p, o, val, "not a numeric IPv6 address");
+			return;
+		}
 		v6 = 1;
 	} else {
 		colon = strrchr(val, ':');
-		why = "missing :PORT (ADDR:PORT, as 0.0.0.0:25)";
-		if (!colon)
-			goto bad;
-		why = "an IPv6 address goes in brackets, as [::1]:25";
-		if (strchr(val, ':') != colon)
-			goto bad;
+		if (!colon) {
+			cf_bad(p, o, val, "missing :PORT (ADDR:PORT, as 0.0.0.0:25)");
+			return;
+		}
+		if (strchr(val, ':') != colon) {
+			cf_bad(p, o, val, "an IPv6 address goes in brackets, as [::1]:25");
+			return;
+		}
 		addr = val;
 		alen = (size_t)(colon - val);
-		why = "not a numeric IPv4 address (a.b.c.d, or [IPv6]; no host names)";
-		if (cf_parse_ip4(addr, alen, ip) != 0)
-			goto bad;
+		if (cf_parse_ip4(addr, alen, ip) != 0) {
+			cf_bad(p, o, val, "not a numeric IPv4 address (a.b.c.d, or [IPv6]; no host names)");
+			return;
+		}
 		v6 = 0;
 	}
-	why = "the port must be a number from 1 to 65535";
 	if (text_parse_u64(colon + 1, strlen(colon + 1), &port) != 0 ||
-	    port < 1 || port > 65535)
-		goto bad;
-	why = "IPv6 support is not compiled in (CONFIG_IPV6)";
-	if (v6 && !CFG_IPV6)
-		goto bad;
-	why = "this address and port are already a listener";
+	    port < 1 || port > 65535) {
+		cf_bad(p, o, val, "the port must be a number from 1 to 65535");
+		return;
+	}
+	if (v6 && !CFG_IPV6) {
+		cf_bad(p, o, val, "IPv6 support is not compiled in (CONFIG_IPV6)");
+		return;
+	}
 	for (i = 0; i < c->n_listen; i++) {
 		l = &c->listen[i];
-		if (l->port == port && l->v6 == v6 && memcmp(l->ip, ip, 16) == 0)
-			goto bad;
+		if (l->port != port || l->v6 != v6)
+			continue;
+		if (memcmp(ip, l->ip, v6 ? 16 : 4) == 0) {
+			cf_bad(p, o, val, "this address and port are already a listener");
+			return;
+		}
 	}
-	why = "more than " STR(CFG_MAX_LISTENERS) " listeners (the compiled-in "
-	      "limit, CONFIG_MAX_LISTENERS)";
-	if (c->n_listen >= CFG_MAX_LISTENERS)
-		goto bad;
-	why = "address too long";
-	if (alen >= sizeof(l->addr))
-		goto bad;
+	if (c->n_listen >= CFG_MAX_LISTENERS) {
+		cf_bad(p, o, val, "more than " STR(CFG_MAX_LISTENERS) " listeners "
+		       "(the compiled-in limit, CONFIG_MAX_LISTENERS)");
+		return;
+	}
+	if (alen >= sizeof(l->addr)) {
+		cf_bad(p, o, val, "address too long");
+		return;
+	}
 	l = &c->listen[c->n_listen++];
 	memset(l, 0, sizeof(*l));
 	memcpy(l->addr, addr, alen);
-	memcpy(l->ip, ip, sizeof l->ip);
+	l->addr[alen] = '\0';
+	memcpy(l->ip, ip, v6 ? 16 : 4);
 	l->port = (uint16_t)port;
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;
@@ -108,9 +124,6 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		c->listen_tls_at.file = p->file;
 		c->listen_tls_at.line = p->line;
 	}
-	return;
-bad:
-	cf_bad(p, o, val, why);
 }
 
 /* An allow-from or allow-bare-lf network. */

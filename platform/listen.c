@@ -27,8 +27,6 @@ static int open_one(const struct conf_listen *l, struct listener *out)
 	socklen_t salen;
 	int fd, on = 1;
 
-	/* the address as the configuration parser read it (l->ip): no
-	 * inet_pton(), which would add 0.8 KiB to a static build */
 	memset(&sa, 0, sizeof sa);
 	if (l->v6) {
 		if (!CFG_IPV6) {
