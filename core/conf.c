@@ -89,30 +89,26 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 {
 	const struct opt *o = cf_opt_find(name);
 	const char *why;
-	struct msg m = { .n = 0 };
+	char q[CONF_QUOTE_MAX];
 
 	if (!o) {
-		cm_s(&m, "unknown option ");
-		cm_q(&m, name);
-		cf_report(p, m.b);
+		cf_reportf(p, p->file, p->line, "unknown option %s",
+		           cf_quote(q, name));
 		return;
 	}
 	if (o->flags & F_ARGV) {
 		/* conf_cmdline() has taken it from the command line */
-		if (!p->argv) {
-			fmt_into(m.b, sizeof m.b, "%s: only valid on the command "
-			         "line (--%s)", o->text, o->text);
-			cf_report(p, m.b);
-		}
+		if (!p->argv)
+			cf_reportf(p, p->file, p->line, "%s: only valid on the "
+			           "command line (--%s)", o->text, o->text);
 		return;
 	}
 	if (p->first && !(o->flags & F_REPEAT)) {
 		unsigned *at = &p->first[o - cf_opts];
 
 		if (*at) {
-			fmt_into(m.b, sizeof m.b, "%s given twice (first at line "
-			         "%u)", o->text, *at);
-			cf_report(p, m.b);
+			cf_reportf(p, p->file, p->line, "%s given twice (first "
+			           "at line %u)", o->text, *at);
 			return;
 		}
 		*at = p->line;
@@ -132,12 +128,10 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	}
 	why = missing_feature(o);
 	if (why) {
-		if (val) {
+		if (val)
 			cf_bad(p, o, val, why);
-		} else {
-			fmt_into(m.b, sizeof m.b, "%s: %s", o->text, why);
-			cf_report(p, m.b);
-		}
+		else
+			cf_reportf(p, p->file, p->line, "%s: %s", o->text, why);
 		return;
 	}
 	if (p->argv && (o->flags & F_REPEAT))

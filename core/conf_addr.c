@@ -141,17 +141,18 @@ int cf_prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits)
 	return 1;
 }
 
-int cf_host_bits_set(const uint8_t *a, unsigned len, unsigned bits)
+int cf_host_bits_clear(uint8_t *a, unsigned len, unsigned bits)
 {
-	unsigned i;
+	unsigned i, set = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? bits - i * 8 : 0;
 		uint8_t mask = (uint8_t)(keep ? 0xff << (8 - keep) : 0);
-		if (a[i] & (uint8_t)~mask)
-			return 1;
+
+		set |= a[i] & (uint8_t)~mask;
+		a[i] &= mask;
 	}
-	return 0;
+	return set != 0;
 }
 int conf_allowed(const struct mn_config *c, int v6, const uint8_t *addr)
 {

@@ -5,17 +5,8 @@
 #include "addr.h"
 #include "conf_hash.h"
 #include "conf_int.h"
+#include "fmt.h"
 #include "text.h"
-
-/* "ADDRESS ... (defined at FILE:LINE)" pieces */
-static void cm_origin(struct msg *m, const char *file, unsigned line)
-{
-	cm_s(m, file ? file : "(command line)");
-	if (line) {
-		cm_s(m, ":");
-		cm_u(m, line);
-	}
-}
 
 /* Does d, as the table holds it (a repeated domain counts at its first
  * line), fall back to mailbox 0 for postmaster?  Not when a mailbox, an
@@ -36,20 +27,11 @@ static int postmaster_missing(const struct mn_config *c,
 	       !conf_address_find(c, key + 10);         /* "@d" */
 }
 
-/* cf_report_at() where o says */
+/* text where o says */
 static void report_o(struct pctx *p, const struct conf_origin *o,
                      const char *text)
 {
-	cf_report_at(p, o->file, o->line, text);
-}
-
-/* m = "WHAT KEY: ", the start of each message about one address */
-static void cm_about(struct msg *m, const char *what, const char *key)
-{
-	m->n = 0;
-	cm_s(m, what);
-	cm_s(m, key);
-	cm_s(m, ": ");
+	cf_reportf(p, o->file, o->line, "%s", text);
 }
 
 /* "WHAT KEY: domain D is not a local domain (add domain=D)" when there are
@@ -58,17 +40,11 @@ static int not_local(struct pctx *p, const char *what, const char *key,
                      const char *file, unsigned line)
 {
 	const char *dom = strchr(key, '@') + 1;
-	struct msg m;
 
 	if (!p->c->domains || conf_domain_find(p->c, dom))
 		return 0;
-	cm_about(&m, what, key);
-	cm_s(&m, "domain ");
-	cm_s(&m, dom);
-	cm_s(&m, " is not a local domain (add domain=");
-	cm_s(&m, dom);
-	cm_s(&m, ")");
-	cf_report_at(p, file, line, m.b);
+	cf_reportf(p, file, line, "%s%s: domain %s is not a local domain (add "
+	           "domain=%s)", what, key, dom, dom);
 	return 1;
 }
 
@@ -78,13 +54,13 @@ static void report_taken(struct pctx *p, const char *what, const char *key,
                          const char *why, const struct conf_address *first,
                          const char *file, unsigned line)
 {
-	struct msg m;
+	const char *at = first->file ? first->file : "(command line)";
 
-	cm_about(&m, what, key);
-	cm_s(&m, why);
-	cm_origin(&m, first->file, first->line);
-	cm_s(&m, ")");
-	cf_report_at(p, file, line, m.b);
+	if (first->line)
+		cf_reportf(p, file, line, "%s%s: %s%s:%u)", what, key, why, at,
+		           first->line);
+	else
+		cf_reportf(p, file, line, "%s%s: %s%s)", what, key, why, at);
 }
 
 static void finish_aliases(struct pctx *p)
@@ -113,13 +89,10 @@ static void finish_aliases(struct pctx *p)
 		for (i = 0; i < a->n_names; i++) {
 			e = conf_address_find(c, a->names[i]);
 			if (!e || e->is_alias) {
-				struct msg m;
-				cm_about(&m, "alias ", a->key);
-				cm_s(&m, "target ");
-				cm_s(&m, a->names[i]);
-				cm_s(&m, e ? " is an alias; targets must be mailboxes"
-				          : " is not a configured mailbox");
-				cf_report_at(p, a->file, a->line, m.b);
+				cf_reportf(p, a->file, a->line, "alias %s: target %s%s",
+				           a->key, a->names[i], e
+				           ? " is an alias; targets must be mailboxes"
+				           : " is not a configured mailbox");
 				bad_ones++;
 				continue;
 			}
@@ -216,10 +189,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 	c->postmaster_implicit = 0;
 
 	if (c->n_listen == 0) {
+		memset(&c->listen[0], 0, sizeof(c->listen[0]));
 		memcpy(c->listen[0].addr, "0.0.0.0", 8);
 		c->listen[0].port = 25;
-		c->listen[0].tls = 0;
-		c->listen[0].v6 = 0;
 		c->n_listen = 1;
 	}
 	if (c->max_per_ip == 0) {
@@ -227,15 +199,9 @@ unsigned conf_finish(struct mn_config *c, conf_error_fn *err, void *ctx)
 		 * (except the only one of max-sessions=1) */
 		c->max_per_ip = (c->max_sessions + 1) / 2;
 	} else if (c->max_per_ip > c->max_sessions) {
-		struct msg m;
-
-		m.n = 0;                /* each cm_ call ends m.b with a NUL */
-		cm_s(&m, "max-sessions-per-ip: ");
-		cm_u(&m, c->max_per_ip);
-		cm_s(&m, " is above max-sessions (");
-		cm_u(&m, c->max_sessions);
-		cm_s(&m, ")");
-		report_o(&p, &c->max_per_ip_at, m.b);
+		cf_reportf(&p, c->max_per_ip_at.file, c->max_per_ip_at.line,
+		           "max-sessions-per-ip: %u is above max-sessions (%u)",
+		           c->max_per_ip, c->max_sessions);
 	}
 	if (CFG_TLS) {
 		int tls_listener = 0;
@@ -328,17 +294,14 @@ void conf_warnings(const struct mn_config *c, conf_error_fn *warn, void *ctx)
 
 	if (c->n_mailbox)
 		for (d = c->domain_list; d; d = d->next) {
-			struct msg m;
+			char m[CONF_MSG_MAX];
 
 			if (!postmaster_missing(c, d))
 				continue;
-			m.n = 0;
-			cm_s(&m, "postmaster@");
-			cm_s(&m, d->name);
-			cm_s(&m, " is not configured; it goes to ");
-			cm_s(&m, c->mailbox[0].address);
-			cm_s(&m, " (the first mailbox)");
-			warn(ctx, d->file ? d->file : "(command line)", d->line, m.b);
+			fmt_into(m, sizeof m, "postmaster@%s is not configured; it "
+			         "goes to %s (the first mailbox)", d->name,
+			         c->mailbox[0].address);
+			warn(ctx, d->file ? d->file : "(command line)", d->line, m);
 		}
 	if (c->tag_folders && !c->rcpt_delim[0])
 		warn(ctx, c->end_at.file ? c->end_at.file : "(command line)",

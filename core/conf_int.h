@@ -111,15 +111,9 @@ const struct opt *cf_argv_opt(const char *name, size_t n);
 
 /* ---- messages, formatted without stdio ---- */
 
-struct msg {
-	char b[CONF_MSG_MAX];
-	size_t n;
-};
-
-void cm_mem(struct msg *m, const char *s, size_t n);
-void cm_s(struct msg *m, const char *s);
-void cm_u(struct msg *m, uint64_t v);
-void cm_q(struct msg *m, const char *s);    /* 'value', cut to CONF_SHOW_MAX */
+/* 'value' in q, cut to CONF_SHOW_MAX bytes and "...".  Returns q. */
+#define CONF_QUOTE_MAX (CONF_SHOW_MAX + 6)
+const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s);
 
 /* ---- parse context ---- */
 
@@ -135,9 +129,12 @@ struct pctx {
 	                         * an argument */
 };
 
-void cf_report(struct pctx *p, const char *text);
-void cf_report_at(struct pctx *p, const char *file, unsigned line,
-                  const char *text);
+/* A formatted message at (file, line); file NULL: "(command line)".
+ * Cut to CONF_MSG_MAX; a control character in it (what the user wrote may
+ * hold a tab, a file name anything) is written as '?'. */
+void cf_reportf(struct pctx *p, const char *file, unsigned line,
+                const char *f, ...) __attribute__((format(printf, 4, 5)));
+void cf_report(struct pctx *p, const char *text);   /* at p's file, line */
 void cf_bad(struct pctx *p, const struct opt *o, const char *val,
             const char *why);   /* "NAME: 'VALUE': WHY" */
 void cf_arena_check(struct pctx *p, const char *file, unsigned line);
@@ -153,7 +150,9 @@ int cf_parse_ip6(const char *s, size_t n, uint8_t out[16]);
 const char *cf_check_domain(const char *s);
 const char *cf_check_address(char *s);   /* unquotes s in place */
 int cf_prefix_match(const uint8_t *a, const uint8_t *net, unsigned bits);
-int cf_host_bits_set(const uint8_t *a, unsigned len, unsigned bits);
+/* Clears the bits of a[0..len) after the first bits (what is left is the
+ * network); 1 when any was set. */
+int cf_host_bits_clear(uint8_t *a, unsigned len, unsigned bits);
 
 /* conf_value.c: one per option kind */
 void cf_listen_add(struct pctx *p, const struct opt *o, const char *val);

@@ -1,6 +1,7 @@
 /* see conf_int.h: the parser's messages, its error reports and the field
  * splitter, shared by every conf*.c file (not in conf.c, since the files
  * conf.c calls use them too: no cycle between core/ objects) */
+#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -10,86 +11,66 @@
 
 /* ---- messages, formatted without stdio ---- */
 
-void cm_mem(struct msg *m, const char *s, size_t n)
+const char *cf_quote(char q[CONF_QUOTE_MAX], const char *s)
 {
+	char *o = q;
 	size_t i;
 
-	for (i = 0; i < n && m->n + 1 < sizeof(m->b); i++) {
-		unsigned char ch = (unsigned char)s[i];
-		m->b[m->n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	*o++ = '\'';
+	for (i = 0; s[i] && i < CONF_SHOW_MAX; i++)
+		*o++ = s[i];
+	if (s[i]) {
+		memcpy(o, "...", 3);
+		o += 3;
 	}
-	m->b[m->n] = '\0';
+	memcpy(o, "'", 2);
+	return q;
 }
 
-void cm_s(struct msg *m, const char *s)
+void cf_reportf(struct pctx *p, const char *file, unsigned line,
+                const char *f, ...)
 {
-	cm_mem(m, s, strlen(s));
+	char m[CONF_MSG_MAX], *c;
+	va_list ap;
+
+	va_start(ap, f);
+	fmt_vinto(m, sizeof m, f, ap);
+	va_end(ap);
+	/* what the user wrote, in a value or a file name: a control
+	 * character as '?' (a line may hold a tab) */
+	for (c = m; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	p->errors++;
+	if (p->err)
+		p->err(p->ctx, file ? file : "(command line)", line, m);
 }
-
-void cm_u(struct msg *m, uint64_t v)
-{
-	char d[21];
-
-	cm_mem(m, d, text_u64(d, v));
-}
-
-/* 'value', cut to CONF_SHOW_MAX */
-void cm_q(struct msg *m, const char *s)
-{
-	size_t n = strlen(s);
-
-	cm_s(m, "'");
-	if (n > CONF_SHOW_MAX) {
-		cm_mem(m, s, CONF_SHOW_MAX);
-		cm_s(m, "...");
-	} else {
-		cm_mem(m, s, n);
-	}
-	cm_s(m, "'");
-}
-
 
 void cf_report(struct pctx *p, const char *text)
 {
-	p->errors++;
-	if (p->err)
-		p->err(p->ctx, p->file ? p->file : "(command line)", p->line, text);
-}
-
-void cf_report_at(struct pctx *p, const char *file, unsigned line,
-                      const char *text)
-{
-	p->errors++;
-	if (p->err)
-		p->err(p->ctx, file ? file : "(command line)", line, text);
+	cf_reportf(p, p->file, p->line, "%s", text);
 }
 
 /* "NAME: 'VALUE': WHY" */
 void cf_bad(struct pctx *p, const struct opt *o, const char *val,
-                const char *why)
+            const char *why)
 {
-	struct msg m = { .n = 0 };
+	char q[CONF_QUOTE_MAX];
 
-	cm_s(&m, o->text);
-	cm_s(&m, ": ");
-	cm_q(&m, val);
-	cm_s(&m, ": ");
-	cm_s(&m, why);
-	cf_report(p, m.b);
+	cf_reportf(p, p->file, p->line, "%s: %s: %s", o->text, cf_quote(q, val),
+	           why);
 }
 
 void cf_arena_check(struct pctx *p, const char *file, unsigned line)
 {
 	struct mn_config *c = p->c;
-	struct msg m = { .n = 0 };
 
 	if (!c->arena->failed || c->arena_reported)
 		return;
 	c->arena_reported = 1;
-	fmt_into(m.b, sizeof m.b, "configuration too large for "
-	         "CONFIG_CONF_ARENA_KB (the arena holds %zu bytes)",
-	         (size_t)c->arena->size);
-	cf_report_at(p, file, line, m.b);
+	cf_reportf(p, file, line, "configuration too large for "
+	           "CONFIG_CONF_ARENA_KB (the arena holds %zu bytes)",
+	           (size_t)c->arena->size);
 }
 /* Trims spaces and tabs at both ends, in place. */
 char *cf_trim(char *s)
@@ -121,14 +102,11 @@ char *cf_next_field(char **cur)
 	return cf_trim(s);
 }
 
-/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts, which
- * need no escaping (what the user wrote goes through cm_q()) */
+/* "NAME: needs a value (NAME=ARG)" and the like: o's own texts */
 void cf_report_form(struct pctx *p, const struct opt *o, const char *what)
 {
 	const char *arg = cf_text(o, T_ARG);
-	char m[CONF_MSG_MAX];
 
-	fmt_into(m, sizeof m, *arg ? "%s%s (%s=%s)" : "%s%s", o->text, what,
-	         o->text, arg);
-	cf_report(p, m);
+	cf_reportf(p, p->file, p->line, *arg ? "%s%s (%s=%s)" : "%s%s",
+	           o->text, what, o->text, arg);
 }

@@ -20,7 +20,6 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	int v6, tls = o->id == O_LISTEN_TLS;
 	unsigned i;
 	struct conf_listen *l;
-	struct msg m = { .n = 0 };
 	char head[80];
 	const char *comma = strchr(val, ',');
 
@@ -100,10 +99,8 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		}
 	}
 	if (c->n_listen >= CFG_MAX_LISTENERS) {
-		cm_s(&m, "more than ");
-		cm_u(&m, CFG_MAX_LISTENERS);
-		cm_s(&m, " listeners (the compiled-in limit, CONFIG_MAX_LISTENERS)");
-		cf_bad(p, o, val, m.b);
+		cf_bad(p, o, val, "more than " STR(CFG_MAX_LISTENERS) " listeners "
+		       "(the compiled-in limit, CONFIG_MAX_LISTENERS)");
 		return;
 	}
 	if (alen >= sizeof(l->addr)) {
@@ -119,11 +116,11 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	l->tls = (uint8_t)tls;
 	l->v6 = (uint8_t)v6;
 	l->auth = comma != NULL;
-	if (comma && !c->listen_auth_at.file) {
+	if (CFG_AUTH && comma && !c->listen_auth_at.file) {
 		c->listen_auth_at.file = p->file;
 		c->listen_auth_at.line = p->line;
 	}
-	if (tls && !c->listen_tls_at.file) {
+	if (CFG_TLS && tls && !c->listen_tls_at.file) {
 		c->listen_tls_at.file = p->file;
 		c->listen_tls_at.line = p->line;
 	}
@@ -135,57 +132,48 @@ void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
 	struct mn_config *c = p->c;
 	int from = o->id == O_ALLOW_FROM;
 	unsigned *n = from ? &c->n_allow : &c->n_bare_lf;
-	const char *slash = strchr(val, '/');
+	const char *slash = strchr(val, '/'), *why;
 	size_t alen = slash ? (size_t)(slash - val) : strlen(val);
 	struct conf_cidr r;
 	uint64_t bits;
-	unsigned max;
+	unsigned max = 32;
+	char m[CONF_MSG_MAX];
 
 	memset(&r, 0, sizeof(r));
 	if (memchr(val, ':', alen)) {
-		if (cf_parse_ip6(val, alen, r.addr) != 0) {
-			cf_bad(p, o, val, "not an IPv6 network (as fe80::/10)");
-			return;
-		}
+		why = "not an IPv6 network (as fe80::/10)";
+		if (cf_parse_ip6(val, alen, r.addr) != 0)
+			goto bad;
 		r.v6 = 1;
 		max = 128;
 	} else {
-		if (cf_parse_ip4(val, alen, r.addr) != 0) {
-			cf_bad(p, o, val, "not an IPv4 network (as 192.168.1.0/24)");
-			return;
-		}
-		max = 32;
+		why = "not an IPv4 network (as 192.168.1.0/24)";
+		if (cf_parse_ip4(val, alen, r.addr) != 0)
+			goto bad;
 	}
 	bits = max;
+	why = m;
 	if (slash && (text_parse_u64(slash + 1, strlen(slash + 1), &bits) != 0 ||
 	              bits > max)) {
-		cf_bad(p, o, val, r.v6 ? "the prefix length must be 0 to 128"
-		                    : "the prefix length must be 0 to 32");
-		return;
+		fmt_into(m, sizeof m, "the prefix length must be 0 to %u", max);
+		goto bad;
 	}
 	r.bits = (uint8_t)bits;
-	if (cf_host_bits_set(r.addr, r.v6 ? 16 : 4, r.bits)) {
-		struct msg m = { .n = 0 };
-		cm_s(&m, "host bits set after the prefix length (give the network address");
-		if (!r.v6) {
-			unsigned i;
-			cm_s(&m, ": ");
-			for (i = 0; i < 4; i++) {
-				unsigned keep = bits >= (i + 1) * 8 ? 8 : bits > i * 8 ? (unsigned)bits - i * 8 : 0;
-				cm_u(&m, r.addr[i] & (keep ? 0xff << (8 - keep) & 0xff : 0));
-				cm_s(&m, i < 3 ? "." : "/");
-			}
-			cm_u(&m, bits);
-		}
-		cm_s(&m, ")");
-		cf_bad(p, o, val, m.b);
-		return;
+	if (cf_host_bits_clear(r.addr, r.v6 ? 16 : 4, r.bits)) {
+		fmt_into(m, sizeof m, r.v6 ? "host bits set after the prefix "
+		         "length (give the network address)" : "host bits set "
+		         "after the prefix length (give the network address: "
+		         "%u.%u.%u.%u/%u)", r.addr[0], r.addr[1], r.addr[2],
+		         r.addr[3], r.bits);
+		goto bad;
 	}
-	if (*n >= CONF_MAX_ALLOW) {
-		cf_bad(p, o, val, "more than " STR(CONF_MAX_ALLOW) " entries");
-		return;
-	}
+	why = "more than " STR(CONF_MAX_ALLOW) " entries";
+	if (*n >= CONF_MAX_ALLOW)
+		goto bad;
 	(from ? c->allow_from : c->bare_lf)[(*n)++] = r;
+	return;
+bad:
+	cf_bad(p, o, val, why);
 }
 
 void cf_domain_add(struct pctx *p, const struct opt *o, char *val)
@@ -298,12 +286,10 @@ void cf_alias_add(struct pctx *p, const struct opt *o, char *val)
 	while ((t = cf_next_field(&cur)) != NULL) {
 		why = cf_check_address(t);
 		if (why) {
-			struct msg m = { .n = 0 };
-			cm_s(&m, "target ");
-			cm_q(&m, t);
-			cm_s(&m, ": ");
-			cm_s(&m, why);
-			cf_bad(p, o, shown, m.b);
+			char q[CONF_QUOTE_MAX], w[CONF_MSG_MAX];
+
+			fmt_into(w, sizeof w, "target %s: %s", cf_quote(q, t), why);
+			cf_bad(p, o, shown, w);
 			return;
 		}
 		text_lower(t);
@@ -422,7 +408,7 @@ void cf_string_set(struct pctx *p, const struct opt *o, const char *val)
 	if (o->id == O_USER) {
 		c->user_at.file = p->file;
 		c->user_at.line = p->line;
-	} else if (o->id == O_AUTH_USERS) {
+	} else if (CFG_AUTH && o->id == O_AUTH_USERS) {
 		c->auth_users_at.file = p->file;
 		c->auth_users_at.line = p->line;
 	}
@@ -499,11 +485,13 @@ void cf_argv_replace(struct mn_config *c, const struct opt *o)
 	case O_BARE_LF:
 		c->n_bare_lf = 0;
 		break;
-	case O_TLS_CERT:
-		c->n_tls_cert = 0;
+	case O_TLS_CERT:        /* refused before, without CONFIG_TLS */
+		if (CFG_TLS)
+			c->n_tls_cert = 0;
 		break;
 	case O_TLS_KEY:
-		c->n_tls_key = 0;
+		if (CFG_TLS)
+			c->n_tls_key = 0;
 		break;
 	case O_QUOTA:
 	case O_ROTATE:
@@ -605,29 +593,20 @@ void cf_limit_forget(struct mn_config *c, unsigned kind)
 
 int conf_parse_size(const char *s, uint64_t *out)
 {
+	static const char suffixes[] = "kKmMgG";   /* 2^10, 2^20, 2^30 */
 	size_t n = strlen(s);
-	uint64_t v, mult = 1;
+	const char *suffix = n ? strchr(suffixes, s[n - 1]) : NULL;
+	unsigned shift = 0;
+	uint64_t v;
 
 	if (n == 0)
 		return -1;
-	switch (s[n - 1]) {
-	case 'k': case 'K':
-		mult = 1024;
+	if (suffix) {
+		shift = 10 * (1 + (unsigned)(suffix - suffixes) / 2);
 		n--;
-		break;
-	case 'm': case 'M':
-		mult = 1024 * 1024;
-		n--;
-		break;
-	case 'g': case 'G':
-		mult = 1024 * 1024 * 1024;
-		n--;
-		break;
-	default:
-		break;
 	}
-	if (text_parse_u64(s, n, &v) != 0 || v > UINT64_MAX / mult)
+	if (text_parse_u64(s, n, &v) != 0 || v > UINT64_MAX >> shift)
 		return -1;
-	*out = v * mult;
+	*out = v << shift;
 	return 0;
 }

@@ -237,8 +237,10 @@ unsigned conf_load(unsigned gen, const char *file, char *const *args,
 		c->mailbox[i].maildir = p;
 	}
 	c->pid_file = conf_abs_path(c, c->pid_file);
-	c->stats_file = conf_abs_path(c, c->stats_file);
-	for (i = 0; i < c->n_tls_cert; i++) {     /* as many keys: checked */
+	/* the parser refuses these options in a build without the feature */
+	if (CFG_STATS)
+		c->stats_file = conf_abs_path(c, c->stats_file);
+	for (i = 0; CFG_TLS && i < c->n_tls_cert; i++) {  /* as many keys */
 		c->tls_cert[i] = conf_abs_path(c, c->tls_cert[i]);
 		c->tls_key[i] = conf_abs_path(c, c->tls_key[i]);
 	}

@@ -246,6 +246,20 @@ static void test_syntax(void)
 	n = load(BASE "Listen=1.2.3.4:25\n");
 	ok(n == 1 && find_err("unknown option 'Listen'") >= 0, "option names are case-sensitive");
 
+	/* a value in a message: quoted, cut after 80 bytes, a tab as '?' */
+	n = load(BASE "frob\tnicate=1\n");
+	ok(n == 1 && find_err("unknown option 'frob?nicate'") >= 0, "a tab in a quoted name");
+	n = load(BASE "timeout=" "1234567890123456789012345678901234567890"
+	         "1234567890123456789012345678901234567890" "x\n");
+	ok(n == 1 && find_err("timeout: '1234567890123456789012345678901234567890"
+	                      "1234567890123456789012345678901234567890...': not a number") >= 0,
+	   "a long value cut after 80 bytes");
+	n = load(BASE "timeout=" "1234567890123456789012345678901234567890"
+	         "123456789012345678901234567890123456789x\n");
+	ok(n == 1 && find_err("timeout: '1234567890123456789012345678901234567890"
+	                      "123456789012345678901234567890123456789x': not a number") >= 0,
+	   "a value of 80 bytes in full");
+
 	n = load(BASE "=5\n");
 	ok(n == 1 && find_err("missing option name") >= 0, "missing name");
 
@@ -330,6 +344,7 @@ static const struct bad_case bad_cases[] = {
 	{ "alias=team@example.org,user@example.org,,", "not an address" },
 	{ "alias=team,user@example.org", "not an address" },
 	{ "alias=team@example.org,bad target@example.org", "target 'bad target@example.org'" },
+	{ "alias=team@example.org,a@example.org,-@-", "alias: 'team@example.org,a@example.org,-@-': target '-@-': a label starts with '-'" },
 	{ "recipient-delimiter=@", "only printable ASCII" },
 	{ "recipient-delimiter=+ -", "only printable ASCII" },
 	{ "recipient-delimiter=0123456789abcdef", "at most 15" },
@@ -352,11 +367,13 @@ static const struct bad_case bad_cases[] = {
 	{ "timeout=0", "below 1, the minimum" },
 	{ "timeout=86401", "above 86400, the maximum" },
 	{ "timeout=5m", "not a number" },
-	{ "allow-from=10.0.0.1/8", "host bits set" },
+	{ "allow-from=10.0.0.1/8", "allow-from: '10.0.0.1/8': host bits set after the prefix length (give the network address: 10.0.0.0/8)" },
+	{ "allow-from=192.168.1.77/26", "(give the network address: 192.168.1.64/26)" },
+	{ "allow-from=10.1.2.3/0", "(give the network address: 0.0.0.0/0)" },
 	{ "allow-from=10.0.0.0/33", "prefix length must be 0 to 32" },
 	{ "allow-from=10.0.0.0/", "prefix length" },
 	{ "allow-from=10.0.0/8", "not an IPv4 network" },
-	{ "allow-from=fe80::1/10", "host bits set" },
+	{ "allow-from=fe80::1/10", "allow-from: 'fe80::1/10': host bits set after the prefix length (give the network address)" },
 	{ "allow-from=fe80::/129", "prefix length must be 0 to 128" },
 	{ "allow-from=1:2:3:4:5:6:7:8:9", "not an IPv6 network" },
 	{ "allow-from=:::", "not an IPv6 network" },
@@ -432,6 +449,14 @@ static void test_finish_errors(void)
 {
 	unsigned n;
 	int i;
+
+	/* a file name in a message: a control character as '?' */
+	start();
+	n = conf_parse(&C, "a\tb.conf", BASE, strlen(BASE), collect, &E);
+	n += parse("mailbox=user@example.org,/m/v\n");
+	n += finish();
+	ok(n == 1 && find_err("mailbox user@example.org: given twice (first at a?b.conf:2)") >= 0,
+	   "a tab in a file name, in a message");
 
 	n = load("mailbox=user@example.org,/m/u\n\n");
 	i = find_err("no domain defined");
@@ -551,6 +576,8 @@ static void test_defaults(void)
 	is_mem(C.listen[0].ip, 4, "\0\0\0\0", 4, "default listen address bytes");
 	is_int(C.listen[0].port, 25, "default listen port");
 	is_int(C.listen[0].tls, 0, "default listener is plain");
+	ok(memcmp(C.listen[0].ip, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0 &&
+	   !C.listen[0].v6 && !C.listen[0].auth, "the default listener's bytes: 0.0.0.0");
 	is_str(C.hostname, "", "hostname empty: platform fills it");
 	is_str(C.rcpt_delim, "+", "default delimiter");
 	is_int(C.tag_folders, 0, "tag-folders off");
@@ -597,6 +624,11 @@ static void test_sizes(void)
 	ok(conf_parse_size("18446744073709551615", &v) == 0 && v == UINT64_MAX, "size max");
 	ok(conf_parse_size("18446744073709551616", &v) != 0, "size overflow");
 	ok(conf_parse_size("17179869184G", &v) != 0, "size overflow by suffix");
+	ok(conf_parse_size("17179869183G", &v) == 0 && v == UINT64_C(17179869183) << 30,
+	   "the largest size with a suffix");
+	ok(conf_parse_size("16m", &v) == 0 && v == 16777216, "size 16m");
+	ok(conf_parse_size("3g", &v) == 0 && v == UINT64_C(3) << 30, "size 3g");
+	ok(conf_parse_size("k", &v) != 0, "size k alone");
 
 	is_int(load(BASE "max-message-size=64k\n"), 0, "max-message-size 64k is fine");
 	is_int(C.max_size, 65536, "64k");
