@@ -120,7 +120,6 @@ static void finish_limits(struct pctx *p)
 	struct mn_config *c = p->c;
 	struct conf_limit *l;
 	struct conf_address *e;
-	struct msg m;
 	unsigned i;
 
 	for (i = 0; i < c->n_mailbox; i++) {
@@ -137,19 +136,18 @@ static void finish_limits(struct pctx *p)
 
 		e = conf_address_find(c, l->address);
 		if (!e || e->is_alias) {
-			cm_about(&m, names[l->kind], l->address);
-			cm_s(&m, e ? "is an alias; limits apply to mailboxes"
+			cf_reportf(p, l->file, l->line, "%s%s: %s", names[l->kind],
+			           l->address, e
+			           ? "is an alias; limits apply to mailboxes"
 			           : "is not a configured mailbox");
-			cf_report_at(p, l->file, l->line, m.b);
 			continue;
 		}
 		mb = &c->mailbox[e->one];
 		twice = l->kind == CONF_QUOTA ? mb->quota :
 		        l->kind == CONF_ROTATE ? mb->rotate : mb->expire_days != 0;
 		if (twice) {
-			cm_about(&m, names[l->kind], l->address);
-			cm_s(&m, "given twice for this mailbox");
-			cf_report_at(p, l->file, l->line, m.b);
+			cf_reportf(p, l->file, l->line, "%s%s: given twice for this "
+			           "mailbox", names[l->kind], l->address);
 			continue;
 		}
 		if (l->kind == CONF_QUOTA) {
@@ -167,11 +165,8 @@ static void finish_limits(struct pctx *p)
 		if (l->kind != CONF_ROTATE || !e || e->is_alias ||
 		    c->mailbox[e->one].quota)
 			continue;
-		cm_about(&m, "rotate ", l->address);
-		cm_s(&m, "needs a quota for this mailbox (quota=");
-		cm_s(&m, l->address);
-		cm_s(&m, ",SIZE)");
-		cf_report_at(p, l->file, l->line, m.b);
+		cf_reportf(p, l->file, l->line, "rotate %s: needs a quota for "
+		           "this mailbox (quota=%s,SIZE)", l->address, l->address);
 	}
 }
 
