@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mntest import Tap, Server, Raw, binaries, read_new  # noqa: E402
+from mntest import Tap, Server, Raw, TOP, binaries, read_new  # noqa: E402
 from mnops import code, features, fd_count, parse_prom, read_text, reload, \
     transaction, usr1_until, vm_kb, wait_log  # noqa: E402
 
@@ -227,6 +227,22 @@ for label, binary in binaries():
          label + "  each with its mailbox and the first address given for it")
     t.ok(len(envs) == 2 and envs[0]["MAILNOOK_FILE"] != envs[1]["MAILNOOK_FILE"] and
          all(os.path.exists(e["MAILNOOK_FILE"]) for e in envs), label + "  and its own file")
+
+    # the example hook that files images, as mailnook runs it
+    photos = os.path.join(srv.dir, "photos")
+    t.ok(reload(srv, lines_base() + ["on-delivery=%s,%s" % (os.path.join(TOP, "examples", "hooks", "file-images"),
+                                                           photos)]),
+         label + "reload: examples/hooks/file-images")
+    n_ok = srv.log().count("hook=exit:0")
+    img = (b"Subject: snap\r\nDate: Wed, 02 Dec 2026 23:59:58 +0000\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+           b"motion\r\n--b1\r\nContent-Type: image/png; name=snap.png\r\nContent-Transfer-Encoding: base64"
+           b"\r\n\r\niVBORw0KGgoAAQID\r\n--b1--\r\n")
+    t.eq(transaction(srv.port, ["alice@example.org"], img)[-1], "250 2.0.0", label + "  an image: 250")
+    want = os.path.join(photos, "2026", "12", "02", "snap.png")
+    t.ok(wait_log(srv, "hook=exit:0", n_ok + 1) and os.path.exists(want) and
+         open(want, "rb").read() == b"\x89PNG\r\n\x1a\n\x00\x01\x02\x03",
+         label + "  filed as photos/2026/12/02/snap.png", srv.log()[-1000:])
     t.eq(srv.stop(), 0, label + "exit 0")
     if san:
         srv.check_sanitizer(t, label)

@@ -886,7 +886,8 @@ static void test_hook(void)
 	   strcmp(C.on_delivery[3], "'q'") == 0 && !C.on_delivery[4],
 	   "on-delivery: PROGRAM and its arguments as written, commas apart");
 	ok(C.on_delivery_at.line == 3, "on-delivery: where it was set");
-	is_int(C.on_delivery_max, 2, "on-delivery-max: default 2");
+	/* (a CONFIG_HOOK_MAX of 1 is below the default: 0, taken as 1) */
+	is_int(C.on_delivery_max, CFG_HOOK_MAX >= 2 ? 2 : 0, "on-delivery-max: default 2");
 	is_int(C.on_delivery_timeout, 60, "on-delivery-timeout: default 60");
 	n = load(BASE);
 	ok(n == 0 && !C.on_delivery, "no on-delivery: no hook");
