@@ -380,7 +380,7 @@ static int poll_wait_ms(struct loop_state *ls)
 	if (ls->accept_paused_until_ms > ls->now_ms &&
 	    ls->accept_paused_until_ms - ls->now_ms < wait)
 		wait = ls->accept_paused_until_ms - ls->now_ms;
-	if (hook_deadline_ms() - ls->now_ms < wait)
+	if (CFG_HOOK && hook_deadline_ms() - ls->now_ms < wait)
 		wait = hook_deadline_ms() - ls->now_ms;
 	if (ls->reload_wanted && wait > 1000)
 		wait = 1000;    /* waiting for old transactions to end */
@@ -507,9 +507,11 @@ int loop_run(struct loop_params *lp)
 		}
 		/* the hooks' SIGCHLD pipe and output pipes: last */
 		hook_at = n;
-		n += hook_pollfds(pfd + n, LOOP_NFDS - (unsigned)n);
-		for (i = hook_at; i < n; i++)
-			pfd_slot[i] = NULL;
+		if (CFG_HOOK) {
+			n += hook_pollfds(pfd + n, LOOP_NFDS - (unsigned)n);
+			for (i = hook_at; i < n; i++)
+				pfd_slot[i] = NULL;
+		}
 
 		wait = poll_wait_ms(&ls);
 		rc = poll(pfd, n, wait);
@@ -528,7 +530,7 @@ int loop_run(struct loop_params *lp)
 			if (!sl || !slot_is_live(sl) || sl->fd != pfd[i].fd)
 				continue;
 			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
-			if (slot_is_live(sl))
+			if (CFG_HOOK && slot_is_live(sl))
 				slot_hook_sent(sl, 0, ls.now_ms);
 		}
 		/* listeners */
@@ -547,7 +549,7 @@ int loop_run(struct loop_params *lp)
 		if (commit_due(&ls, rc))
 			slot_commit_run(ls.now_ms);
 		/* hooks: output, ends, timeouts, queued runs */
-		if (rc > 0)
+		if (CFG_HOOK && rc > 0)
 			hook_poll_ready(pfd + hook_at, (unsigned)(n - hook_at),
 			                ls.now_ms);
 		hook_tick(ls.now_ms);
