@@ -700,9 +700,10 @@ int main(int argc, char **argv)
 		is_int(hook_held(&key2), 0, "held: not by another");
 		queue("IDH2", "nap", "100");
 		is_int(hook_running(), 1, "held: a later run passes it");
-		until = now_ms() + 400;
-		while (now_ms() < until)
+		until = now_ms() + 10000;
+		while (now_ms() < until && !log_find("hook=exit:0 id=IDH2"))
 			run_loop(50, NULL);
+		run_loop(100, NULL);    /* the held one would have started */
 		ok(log_find("hook=exit:0 id=IDH2") && !log_find("hook=exit:0 id=IDH1"),
 		   "held: the later one ran, the held one did not");
 		is_int(hook_waiting(), 1, "held: still waiting");
