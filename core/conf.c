@@ -63,6 +63,10 @@ static void set_value(struct pctx *p, const struct opt *o, char *val)
 		if (CFG_TLS)
 			cf_tls_version_set(p, o, val);
 		break;
+	case K_ARGV:            /* one_opt() has said why not without HOOK */
+		if (CFG_HOOK)
+			cf_argv_set(p, o, val);
+		break;
 	case K_LIMIT:          /* one_opt() has said why not without QUOTA */
 		if (CFG_QUOTA)
 			cf_limit_add(p, o, val);
@@ -79,6 +83,8 @@ static const char *missing_feature(const struct opt *o)
 		return "stats support is not compiled in (CONFIG_STATS)";
 	if ((o->flags & F_AUTH) && !CFG_AUTH)
 		return NO_AUTH;
+	if (CF_IS_HOOK(o) && !CFG_HOOK)
+		return "this build has no on-delivery hook (CONFIG_HOOK)";
 	if (o->kind == K_LIMIT && !CFG_QUOTA)
 		return NO_QUOTA;
 	return NULL;
@@ -188,7 +194,8 @@ void conf_init(struct mn_config *c, struct arena *a)
 	for (o = cf_opts; o < cf_opts + CF_N_OPTS; o++) {
 		if (o->flags & F_DEFMAX)
 			*(unsigned *)(void *)((char *)c + o->off) = o->max;
-		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)))
+		if (!*cf_text(o, T_DEF) || (o->flags & (F_REPEAT | F_ARGV)) ||
+		    missing_feature(o))
 			continue;
 		/* no default is of a kind that writes into its value */
 		set_value(&p, o, (char *)cf_text(o, T_DEF));

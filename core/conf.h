@@ -27,6 +27,8 @@
 #define CONF_MAX_DOMAINS 64
 #define CONF_FILE_DEFAULT "/etc/mailnook.conf"
 #define CONF_TLS_CERTS 2     /* tls-cert/tls-key pairs: one RSA, one EC */
+#define CONF_HOOK_ARGS_MAX 16     /* on-delivery: PROGRAM and its ARGs, */
+#define CONF_HOOK_ARGV_BYTES 1024 /* and their text (platform/hook.h's) */
 
 struct conf_listen {
 	char addr[64];          /* numeric address, no brackets; "0.0.0.0", "::1" */
@@ -139,6 +141,13 @@ struct mn_config {
 	uint8_t auth_any;
 	uint8_t auth_plaintext;
 	struct conf_origin auth_users_at, listen_auth_at;
+
+	/* on-delivery (CONFIG_HOOK): PROGRAM, ARG..., NULL in the arena;
+	 * NULL: no hook */
+	const char **on_delivery;
+	struct conf_origin on_delivery_at;
+	unsigned on_delivery_max;
+	unsigned on_delivery_timeout;
 
 	const char *user;
 	struct conf_origin user_at;

@@ -47,6 +47,8 @@ enum opt_kind {
 	K_DELIM,        /* recipient-delimiter characters */
 	K_TLS_FILE,     /* tls-cert, tls-key: at most CONF_TLS_CERTS each */
 	K_TLS_VERSION,  /* 1.0, 1.1, 1.2 */
+	/* on-delivery (CONFIG_HOOK) */
+	K_ARGV,         /* PROGRAM[,ARG...]: an argument vector (conf_hook.c) */
 	/* ---- mailbox limits (CONFIG_QUOTA) ---- */
 	K_LIMIT         /* quota=, rotate=, expire=: ADDRESS[,...]; needs
 	                 * CONFIG_QUOTA (missing_feature() asks the kind, so
@@ -59,6 +61,9 @@ enum opt_id {
 	O_MAX_PER_IP, O_TIMEOUT, O_TLS_CERT, O_TLS_KEY, O_ALLOW_FROM, O_USER,
 	O_PID_FILE, O_STATS_FILE, O_MIN_FREE, O_STRICT_CRLF, O_BARE_LF,
 	O_TLS_MIN, O_AUTH_USERS, O_AUTH_ANY, O_AUTH_PLAINTEXT,
+	/* on-delivery (CONFIG_HOOK): the three rows together, see
+	 * CF_IS_HOOK() */
+	O_ON_DELIVERY, O_ON_DELIVERY_MAX, O_ON_DELIVERY_TIMEOUT,
 	O_QUOTA, O_ROTATE, O_EXPIRE,            /* mailbox limits */
 	O_CONF_FILE, O_FOREGROUND, O_TEST, O_VERSION, O_HELP
 };
@@ -73,6 +78,9 @@ enum opt_id {
 #define F_AUTH   32     /* needs CONFIG_AUTH */
 #define F_STATS  64     /* needs CONFIG_STATS */
 #define F_DEFMAX 128    /* the default is max, the compiled-in limit */
+/* needs CONFIG_HOOK: the on-delivery rows, by id (flags has no bit left) */
+#define CF_IS_HOOK(o) ((o)->id >= O_ON_DELIVERY && \
+                       (o)->id <= O_ON_DELIVERY_TIMEOUT)
 
 struct opt {
 	/* "name\0VALUE\0help\0default\0below\0above", read with
@@ -168,6 +176,8 @@ void cf_tls_file_add(struct pctx *p, const struct opt *o, const char *val);
 void cf_tls_version_set(struct pctx *p, const struct opt *o,
                         const char *val);
 void cf_argv_replace(struct mn_config *c, const struct opt *o);
+/* conf_hook.c: on-delivery=PROGRAM[,ARG...] */
+void cf_argv_set(struct pctx *p, const struct opt *o, char *val);
 /* conf_value.c, mailbox limits: quota=, rotate=, expire= (resolved
  * against the mailboxes by conf_finish()) */
 void cf_limit_add(struct pctx *p, const struct opt *o, char *val);

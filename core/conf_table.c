@@ -125,6 +125,23 @@ const struct opt cf_opts[] = {
 	    "allow auth-users logins without TLS",
 	    "", "", ""),
 	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
+	/* ---- on-delivery (CONFIG_HOOK; contract section 8) ---- */
+	{ T("on-delivery", "PROGRAM[,ARG...]",
+	    "run PROGRAM (an absolute path, no shell) for each file stored, "
+	    "after its 250",
+	    "", "", ""),
+	  O_ON_DELIVERY, K_ARGV, 0, 0, 0, 0, 0 },
+	{ T("on-delivery-max", "N",
+	    "hook processes at once, at most the compiled-in limit",
+	    "2", "", "the compiled-in limit (CONFIG_HOOK_MAX)"),
+	  O_ON_DELIVERY_MAX, K_NUMBER, 0, 0, OFF(on_delivery_max), 1,
+	  CFG_HOOK_MAX },
+	{ T("on-delivery-timeout", "SECONDS",
+	    "a hook still running after this is killed, up to 86400",
+	    "60", "", ""),
+	  O_ON_DELIVERY_TIMEOUT, K_NUMBER, 0, 0, OFF(on_delivery_timeout), 1,
+	  86400 },
+	/* ---- end of on-delivery ---- */
 	/* ---- mailbox limits (CONFIG_QUOTA; contract section 9) ---- */
 	{ T("quota", "ADDRESS,SIZE[,MESSAGES]",
 	    "limits of one mailbox, repeatable; at or over them RCPT gets "

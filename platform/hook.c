@@ -25,9 +25,18 @@
  * first (not wrapped), else [head, end of its run) and [0, tail).  An empty
  * queue starts again at 0, so a queue that rarely holds more than one
  * entry touches one page.
+ *
+ * Runs start in queue order, but an entry still held (its file's 250 has
+ * not all gone out: hook_release()) lets later ones pass; a started entry
+ * keeps its place (and its bytes) until every entry before it has gone,
+ * so the ring only ever frees from the head.
  */
+enum { E_WAIT, E_HELD, E_DONE };
+
 struct hook_entry {
 	unsigned off, len;
+	unsigned char state;            /* E_WAIT, E_HELD (by hold), E_DONE */
+	const void *hold;
 };
 
 struct hook_run {
@@ -62,7 +71,7 @@ static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
                         HOOK_ID_MAX + 64 + 192)
 
 static struct hook_entry queue[HOOK_QUEUE_MAX];
-static unsigned q_first, q_n;
+static unsigned q_first, q_n, q_done;   /* q_done: E_DONE entries */
 static char ring[HOOK_QUEUE_BYTES];
 static char pack[HOOK_ENTRY_MAX];       /* an entry being built */
 
@@ -247,6 +256,8 @@ static long ring_place(unsigned n)
 
 static void q_pop(void)
 {
+	if (q_at(0)->state == E_DONE)
+		q_done--;
 	q_first = (q_first + 1) % HOOK_QUEUE_MAX;
 	q_n--;
 	if (q_n == 0)
@@ -368,18 +379,33 @@ fail:
 	count(HOOK_FAILED);
 }
 
-static void start_queued(int64_t now_ms)
+/* The oldest entry that may start, or NULL. */
+static struct hook_entry *q_next(void)
 {
 	unsigned i;
 
-	while (q_n && !stopping && n_running < max_running) {
+	for (i = 0; i < q_n; i++)
+		if (q_at(i)->state == E_WAIT)
+			return q_at(i);
+	return NULL;
+}
+
+static void start_queued(int64_t now_ms)
+{
+	struct hook_entry *e;
+	unsigned i;
+
+	while (!stopping && n_running < max_running && (e = q_next())) {
 		for (i = 0; i < CFG_HOOK_MAX && runs[i].pid; i++)
 			;
 		if (i == CFG_HOOK_MAX)
 			return;         /* cannot happen: n_running counts */
-		start(&runs[i], q_at(0), now_ms);
-		q_pop();
+		start(&runs[i], e, now_ms);
+		e->state = E_DONE;
+		q_done++;
 	}
+	while (q_n && q_at(0)->state == E_DONE)
+		q_pop();
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -599,6 +625,8 @@ int hook_queue(const struct hook_job *job, int64_t now_ms)
 	e = q_at(q_n);
 	e->off = (unsigned)at;
 	e->len = (unsigned)n;
+	e->hold = job->hold;
+	e->state = job->hold ? E_HELD : E_WAIT;
 	q_n++;
 	start_queued(now_ms);
 	return 0;
@@ -673,7 +701,7 @@ int64_t hook_deadline_ms(void)
 	int64_t d = INT64_MAX;
 	unsigned i;
 
-	if (q_n && !stopping && n_running < max_running)
+	if (!stopping && n_running < max_running && q_next())
 		return 0;
 	for (i = 0; i < CFG_HOOK_MAX; i++)
 		if (runs[i].pid && !runs[i].killed && run_deadline(&runs[i]) < d)
@@ -703,7 +731,29 @@ unsigned hook_running(void)
 
 unsigned hook_waiting(void)
 {
-	return q_n;
+	return q_n - q_done;
+}
+
+void hook_release(const void *hold, int64_t now_ms)
+{
+	unsigned i;
+
+	for (i = 0; i < q_n; i++) {
+		struct hook_entry *e = q_at(i);
+
+		if (e->state == E_HELD && e->hold == hold)
+			e->state = E_WAIT;
+	}
+	start_queued(now_ms);
+}
+
+unsigned hook_held(const void *hold)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < q_n; i++)
+		n += q_at(i)->state == E_HELD && q_at(i)->hold == hold;
+	return n;
 }
 
 uint64_t hook_total(enum hook_result r)
@@ -721,9 +771,11 @@ void hook_stop_begin(int64_t now_ms)
 	while (q_n) {
 		const struct hook_entry *e = q_at(0);
 
-		say("hook=skipped id=%s file=%s reason=shutdown",
-		    entry_value(e, ENV_ID), entry_value(e, ENV_FILE));
-		count(HOOK_SKIPPED);
+		if (e->state != E_DONE) {
+			say("hook=skipped id=%s file=%s reason=shutdown",
+			    entry_value(e, ENV_ID), entry_value(e, ENV_FILE));
+			count(HOOK_SKIPPED);
+		}
 		q_pop();
 	}
 }

@@ -25,7 +25,13 @@
  *                            the new ones;
  *   hook_queue(job, now)     a file is durable and its 250 has gone out:
  *                            start at once when a slot is free, otherwise
- *                            queue; a full queue skips it;
+ *                            queue; a full queue skips it.  With
+ *                            job->hold set, the 250 is answered but not
+ *                            all written yet: the entry is queued (its
+ *                            values copied now) and waits for
+ *                            hook_release(hold), letting later entries
+ *                            pass;
+ *   hook_release(hold, now)  everything queued with that hold may start;
  *   hook_pollfds(pfd, room)  before poll(): the SIGCHLD pipe and the
  *                            output pipes, all POLLIN;
  *   hook_poll_ready(pfd, n, now)  after poll(): the same entries with
@@ -100,6 +106,7 @@ struct hook_job {
 	const char *client_ip;
 	const char *helo;
 	const char *auth;       /* "" (or NULL) without checked AUTH */
+	const void *hold;       /* NULL, or wait for hook_release(hold) */
 };
 
 struct hook_params {
@@ -151,9 +158,14 @@ int64_t hook_deadline_ms(void);
 
 void hook_tick(int64_t now_ms);
 
-/* Runs going on, and runs waiting in the queue. */
+/* Runs going on, and runs waiting in the queue (held ones included). */
 unsigned hook_running(void);
 unsigned hook_waiting(void);
+
+/* Entries queued with this hold may start now; and how many wait for
+ * it. */
+void hook_release(const void *hold, int64_t now_ms);
+unsigned hook_held(const void *hold);
 
 /* Counted outcomes since start-up. */
 uint64_t hook_total(enum hook_result r);
@@ -192,6 +204,16 @@ static inline int64_t hook_deadline_ms(void) { return INT64_MAX; }
 static inline void hook_tick(int64_t now_ms) { (void)now_ms; }
 static inline unsigned hook_running(void) { return 0; }
 static inline unsigned hook_waiting(void) { return 0; }
+static inline void hook_release(const void *hold, int64_t now_ms)
+{
+	(void)hold;
+	(void)now_ms;
+}
+static inline unsigned hook_held(const void *hold)
+{
+	(void)hold;
+	return 0;
+}
 static inline uint64_t hook_total(enum hook_result r)
 {
 	(void)r;

@@ -12,9 +12,11 @@
 #include "bare.h"
 #include "clock.h"
 #include "conf_load.h"
+#include "hook.h"
 #include "log.h"
 #include "maildir.h"
 #include "slot.h"
+#include "slot_hook.h"
 #include "slot_io.h"
 #include "slot_sink.h"
 #include "stats.h"
@@ -33,7 +35,8 @@
                                          this for others to join its commit */
 
 enum { PFD_SIGNAL = 0, PFD_LISTEN = 1 };
-#define LOOP_NFDS (1 + CFG_MAX_LISTENERS + CFG_MAX_SESSIONS)
+#define LOOP_NFDS (1 + CFG_MAX_LISTENERS + CFG_MAX_SESSIONS + \
+                   (CFG_HOOK ? HOOK_NFDS : 0))
 
 static int sig_pipe[2] = { -1, -1 };
 static struct pollfd pfd[LOOP_NFDS];
@@ -194,6 +197,7 @@ static void shutdown_start(struct loop_state *ls)
 	ls->stop_deadline_ms = ls->now_ms + LOOP_SHUTDOWN_MS;
 	listen_close(ls->lp->listeners, ls->lp->n_listeners);
 	log_info("shutting down: %u sessions open", slot_count());
+	hook_stop_begin(ls->now_ms);    /* running hooks: 10 s from now */
 	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		if (sl->pending)
 			continue;
@@ -309,6 +313,7 @@ static void reload_try(struct loop_state *ls)
 		tls_keys_activate();
 #endif
 	slot_set_config(c);
+	(void)slot_hook_configure(c);   /* checked by conf_load: logged */
 #if CFG_QUOTA
 	qrun_config(c, (time_t)ls->wall, 0);
 #endif
@@ -382,6 +387,8 @@ static int poll_wait_ms(struct loop_state *ls)
 	if (ls->accept_paused_until_ms > ls->now_ms &&
 	    ls->accept_paused_until_ms - ls->now_ms < wait)
 		wait = ls->accept_paused_until_ms - ls->now_ms;
+	if (CFG_HOOK && hook_deadline_ms() - ls->now_ms < wait)
+		wait = hook_deadline_ms() - ls->now_ms;
 	if (ls->reload_wanted && wait > 1000)
 		wait = 1000;    /* waiting for old transactions to end */
 	if (stats_wait_ms(slot_config()->stats_file, ls->now_ms) < wait)
@@ -479,7 +486,7 @@ int loop_run(struct loop_params *lp)
 	stats_init(ls.wall);
 	for (;;) {
 		struct slot *sl;
-		nfds_t n = 0;
+		nfds_t n = 0, hook_at;
 		int wait, rc;
 
 		set_time(&ls);
@@ -509,6 +516,13 @@ int loop_run(struct loop_params *lp)
 			pfd[n].events = slot_events(sl);
 			pfd_slot[n++] = sl;
 		}
+		/* the hooks' SIGCHLD pipe and output pipes: last */
+		hook_at = n;
+		if (CFG_HOOK) {
+			n += hook_pollfds(pfd + n, LOOP_NFDS - (unsigned)n);
+			for (i = hook_at; i < n; i++)
+				pfd_slot[i] = NULL;
+		}
 
 		wait = poll_wait_ms(&ls);
 		rc = poll(pfd, n, wait);
@@ -527,10 +541,12 @@ int loop_run(struct loop_params *lp)
 			if (!sl || !slot_is_live(sl) || sl->fd != pfd[i].fd)
 				continue;
 			session_events(&ls, sl, rc > 0 ? pfd[i].revents : 0);
+			if (CFG_HOOK && slot_is_live(sl))
+				slot_hook_sent(sl, 0, ls.now_ms);
 		}
 		/* listeners */
 		if (rc > 0 && !ls.stopping) {
-			for (i = PFD_LISTEN; i < n && !pfd_slot[i]; i++) {
+			for (i = PFD_LISTEN; i < hook_at && !pfd_slot[i]; i++) {
 				const struct listener *l;
 
 				if (!(pfd[i].revents & POLLIN))
@@ -543,6 +559,11 @@ int loop_run(struct loop_params *lp)
 		/* group commit: everything completed since the last one */
 		if (commit_due(&ls, rc))
 			slot_commit_run(ls.now_ms);
+		/* hooks: output, ends, timeouts, queued runs */
+		if (CFG_HOOK && rc > 0)
+			hook_poll_ready(pfd + hook_at, (unsigned)(n - hook_at),
+			                ls.now_ms);
+		hook_tick(ls.now_ms);
 
 #if CFG_QUOTA
 		/* mailbox limits: a slice of recalculation or expiry */
@@ -557,6 +578,7 @@ int loop_run(struct loop_params *lp)
 		stats_tick(slot_config()->stats_file, ls.now_ms,
 		           slot_count(), 0);
 	}
+	hook_stop();            /* what is left of the 10 s, then killed */
 	set_time(&ls);
 	stats_tick(slot_config()->stats_file, ls.now_ms, slot_count(), 1);
 	log_info("stopped");

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "conf_load.h"
 #include "fmt.h"
+#include "hook.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -33,6 +34,7 @@
 #include "single_thread.h"
 #include "slot.h"
 #include "stats.h"
+#include "slot_hook.h"
 #include "version.h"
 #if CFG_QUOTA
 #include "quota_run.h"
@@ -86,17 +88,20 @@ static int version(void)
 	int bad;
 
 	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
+	bad |= log_stdout("features:%s%s%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
 	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
 	                  CFG_IPV6 ? " ipv6" : "",
 	                  CFG_CHUNKING ? " chunking" : "", CFG_STATS ? " stats" : "",
 	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "",
-	                  CFG_QUOTA ? " quota" : "");
+	                  CFG_HOOK ? " hook" : "", CFG_QUOTA ? " quota" : "");
 	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
 	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
-	                  "body-buffer=%d\n", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
+	                  "body-buffer=%d", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
 	                  CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
 	                  CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
+	if (CFG_HOOK)
+		bad |= log_stdout(" hooks=%d", CFG_HOOK_MAX);
+	bad |= log_stdout("\n");
 #if CFG_TLS
 	tls_b = tls_footprint();
 #endif
@@ -164,7 +169,8 @@ static void raise_fd_limit(const struct mn_config *c)
 {
 	struct rlimit rl;
 	/* a socket, a message file and its tmp/ per session */
-	rlim_t need = (rlim_t)c->max_sessions * 3 + c->n_listen + 16;
+	rlim_t need = (rlim_t)c->max_sessions * 3 + c->n_listen + 16 +
+	              (CFG_HOOK ? HOOK_FDS : 0);        /* on-delivery */
 
 	if (st_getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
 		return;
@@ -406,6 +412,7 @@ int main(int argc, char **argv)
 		if (drop_privileges(c) != 0)
 			return 1;
 		errors += conf_check_maildirs(c, NULL);
+		errors += slot_hook_check(c);   /* as the user it runs as */
 		if (errors)
 			return 1;
 #if CFG_QUOTA
@@ -466,6 +473,14 @@ int main(int argc, char **argv)
 	} else {
 		log_open(LOG_TO_STDERR);
 	}
+	/* on-delivery: after close_inherited() and detaching, so that its
+	 * descriptors stay ours */
+	if (hook_init() != 0) {
+		log_err("on-delivery: %s", strerror(errno));
+		goto fail;
+	}
+	if (slot_hook_configure(c) != 0)
+		goto fail;
 
 	off = fmt_into(start, sizeof start, "mailnook %s started, listening on",
 	               MAILNOOK_VERSION);

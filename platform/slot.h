@@ -29,6 +29,10 @@
 
 struct tls_conn;                        /* tls.h, with CONFIG_TLS */
 
+/* The recipients' text kept for the hook's MAILNOOK_RECIPIENT: a message
+ * to more mailboxes than this holds names them by their mailbox address. */
+#define SLOT_HOOK_RCPT_BYTES 1024
+
 /* The small fields first and the message (with its large buffers) last:
  * the pages of a slot that a session with small messages touches are then
  * as few as the layout allows. */
@@ -58,6 +62,14 @@ struct slot {
 #if CFG_TLS
 	struct tls_conn *tls;           /* this slot's TLS state (tls.h) */
 	short tls_want;                 /* poll events the TLS pump asked for */
+#endif
+#if CFG_HOOK
+	uint8_t hook_held;              /* runs wait for the 250 to go out */
+	/* on-delivery (slot_hook.h): the address the client gave for each
+	 * destination of the message, packed; 0xffff: none kept */
+	uint16_t hook_rcpt_at[MAILDIR_MAX_DEST];
+	uint16_t hook_rcpt_len;
+	char hook_rcpt[SLOT_HOOK_RCPT_BYTES];
 #endif
 	struct smtp_session s;
 	struct maildir_msg msg;

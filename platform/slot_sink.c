@@ -8,6 +8,7 @@
 #include "discard.h"
 #include "fmt.h"
 #include "log.h"
+#include "slot_hook.h"
 #include "slot_io.h"
 #include "slot_log.h"
 #include "stats.h"
@@ -141,6 +142,8 @@ static int rcpt_add(void *ctx, const struct smtp_addr *to)
 		added++;
 	}
 	/* only now: a refused RCPT leaves the list as it was */
+	slot_hook_rcpt(sl, m->n_dest, added,
+	               to->text[0] ? to->text : "postmaster");
 	m->n_dest += added;
 	if (sl->nrcpt == 0)
 		text_copy(sl->to, sizeof sl->to,
@@ -315,6 +318,8 @@ const struct smtp_sink slot_sink = {
 void slot_sink_end(struct slot *sl)
 {
 	sink_reset(sl);
+	/* its files are stored: their runs go ahead without the 250 */
+	slot_hook_sent(sl, 1, clock_mono_ms());
 }
 
 /* ---- the group commit ------------------------------------------------- */
@@ -354,6 +359,10 @@ void slot_commit_run(int64_t now_ms)
 		sl->txn = 0;
 		if (r == SINK_OK) {
 			sl->delivered++;
+			/* before the log line, which forgets the id, and
+			 * before smtp_commit_done(): the commands pipelined
+			 * after the message may start the next one */
+			slot_hook_stored(sl, now_ms);
 			slot_log_message(sl, sl->msg.size, MSG_DELIVERED,
 			                 MSG_REASON_NONE);
 		} else {
@@ -366,9 +375,11 @@ void slot_commit_run(int64_t now_ms)
 			slot_close(sl, sl->result ? sl->result : SESSION_CLOSED);
 			continue;
 		}
-		if (slot_flush(sl) != 0)
+		if (slot_flush(sl) != 0) {
 			slot_close(sl, SESSION_ERROR);
-		else
+		} else {
+			slot_hook_sent(sl, 0, now_ms);  /* the 250 is out */
 			slot_check(sl, now_ms);
+		}
 	}
 }

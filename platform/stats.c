@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "hook.h"
 #include "log.h"
 #include "sink.h"
 
@@ -345,6 +346,22 @@ static void render(unsigned active)
 		labelled("auth_total", "result", "ok", st.auth_ok);
 		labelled("auth_total", "result", "failed", st.auth_failed);
 	}
+#if CFG_HOOK
+	/* on-delivery (hook.h) */
+	{
+		static const char label[HOOK_RESULT_N][8] = {
+			"ok", "failed", "killed", "skipped"
+		};
+
+		head("hooks_total", "counter", "on-delivery runs by result: "
+		     "ok (exit 0), failed (exit non-zero, or could not start), "
+		     "killed (timeout, shutdown, signal), skipped (queue full, "
+		     "shutdown).");
+		for (i = 0; i < HOOK_RESULT_N; i++)
+			labelled("hooks_total", "result", label[i],
+			         hook_total((enum hook_result)i));
+	}
+#endif
 #if CFG_QUOTA
 	render_quota();
 #endif

@@ -99,6 +99,15 @@ void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
  * maildir_open(). */
 void maildir_abort(struct maildir_msg *m);
 
+#if CFG_HOOK
+/* After a successful maildir_commit_batch(): the path of m's file in the
+ * new/ of destination i, "MAILDIR[/.FOLDER]/new/NAME" (the inbox's when
+ * the commit linked it there, the folder being gone).  0, or -1 when it
+ * does not fit out[0..n). */
+int maildir_msg_path(const struct maildir_msg *m, unsigned i, char *out,
+                     size_t n);
+#endif
+
 /* errno -> SINK_NOSPACE or SINK_TEMP, never SINK_PERM (maildir.c says why). */
 int maildir_errno_result(int err);
 

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -144,3 +145,28 @@ void maildir_name_final(const struct maildir_msg *m,
 	(void)fmt_into(out, MAILDIR_FINAL_MAX, "%s,S=%" PRIu64 ",W=%" PRIu64,
 	               m->unique, m->size, m->size + m->lines);
 }
+
+#if CFG_HOOK
+/* see maildir.h */
+int maildir_msg_path(const struct maildir_msg *m, unsigned i, char *out,
+                     size_t n)
+{
+	const struct maildir_dest *d = &m->dest[i];
+	char name[MAILDIR_FINAL_MAX];
+	struct stat st;
+	size_t k;
+
+	maildir_name_final(m, name);
+	if (d->folder[0]) {
+		/* the commit linked into the inbox when the folder was gone
+		 * or not a plain name: then the file is not there */
+		k = fmt_into(out, n, "%s/.%s/new/%s", d->maildir, d->folder,
+		             name);
+		if (k < n && !strchr(d->folder, '/') &&
+		    lstat(out, &st) == 0)
+			return 0;
+	}
+	k = fmt_into(out, n, "%s/new/%s", d->maildir, name);
+	return k < n ? 0 : -1;
+}
+#endif

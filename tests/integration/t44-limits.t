@@ -12,11 +12,24 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries  # noqa: E402
 from mnops import proc_status, transaction  # noqa: E402
+import subprocess  # noqa: E402
 
 t = Tap()
 BODY = b"Subject: limits\r\n\r\nbody\r\n"
 SESSIONS = 2
-NEED = SESSIONS * 3 + 1 + 16
+BASE_NEED = SESSIONS * 3 + 1 + 16
+
+
+def need(binary):
+    """BASE_NEED, and with on-delivery (-V: hooks=N) its pipes and
+    children: 3 + N + 1 (platform/hook.h HOOK_FDS)."""
+    out = subprocess.run([binary, "-V"], stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    for word in out.split():
+        if word.startswith("hooks="):
+            return BASE_NEED + 3 + int(word[6:]) + 1
+    return BASE_NEED
+
+
 # runs argv[3:] with RLIMIT_NOFILE at (argv[1], argv[2])
 LIMITED = ("import os, resource, sys\n"
            "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), int(sys.argv[2])))\n"
@@ -34,6 +47,7 @@ def nofile(pid):
 
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 for label, binary in binaries():
+    NEED = need(binary)
     lines = ["domain=localhost", "mailbox=user@localhost,@DIR@/Maildir",
              "max-sessions=%d" % SESSIONS]
     if hard != resource.RLIM_INFINITY and hard < NEED + 1:

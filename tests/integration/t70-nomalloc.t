@@ -11,7 +11,10 @@ errors up to the 421, an idle timeout, per-IP and allow-from refusals, a
 client that vanishes mid-DATA, SIGUSR1 (stats), and SIGHUP with a good and
 with a broken configuration -- and the counts must not have moved.  On a
 failure the interposer's ring names the size and the caller of the last
-allocations (resolved with /proc/PID/maps and addr2line).
+allocations (resolved with /proc/PID/maps and addr2line).  In a HOOK
+build every delivery also runs an on-delivery hook that writes a line and
+fails (output, exit status, and a few left waiting in the queue), the
+detached run one that succeeds.
 
 Runs against the normal build only: the ASan build has its own allocator."""
 import os
@@ -60,6 +63,7 @@ if not t.eq(r.returncode, 0, "the allocation counter builds"):
 version = run([binary, "-V"]).stdout.decode(errors="replace")
 has_tls = " tls" in version and shutil.which("openssl") is not None
 has_stats = " stats" in version
+has_hook = "hook" in next((x for x in version.splitlines() if x.startswith("features:")), "").split()
 
 
 class Counts:
@@ -149,6 +153,8 @@ lines = standard_lines() + ["timeout=3", "max-sessions-per-ip=4", "max-message-s
                             "strict-crlf"]
 if has_stats:
     lines.append("stats-file=@DIR@/stats.prom")
+if has_hook:
+    lines += ["on-delivery=/bin/sh,-c,echo hook $MAILNOOK_ID; exit 3", "on-delivery-max=1"]
 tls_port = None
 if has_tls:
     try:
@@ -322,6 +328,10 @@ srv.signal(signal.SIGHUP)
 t.ok(wait_log(srv, "reload: configuration reloaded", 2), "SIGHUP back to the first file")
 t.eq(refused(port, ["new@example.org"]), "550 5.1.1", "  the new mailbox is gone again")
 
+if has_hook:
+    delivered = srv.log().count("result=delivered")
+    t.ok(wait_log(srv, "hook=exit:3", delivered, timeout=30) and "hook=output id=" in srv.log(),
+         "hooks ran for the deliveries (%d), their output logged" % delivered, srv.log()[-1500:])
 time.sleep(0.3)
 after = counts.read()
 moved = {k: after["count"][k] - before["count"][k] for k in KINDS if after["count"][k] != before["count"][k]}
@@ -350,6 +360,8 @@ dport = free_port()
 dconf, pidf, dcounts = os.path.join(d, "m.conf"), os.path.join(d, "pid"), Counts(os.path.join(d, "counts"))
 base = ["listen=127.0.0.1:%d" % dport, "hostname=mx.test", "domain=localhost",
         "mailbox=user@localhost,%s" % os.path.join(d, "user"), "pid-file=" + pidf, "timeout=2"]
+if has_hook:
+    base.append("on-delivery=/bin/sh,-c,echo hook")
 with open(dconf, "w") as f:
     f.write("\n".join(base) + "\n")
 env = dict(os.environ, LD_PRELOAD=so, MAILNOOK_ALLOC_FILE=dcounts.path)

@@ -970,6 +970,53 @@ static void test_stats(void)
 		ok(n == 1 && find_err("CONFIG_STATS") >= 0, "stats-file without CONFIG_STATS");
 }
 
+/* on-delivery and its limits (CONFIG_HOOK): the fields as written, no
+ * shell; errors without the feature. */
+static void test_hook(void)
+{
+	unsigned n = load(BASE "on-delivery = /usr/bin/notify , a b; $(x) `y` ,,'q'\n");
+
+	if (!CFG_HOOK) {
+		ok(n == 1 && find_err("CONFIG_HOOK") >= 0, "on-delivery without CONFIG_HOOK");
+		n = load(BASE "on-delivery-max=1\non-delivery-timeout=5\n");
+		is_int(n, 2, "on-delivery-max, -timeout without CONFIG_HOOK");
+		return;
+	}
+	ok(n == 0 && C.on_delivery && strcmp(C.on_delivery[0], "/usr/bin/notify") == 0 &&
+	   strcmp(C.on_delivery[1], "a b; $(x) `y`") == 0 && strcmp(C.on_delivery[2], "") == 0 &&
+	   strcmp(C.on_delivery[3], "'q'") == 0 && !C.on_delivery[4],
+	   "on-delivery: PROGRAM and its arguments as written, commas apart");
+	ok(C.on_delivery_at.line == 3, "on-delivery: where it was set");
+	/* (a CONFIG_HOOK_MAX of 1 is below the default: 0, taken as 1) */
+	is_int(C.on_delivery_max, CFG_HOOK_MAX >= 2 ? 2 : 0, "on-delivery-max: default 2");
+	is_int(C.on_delivery_timeout, 60, "on-delivery-timeout: default 60");
+	n = load(BASE);
+	ok(n == 0 && !C.on_delivery, "no on-delivery: no hook");
+	n = load(BASE "on-delivery=bin/notify\n");
+	ok(n == 1 && find_err("absolute path") >= 0, "on-delivery: a relative PROGRAM is an error");
+	n = load(BASE "on-delivery=,x\n");
+	ok(n == 1 && find_err("absolute path") >= 0, "on-delivery: an empty PROGRAM is an error");
+	n = load(BASE "on-delivery=/bin/a,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n");
+	ok(n == 0 && C.on_delivery[15] && !C.on_delivery[16], "on-delivery: 16 fields");
+	n = load(BASE "on-delivery=/bin/a,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n");
+	ok(n == 1 && find_err("more than 16") >= 0, "on-delivery: 17 fields are an error");
+	n = load(BASE "on-delivery=/bin/a\non-delivery=/bin/b\n");
+	ok(n == 1 && find_err("given twice") >= 0, "on-delivery: not repeatable");
+	start();
+	n = parse(BASE "on-delivery=/bin/a\n") + arg("--on-delivery=/bin/b,x") + finish();
+	ok(n == 0 && strcmp(C.on_delivery[0], "/bin/b") == 0 && strcmp(C.on_delivery[1], "x") == 0,
+	   "--on-delivery wins over the file");
+	n = load(BASE "on-delivery-max=" STR(CFG_HOOK_MAX) "\non-delivery-timeout=1\n");
+	ok(n == 0 && C.on_delivery_max == CFG_HOOK_MAX && C.on_delivery_timeout == 1,
+	   "on-delivery-max up to CONFIG_HOOK_MAX, on-delivery-timeout");
+	n = load(BASE "on-delivery-max=0\n");
+	is_int(n, 1, "on-delivery-max=0 is an error");
+	n = load(BASE "on-delivery-max=" STR(CFG_HOOK_MAX) "1\n");
+	ok(n == 1 && find_err("CONFIG_HOOK_MAX") >= 0, "on-delivery-max above CONFIG_HOOK_MAX");
+	n = load(BASE "on-delivery-timeout=0\n");
+	is_int(n, 1, "on-delivery-timeout=0 is an error");
+}
+
 /* A tiny arena: errors, never a crash; and at every size in between. */
 static void test_arena(void)
 {
@@ -1273,7 +1320,7 @@ static void test_usage(void)
 	struct usage u = { 0, 0, 0, 0 };
 
 	conf_usage(0, usage_line, &u);
-	is_int(u.n, 29, "conf_usage: 29 configuration options, each with help");
+	is_int(u.n, 32, "conf_usage: 32 configuration options, each with help");
 	is_int(u.listen, 1, "an option with its value, help and default");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 0, "no command-line-only option among them");
@@ -1384,6 +1431,7 @@ int main(void)
 	test_repeated();
 	test_tls();
 	test_stats();
+	test_hook();
 	test_auth();
 	test_arena();
 	test_usage();

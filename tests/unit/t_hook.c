@@ -685,6 +685,62 @@ int main(int argc, char **argv)
 		   "500 runs: every child reaped");
 	}
 
+	/* ---- held: a run waits for hook_release(), later ones pass it ---- */
+	{
+		static int key1, key2;
+		int64_t until;
+
+		configure(act_argv, 2, 60);
+		logs_reset();
+		j = job("IDH1", "true", "");
+		j.hold = &key1;
+		ok(hook_queue(&j, now_ms()) == 0, "held: queued");
+		is_int(hook_running(), 0, "held: not started");
+		is_int(hook_held(&key1), 1, "held: counted by its hold");
+		is_int(hook_held(&key2), 0, "held: not by another");
+		queue("IDH2", "nap", "100");
+		is_int(hook_running(), 1, "held: a later run passes it");
+		until = now_ms() + 10000;
+		while (now_ms() < until && !log_find("hook=exit:0 id=IDH2"))
+			run_loop(50, NULL);
+		run_loop(100, NULL);    /* the held one would have started */
+		ok(log_find("hook=exit:0 id=IDH2") && !log_find("hook=exit:0 id=IDH1"),
+		   "held: the later one ran, the held one did not");
+		is_int(hook_waiting(), 1, "held: still waiting");
+		hook_release(&key2, now_ms());
+		is_int(hook_running(), 0, "held: another hold releases nothing");
+		hook_release(&key1, now_ms());
+		is_int(hook_running(), 1, "held: released, started at once");
+		ok(run_loop(5000, NULL) && log_find("hook=exit:0 id=IDH1"),
+		   "held: released, ran");
+
+		/* a held head: the runs behind it start, their places are
+		 * kept, and the queue still holds 64 in all */
+		logs_reset();
+		j = job("IDH3", "true", "");
+		j.hold = &key1;
+		ok(hook_queue(&j, now_ms()) == 0, "held head: queued");
+		for (i = 0; i < HOOK_QUEUE_MAX - 1; i++) {
+			queue("IDHQ", "true", "");
+			run_loop(10, NULL);
+		}
+		until = now_ms() + 10000;
+		while (hook_running() && now_ms() < until)
+			run_loop(50, NULL);     /* the held one keeps it busy */
+		is_int(logs_with("hook=exit:0 id=IDHQ"), HOOK_QUEUE_MAX - 1,
+		       "held head: the 63 behind it ran");
+		is_int(hook_waiting(), 1, "held head: only it waits");
+		ok(queue("IDHF", "true", "") == -1 &&
+		   log_find("hook=skipped id=IDHF"),
+		   "held head: its started followers still take their places "
+		   "until it goes: full");
+		hook_release(&key1, now_ms());
+		ok(run_loop(5000, NULL) && log_find("hook=exit:0 id=IDH3"),
+		   "held head: released, ran");
+		ok(queue("IDHG", "true", "") == 0 && run_loop(5000, NULL),
+		   "held head: room again after it");
+	}
+
 	/* ---- stop: waiting ones dropped, running ones get their grace ---- */
 	configure(act_argv, 2, 60);
 	logs_reset();
