@@ -1,0 +1,98 @@
+/*
+ * The TLS profile: what the server offers (versions, suites, hashes,
+ * curves) and which of BearSSL's implementations computes each primitive.
+ * See tls.h.
+ *
+ * Profile.  TLS 1.2 only; ECDHE key exchange only (the key signs, it never
+ * decrypts a premaster secret); AES-128-GCM, AES-256-GCM and
+ * ChaCha20-Poly1305 only, nothing weaker offered.  (With CONFIG_TLS_LEGACY
+ * and tls-min-version=1.0 or 1.1, for printers and old firmware, also TLS
+ * 1.0/1.1 and, after the AEAD suites, AES-CBC with HMAC-SHA1/SHA256 under
+ * ECDHE and RSA key exchange; not the static-ECDH, SHA-384 or 3DES ones.)
+ * The server's preference order is enforced: AES-128-GCM first when the
+ * CPU has AES instructions (BearSSL uses AES-NI / POWER8 then),
+ * ChaCha20-Poly1305 first otherwise, as on most router CPUs, where
+ * constant-time software AES is several times slower.  Renegotiation is
+ * refused (tls_conn.c).  ECDHE groups: X25519 (BearSSL takes it whenever
+ * the client offers it), then P-256, P-384, P-521.
+ *
+ * Implementations: BearSSL's defaults (br_ssl_engine_set_default_*(),
+ * br_ec_all_m31).
+ */
+#include "tls.h"
+
+static int hw_aes(void)
+{
+	return br_aes_x86ni_ctr_get_vtable() != NULL ||
+	       br_aes_pwr8_ctr_get_vtable() != NULL;
+}
+
+/* ---- the engine ----------------------------------------------------------- */
+
+/* see tls.h */
+void tls_algs_configure(br_ssl_engine_context *eng)
+{
+	/* SHA-256/384 for the PRFs; all SHA-2 and SHA-1 for the signature
+	 * over the ServerKeyExchange, in whatever hash the client lists */
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+#if CFG_TLS_LEGACY
+	/* the suites and versions, set per handshake, decide whether these
+	 * are ever used */
+	br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+	br_ssl_engine_set_default_aes_cbc(eng);
+#endif
+}
+
+/* see tls.h */
+size_t tls_algs_suites(uint16_t *list, size_t n, int ec, int legacy)
+{
+	static const uint16_t aead[2][3] = {
+		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 },
+		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 },
+	};
+	unsigned k;
+
+	ec = ec != 0;
+	for (k = 0; k < 3; k++)
+		list[n++] = aead[ec][k];
+	if (!hw_aes()) {
+		/* ChaCha20-Poly1305 first */
+		list[n - 3] = aead[ec][1];
+		list[n - 2] = aead[ec][0];
+	}
+#if CFG_TLS_LEGACY
+	if (legacy) {
+		static const uint16_t cbc[2][7] = {
+			{ BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+			  BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+			  BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_RSA_WITH_AES_256_CBC_SHA },
+			{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+			  BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+			  BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA },
+		};
+
+		for (k = 0; k < (ec ? 3u : 7u); k++)
+			list[n++] = cbc[ec][k];
+	}
+#else
+	(void)legacy;
+#endif
+	return n;
+}
