@@ -141,6 +141,10 @@ const char *tls_keys_describe(const struct tls_cred *cr, char *buf,
  * decide whether they are used). */
 void tls_algs_configure(br_ssl_engine_context *eng);
 
+/* The curves: X25519, P-256, P-384, P-521, each by one implementation
+ * (for ECDHE, and for EC keys: their signatures and tls_cred_matches()). */
+extern const br_ec_impl tls_ec;
+
 /* Appends one key type's suites (ec: ECDHE_ECDSA, else ECDHE_RSA and, with
  * legacy, RSA key exchange) to list at n, in the server's order of
  * preference: the AEAD suites, then with legacy (CONFIG_TLS_LEGACY and

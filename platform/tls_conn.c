@@ -228,7 +228,7 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 		br_ssl_server_set_single_ec(&c->sc, ec->chain, ec->chain_len,
 		                            &ec->sk.ec, BR_KEYTYPE_SIGN,
 		                            ec->issuer_key_type,
-		                            br_ec_get_default(),
+		                            &tls_ec,
 		                            br_ecdsa_sign_asn1_get_default());
 	br_ssl_engine_set_suites(eng, suites, n);
 	if (ec && rsa) {
