@@ -230,7 +230,7 @@ static int app_open(void)
 	       app.tls_started == !app.implicit;
 }
 
-uint8_t *smtp_recv_buf(struct smtp_session *s, size_t *len)
+uint8_t *smtp_recv_buf(const struct smtp_session *s, size_t *len)
 {
 	size_t room = sizeof app.rbuf - app.rlen;
 
