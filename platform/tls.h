@@ -134,7 +134,7 @@ int tls_cred_matches(const struct tls_cred *cr);
 const char *tls_keys_describe(const struct tls_cred *cr, char *buf,
                               size_t len);
 
-/* ---- profile (tls_algs.c) ------------------------------------------------ */
+/* ---- profile (tls_algs.c) --------------------------------------------- */
 
 /* Once per engine context: hashes, PRFs, curves, record ciphers (with
  * CONFIG_TLS_LEGACY also the TLS 1.0 PRF and AES-CBC; the suites offered

@@ -11,51 +11,60 @@
  * ECDHE and RSA key exchange; not the static-ECDH, SHA-384 or 3DES ones.)
  * The server's preference order is enforced: AES-128-GCM first when this
  * build uses AES instructions (TLS_AES_NI below), ChaCha20-Poly1305 first
- * otherwise, because constant-time software AES-GCM is about five times
- * slower than ChaCha20-Poly1305.  Renegotiation is
- * refused (tls_conn.c).  ECDHE groups: X25519 (BearSSL takes it whenever
- * the client offers it), then P-256, P-384, P-521.
+ * otherwise, because constant-time software AES-GCM is three to four
+ * times slower than ChaCha20-Poly1305.  Renegotiation is refused
+ * (tls_conn.c).  ECDHE groups: X25519 (BearSSL takes it whenever the
+ * client offers it), then P-256, P-384, P-521.
  *
  * One implementation of each primitive.  BearSSL's
  * br_ssl_engine_set_default_*() and br_ec_all_m31 choose at run time, so
- * each links a fast implementation and its constant-time fallback (or
- * one implementation per curve), and a given machine never runs half of
- * them.  Here the choice is made at compile time, for the
- * target, and only what is chosen is linked.  Every implementation named
- * is BearSSL's constant-time code.  Figures: bytes of the stripped static
- * musl x86-64 -Os build of configs/defconfig; speeds from BearSSL's own
- * test/test_speed.c built -Os on the project's build machine (AMD EPYC),
- * so relative, not absolute.
+ * each links a fast implementation and its constant-time fallback (or one
+ * implementation per curve), and a given machine never runs half of them.
+ * Here the choice is made at compile time, for the target, and only what
+ * is chosen is linked.  Every implementation named is BearSSL's
+ * constant-time code.  Bytes: the stripped static musl x86-64 -Os build
+ * of configs/defconfig (on armhf only the EC choice saves anything: the
+ * others are x86 or 64-bit code that BearSSL builds there as stubs).
+ * Speeds: BearSSL's test/test_speed.c built -Os, and bench/tls_cpu.py (the
+ * server's own CPU), on the project's build machine (AMD EPYC, AES-NI), so
+ * relative, not absolute.
  *
  *   ChaCha20   chacha20_ct everywhere.  chacha20_sse2 (x86 only) is
  *              slower here, 320 MB/s against 520 (with -Os and in Debian's
- *              -O2 libbearssl alike): -564 bytes.
+ *              -O2 libbearssl alike).  -564 bytes.
  *   Poly1305   poly1305_ctmul everywhere.  poly1305_ctmulq (64-bit
  *              targets with a 64x64->128 multiply) does 2.6 GB/s against
- *              2.0, so ChaCha20-Poly1305 records cost 5% more CPU: -3090
- *              bytes.
- *   EC         X25519 by ec_c25519_m31 (8000 multiplications/s); P-256,
- *              P-384 and P-521 by ec_prime_i31, which P-384 and P-521 keys
- *              need anyway.  BearSSL's br_ec_all_m31 also links
- *              ec_p256_m31 for P-256 alone, 1950 mul/s and 3300 generator
- *              mul/s where ec_prime_i31 does 1200 and 1260: -7.6 KiB.  A
- *              full handshake does one ECDHE, over X25519 with nearly every
- *              client (BearSSL takes it whenever offered: 0.25 ms), over
- *              P-256 with the rest (1.6 ms instead of 0.8); an ECDSA P-256
- *              signature takes 0.9 ms instead of 0.36.  A resumed session
- *              (the cache in tls_conn.c) does neither.
+ *              2.0, 5% of ChaCha20-Poly1305's time.  -3090 bytes.
+ *   EC         X25519 by ec_c25519_m31; P-256, P-384 and P-521 by
+ *              ec_prime_i31, which P-384 and P-521 keys need anyway.
+ *              br_ec_all_m31 also links ec_p256_m31 for P-256 alone: 1950
+ *              mul/s and 3300 generator mul/s where ec_prime_i31 does 1200
+ *              and 1260.  So a full handshake with an EC P-256 key costs
+ *              the server 1.75 ms of CPU instead of 1.2 (the signature),
+ *              3.3 ms instead of 1.7 when the client has no X25519 (few
+ *              do); with an RSA key and X25519 nothing changes, with P-256
+ *              3.8 ms instead of 2.9.  A resumed session (the cache in
+ *              tls_conn.c) does neither.  -8064 bytes.
  *   AES, GHASH With AES-NI and PCLMULQDQ guaranteed by the compiler flags
  *              (-maes -mpclmul, or an -march that has both): aes_x86ni and
- *              ghash_pclmul, several GB/s.  Otherwise (the default: not
- *              every x86-64 CPU has AES-NI, and BearSSL 0.6 has AES
- *              instructions for no router CPU) the bitsliced aes_ct64
- *              (64-bit words) or aes_ct, with ghash_ctmul64 or
- *              ghash_ctmul: AES-CTR 150 MB/s and GHASH 380 MB/s, about 105
- *              MB/s of AES-GCM (9.4 and 4.4 GB/s with AES-NI), and AES-CBC
- *              (legacy) 115 MB/s.  ChaCha20-Poly1305 then comes first, so
- *              only clients without it (older Windows, Java 8, OpenSSL
- *              1.0) run AES-GCM.  -5.4 KiB (aes_x86ni* 3527 bytes,
- *              ghash_pclmul 1923).
+ *              ghash_pclmul.  Otherwise (the default: not every x86-64 CPU
+ *              has AES-NI, and BearSSL 0.6 has AES instructions for no
+ *              router CPU) the bitsliced aes_ct64 (64-bit words) or aes_ct,
+ *              with ghash_ctmul64 or ghash_ctmul: AES-CTR 150 MB/s and
+ *              GHASH 380 MB/s (9.4 and 4.4 GB/s with AES-NI).  The server
+ *              spends 11.6 ms of CPU per MiB received over AES-128-GCM
+ *              instead of 2.2, and 4.1 over ChaCha20-Poly1305, which comes
+ *              first then, so only clients without it (older Windows, Java
+ *              8, OpenSSL 1.0) run AES-GCM.  AES-CBC (legacy) 115 MB/s.
+ *              -5664 bytes.
+ *   RSA        BearSSL's default: i62 with a 64x64->128 multiply, else
+ *              i31.  rsa_i31 everywhere would save 1.6 KiB on x86-64 but
+ *              add 1.5 ms of server CPU to every RSA-2048 handshake.
+ *   Hashes     SHA-256 and SHA-384 for the PRFs; SHA-1 and every SHA-2 for
+ *              the ServerKeyExchange signature, in whatever hash the client
+ *              lists.  Without the AES-256-GCM suites (SHA-384) the build
+ *              would be 2880 bytes smaller (4 KiB on armhf), but some
+ *              hardened clients offer nothing else.
  */
 #include "tls.h"
 
@@ -76,7 +85,7 @@
 #define TLS_AES_NI 0
 #endif
 
-/* ---- curves --------------------------------------------------------------- */
+/* ---- curves ------------------------------------------------------------- */
 
 static const br_ec_impl *ec_for(int curve)
 {
@@ -124,7 +133,7 @@ const br_ec_impl tls_ec = {
 	ec_generator, ec_order, ec_xoff, ec_mul, ec_mulgen, ec_muladd
 };
 
-/* ---- the engine ----------------------------------------------------------- */
+/* ---- the engine --------------------------------------------------------- */
 
 /* see tls.h */
 void tls_algs_configure(br_ssl_engine_context *eng)
