@@ -44,8 +44,9 @@
  * Two certificates.  With an RSA and an EC pair, set_keys() offers the
  * suites of both (EC's first) and the policy handler asks BearSSL's own
  * single-key policies in turn: the EC one picks the first ECDHE_ECDSA suite
- * the client can use (it offered one, and for TLS 1.2 an ECDSA signature
- * hash), else the RSA one picks from the rest.
+ * the client can use (it offered one, the EC key's curve among its groups,
+ * and for TLS 1.2 an ECDSA signature hash), else the RSA one picks from the
+ * rest.
  *
  * Session cache.  One br_ssl_session_cache_lru shared by every connection,
  * TLS_CACHE_ENTRIES entries of 100 bytes in a static buffer: a device that
@@ -158,9 +159,14 @@ static int dual_choose(const br_ssl_server_policy_class **pctx,
 	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
 	struct tls_conn *c = (struct tls_conn *)(void *)
 	                     ((char *)d - offsetof(struct tls_conn, dual));
+	br_ssl_server_policy_ec_context *pe = &c->sc.chain_handler.single_ec;
 
-	d->chosen = &c->sc.chain_handler.single_ec.vtable;
-	if ((*d->chosen)->choose(d->chosen, cc, choices))
+	/* the client's groups are also the curves of the ECDSA certificates
+	 * it takes (RFC 8422 5.1.1, and OpenSSL refuses others): without the
+	 * key's curve among them, only the RSA certificate can serve */
+	d->chosen = &pe->vtable;
+	if (((br_ssl_server_get_client_curves(cc) >> pe->sk->curve) & 1) &&
+	    (*d->chosen)->choose(d->chosen, cc, choices))
 		return 1;
 	d->chosen = &d->rsa.vtable;
 	return d->rsa.vtable->choose(d->chosen, cc, choices);

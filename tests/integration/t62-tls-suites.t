@@ -123,6 +123,15 @@ for label, binary in binaries():
     n += 1
     check(srv, md, tls_port, "s%d.test" % n, ["-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
           "ECDHE-ECDSA-AES128-GCM-SHA256", label, "a client with every group gets X25519", temp_key="X25519")
+
+    # ---- a client whose groups leave out the EC key's curve (P-256) cannot
+    # take that certificate (RFC 8422 5.1.1; OpenSSL refuses it): it gets
+    # the RSA one ----------------------------------------------------------------
+    for groups in ("X25519", "P-384:P-521"):
+        n += 1
+        check(srv, md, tls_port, "s%d.test" % n,
+              ["-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256", "-groups", groups],
+              "ECDHE-RSA-AES128-GCM-SHA256", label, "a client with groups %s, both suites" % groups)
     t.eq(srv.stop(), 0, label + "exit 0")
     srv.check_sanitizer(t, label)
     srv.cleanup()
