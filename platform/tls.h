@@ -23,6 +23,10 @@
  *             smtp_send_buf/ack -> sendapp + flush) without blocking, and
  *             says what to poll for next.
  *
+ * tls_algs.c  The profile: the suites offered, the hashes, curves and
+ *             ciphers, and which of BearSSL's implementations computes
+ *             each (one per primitive, chosen at compile time).
+ *
  * tls_cred.c  One loaded credential: does its key match its certificate.
  *
  * tls_names.c Names for BearSSL's numbers: errors, versions, suites.
@@ -129,6 +133,25 @@ int tls_cred_matches(const struct tls_cred *cr);
 /* "RSA-2048", "EC-P256": for the start-up log (tls_cred.c). */
 const char *tls_keys_describe(const struct tls_cred *cr, char *buf,
                               size_t len);
+
+/* ---- profile (tls_algs.c) --------------------------------------------- */
+
+/* Once per engine context: hashes, PRFs, curves, record ciphers (with
+ * CONFIG_TLS_LEGACY also the TLS 1.0 PRF and AES-CBC; the suites offered
+ * decide whether they are used). */
+void tls_algs_configure(br_ssl_engine_context *eng);
+
+/* The curves: X25519, P-256, P-384, P-521, each by one implementation
+ * (for ECDHE, and for EC keys: their signatures and tls_cred_matches()). */
+extern const br_ec_impl tls_ec;
+
+/* Appends one key type's suites (ec: ECDHE_ECDSA, else ECDHE_RSA and, with
+ * legacy, RSA key exchange) to list at n, in the server's order of
+ * preference: the AEAD suites, then with legacy (CONFIG_TLS_LEGACY and
+ * tls-min-version below 1.2) the CBC ones.  At most TLS_ALGS_SUITES_MAX
+ * are added.  Returns the new count. */
+size_t tls_algs_suites(uint16_t *list, size_t n, int ec, int legacy);
+#define TLS_ALGS_SUITES_MAX 10
 
 /* ---- connections ---------------------------------------------------------- */
 

@@ -2,18 +2,8 @@
  * TLS connections: BearSSL's server engine between the socket and the SMTP
  * engine, driven by the shared poll() loop.  See tls.h for the interface.
  *
- * Profile.  TLS 1.2 only; ECDHE key exchange only (the key signs, it never
- * decrypts a premaster secret); AES-128-GCM, AES-256-GCM and
- * ChaCha20-Poly1305 only, nothing weaker offered.  (With CONFIG_TLS_LEGACY
- * and tls-min-version=1.0 or 1.1, for printers and old firmware, also TLS
- * 1.0/1.1 and, after the AEAD suites, AES-CBC with HMAC-SHA1/SHA256 under
- * ECDHE and RSA key exchange; not the static-ECDH, SHA-384 or 3DES ones.)
- * The server's preference order is enforced: AES-128-GCM first when the
- * CPU has AES instructions (BearSSL uses AES-NI / POWER8 then),
- * ChaCha20-Poly1305 first otherwise, as on most router CPUs, where
- * constant-time software AES is several times slower.  Renegotiation is
- * refused.  ECDHE groups are BearSSL's defaults (X25519, P-256, P-384,
- * P-521).
+ * Profile.  What is offered, and which BearSSL code computes it, is
+ * tls_algs.c's choice; renegotiation is refused here.
  *
  * Buffers.  Each connection has its br_ssl_server_context (about 4 KiB),
  * an input buffer of BR_SSL_BUFSIZE_INPUT (16 KiB + 325) and a separate
@@ -54,8 +44,9 @@
  * Two certificates.  With an RSA and an EC pair, set_keys() offers the
  * suites of both (EC's first) and the policy handler asks BearSSL's own
  * single-key policies in turn: the EC one picks the first ECDHE_ECDSA suite
- * the client can use (it offered one, and for TLS 1.2 an ECDSA signature
- * hash), else the RSA one picks from the rest.
+ * the client can use (it offered one, the EC key's curve among its groups,
+ * and for TLS 1.2 an ECDSA signature hash), else the RSA one picks from the
+ * rest.
  *
  * Session cache.  One br_ssl_session_cache_lru shared by every connection,
  * TLS_CACHE_ENTRIES entries of 100 bytes in a static buffer: a device that
@@ -145,12 +136,6 @@ size_t tls_footprint(void)
 	return sizeof conns + 2 * sizeof(struct tls_keys) + sizeof cache_store;
 }
 
-static int hw_aes(void)
-{
-	return br_aes_x86ni_ctr_get_vtable() != NULL ||
-	       br_aes_pwr8_ctr_get_vtable() != NULL;
-}
-
 /* Once per context: everything but the keys. */
 static void configure(struct tls_conn *c)
 {
@@ -158,24 +143,7 @@ static void configure(struct tls_conn *c)
 
 	br_ssl_server_zero(&c->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	/* SHA-256/384 for the PRFs; all SHA-2 and SHA-1 for the signature
-	 * over the ServerKeyExchange, in whatever hash the client lists */
-	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
-	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
-	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
-	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_ec(eng);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
-#if CFG_TLS_LEGACY
-	/* the suites and versions, set per handshake, decide whether these
-	 * are ever used */
-	br_ssl_engine_set_prf10(eng, &br_tls10_prf);
-	br_ssl_engine_set_default_aes_cbc(eng);
-#endif
+	tls_algs_configure(eng);
 	br_ssl_engine_set_buffers_bidi(eng, c->ibuf, sizeof c->ibuf,
 	                               c->obuf, sizeof c->obuf);
 	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES |
@@ -191,9 +159,14 @@ static int dual_choose(const br_ssl_server_policy_class **pctx,
 	struct tls_dual *d = (struct tls_dual *)(void *)pctx;
 	struct tls_conn *c = (struct tls_conn *)(void *)
 	                     ((char *)d - offsetof(struct tls_conn, dual));
+	br_ssl_server_policy_ec_context *pe = &c->sc.chain_handler.single_ec;
 
-	d->chosen = &c->sc.chain_handler.single_ec.vtable;
-	if ((*d->chosen)->choose(d->chosen, cc, choices))
+	/* the client's groups are also the curves of the ECDSA certificates
+	 * it takes (RFC 8422 5.1.1, and OpenSSL refuses others): without the
+	 * key's curve among them, only the RSA certificate can serve */
+	d->chosen = &pe->vtable;
+	if (((br_ssl_server_get_client_curves(cc) >> pe->sk->curve) & 1) &&
+	    (*d->chosen)->choose(d->chosen, cc, choices))
 		return 1;
 	d->chosen = &d->rsa.vtable;
 	return d->rsa.vtable->choose(d->chosen, cc, choices);
@@ -220,58 +193,12 @@ static const br_ssl_server_policy_class dual_vtable = {
 	sizeof(struct tls_dual), dual_choose, dual_keyx, dual_sign
 };
 
-/* Appends a key type's suites to list, in the server's order of
- * preference: AEAD (AES-GCM first with AES instructions, ChaCha20 first
- * without), then with legacy the CBC ones.  Returns the new count. */
-static size_t add_suites(uint16_t *list, size_t n, int ec, int legacy)
-{
-	static const uint16_t aead[2][3] = {
-		{ BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 },
-		{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-		  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-		  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 },
-	};
-	unsigned k;
-
-	for (k = 0; k < 3; k++)
-		list[n++] = aead[ec][k];
-	if (!hw_aes()) {
-		/* ChaCha20-Poly1305 first */
-		list[n - 3] = aead[ec][1];
-		list[n - 2] = aead[ec][0];
-	}
-#if CFG_TLS_LEGACY
-	if (legacy) {
-		static const uint16_t cbc[2][7] = {
-			{ BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
-			  BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-			  BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
-			  BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
-			  BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
-			  BR_TLS_RSA_WITH_AES_128_CBC_SHA,
-			  BR_TLS_RSA_WITH_AES_256_CBC_SHA },
-			{ BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-			  BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
-			  BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA },
-		};
-
-		for (k = 0; k < (ec ? 3u : 7u); k++)
-			list[n++] = cbc[ec][k];
-	}
-#else
-	(void)legacy;
-#endif
-	return n;
-}
-
 static void set_keys(struct tls_conn *c, const struct tls_keys *k,
                      unsigned min_version)
 {
 	br_ssl_engine_context *eng = &c->sc.eng;
 	const struct tls_cred *ec = NULL, *rsa = NULL;
-	uint16_t suites[20];
+	uint16_t suites[2 * TLS_ALGS_SUITES_MAX];
 	size_t n = 0;
 	unsigned i;
 	int legacy = CFG_TLS_LEGACY && min_version < BR_TLS12;
@@ -291,11 +218,11 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 	}
 	/* EC first: the suites and, with two, the policy try it first */
 	if (ec)
-		n = add_suites(suites, n, 1, legacy);
+		n = tls_algs_suites(suites, n, 1, legacy);
 	if (rsa) {
 		/* KEYX: RSA key exchange, only ever chosen from the suites
 		 * offered, so only with legacy ones */
-		n = add_suites(suites, n, 0, legacy);
+		n = tls_algs_suites(suites, n, 0, legacy);
 		br_ssl_server_set_single_rsa(&c->sc, rsa->chain, rsa->chain_len,
 		                             &rsa->sk.rsa,
 		                             BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX,
@@ -307,7 +234,7 @@ static void set_keys(struct tls_conn *c, const struct tls_keys *k,
 		br_ssl_server_set_single_ec(&c->sc, ec->chain, ec->chain_len,
 		                            &ec->sk.ec, BR_KEYTYPE_SIGN,
 		                            ec->issuer_key_type,
-		                            br_ec_get_default(),
+		                            &tls_ec,
 		                            br_ecdsa_sign_asn1_get_default());
 	br_ssl_engine_set_suites(eng, suites, n);
 	if (ec && rsa) {

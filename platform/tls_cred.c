@@ -58,7 +58,7 @@ int tls_cred_matches(const struct tls_cred *k)
 
 		if (k->sk.ec.curve != k->pub.key.ec.curve)
 			return 0;
-		qlen = br_ec_compute_pub(br_ec_get_default(), &pk, q, &k->sk.ec);
+		qlen = br_ec_compute_pub(&tls_ec, &pk, q, &k->sk.ec);
 		return qlen != 0 && qlen == k->pub.key.ec.qlen &&
 		       memcmp(q, k->pub.key.ec.q, qlen) == 0;
 	}
