@@ -99,16 +99,17 @@ $(BUILD)/tests/t_errtext.t: tests/unit/t_errtext.c $(BUILD)/platform/errtext.o $
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/errtext.o $(LIB_OBJS) $(LDLIBS)
 
 # t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
-$(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
+$(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(LIB_OBJS) $(LDLIBS)
 
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
 # (tls_conn.c counts handshakes in stats.c, which logs through log.c, which
 # stamps lines with clock.c; stats.c reads the on-delivery counts from hook.c)
 TLS_OBJS-$(CONFIG_TLS) := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
-                          platform/stats.c platform/log.c platform/clock.c platform/hook.c)
+                          platform/stats.c platform/log.c platform/clock.c platform/hook.c \
+                          platform/hook_queue.c)
 $(BUILD)/tests/t_tls.t: tests/unit/t_tls.c $(LIB_OBJS) $(TLS_OBJS-y) tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(TLS_OBJS-y) \
@@ -255,9 +256,9 @@ bench-quota: $(BENCH_BUILD)/quota_scan
 
 # bench/hook_run.c: the cost of one on-delivery run through platform/hook.c
 # (`build/bench/hook_run [N [MAX [PROGRAM]]]`), with this build's flags.
-$(BENCH_BUILD)/hook_run: bench/hook_run.c $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o
+$(BENCH_BUILD)/hook_run: bench/hook_run.c $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(BUILD)/core/fmt.o
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/core/fmt.o $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(BUILD)/core/fmt.o $(LDLIBS)
 
 bench-build: $(BENCH_BUILD)/loadgen $(BENCH_BUILD)/fsync_limit \
              $(BENCH_BUILD)/store.config $(BENCH_BUILD)/discard.config

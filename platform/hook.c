@@ -1,5 +1,5 @@
-/* see hook.h */
-#include "hook.h"
+/* see hook.h; the queue of pending runs is hook_queue.c */
+#include "hook_int.h"
 
 #if CFG_HOOK
 
@@ -14,31 +14,6 @@
 
 #include "fmt.h"
 
-/*
- * The queue is a ring of HOOK_QUEUE_MAX entries, in order; each entry's
- * text lies in ring[off, off + len) and is the child's environment as NUL-
- * terminated "NAME=value" strings, in env_names[] order.  Entries are
- * placed one after another in ring[]; one that does not fit before the end
- * starts again at 0 when the oldest entry leaves room there.  So, with
- * head = the first entry's off and tail = the end of the last one, the
- * used bytes are [head, tail) when the last entry does not lie before the
- * first (not wrapped), else [head, end of its run) and [0, tail).  An empty
- * queue starts again at 0, so a queue that rarely holds more than one
- * entry touches one page.
- *
- * Runs start in queue order, but an entry still held (its file's 250 has
- * not all gone out: hook_release()) lets later ones pass; a started entry
- * keeps its place (and its bytes) until every entry before it has gone,
- * so the ring only ever frees from the head.
- */
-enum { E_WAIT, E_HELD, E_DONE };
-
-struct hook_entry {
-	unsigned off, len;
-	unsigned char state;            /* E_WAIT, E_HELD (by hold), E_DONE */
-	const void *hold;
-};
-
 struct hook_run {
 	pid_t pid;                      /* 0: the slot is free */
 	int fd;                         /* output pipe; -1 once at EOF */
@@ -52,29 +27,6 @@ struct hook_run {
 	char file[HOOK_PATH_MAX];
 };
 
-enum {
-	ENV_FILE = 0, ENV_MAILDIR, ENV_MAILBOX, ENV_RECIPIENT, ENV_SENDER,
-	ENV_SIZE, ENV_ID, ENV_CLIENT_IP, ENV_HELO, ENV_AUTH, ENV_N
-};
-
-static const char *const env_names[ENV_N] = {
-	"MAILNOOK_FILE=", "MAILNOOK_MAILDIR=", "MAILNOOK_MAILBOX=",
-	"MAILNOOK_RECIPIENT=", "MAILNOOK_SENDER=", "MAILNOOK_SIZE=",
-	"MAILNOOK_ID=", "MAILNOOK_CLIENT_IP=", "MAILNOOK_HELO=",
-	"MAILNOOK_AUTH="
-};
-
-static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-
-/* the largest entry: two paths, five client values, size, id, ip, names */
-#define HOOK_ENTRY_MAX (2 * HOOK_PATH_MAX + 5 * HOOK_VALUE_MAX + 21 + \
-                        HOOK_ID_MAX + 64 + 192)
-
-static struct hook_entry queue[HOOK_QUEUE_MAX];
-static unsigned q_first, q_n, q_done;   /* q_done: E_DONE entries */
-static char ring[HOOK_QUEUE_BYTES];
-static char pack[HOOK_ENTRY_MAX];       /* an entry being built */
-
 static struct hook_run runs[CFG_HOOK_MAX];
 static unsigned n_running;
 
@@ -84,7 +36,7 @@ static unsigned max_running = 1;
 static int64_t timeout_ms = 60000;
 static int64_t grace_ms = HOOK_STOP_MS;
 static void (*log_line)(const char *line);
-static int enabled, prefaulted;
+static int enabled;
 
 static int devnull = -1;
 static int chld_pipe[2] = { -1, -1 };
@@ -130,138 +82,6 @@ static int64_t mono_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- the environment ---------------------------------------------------- */
-
-/* Appends "NAME=value\0" to pack[] at *o.  Control characters (C0, DEL and
- * the C1 range as UTF-8, U+0080..U+009F) become '?'.  A value longer than
- * max octets is cut after a whole UTF-8 sequence when cut, or refused (-1)
- * when not. */
-static int put_env(size_t *o, const char *name, const char *val, size_t max,
-                   int cut)
-{
-	size_t n = strlen(name), start, k = 0;
-	const unsigned char *s = (const unsigned char *)(val ? val : "");
-
-	if (*o + n + max + 1 > sizeof pack)
-		return -1;              /* cannot happen: HOOK_ENTRY_MAX */
-	memcpy(pack + *o, name, n);
-	start = *o + n;
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (k == max) {
-			if (!cut)
-				return -1;
-			break;
-		}
-		if (c == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
-			s++;
-			c = '?';
-		} else if (c < 0x20 || c == 0x7f) {
-			c = '?';
-		}
-		pack[start + k++] = (char)c;
-	}
-	if (*s && k > 0) {
-		/* cut: drop a UTF-8 sequence left incomplete */
-		size_t lead = k, need;
-		unsigned char b;
-
-		while (lead > 0 && ((unsigned char)pack[start + lead - 1] & 0xc0) == 0x80)
-			lead--;
-		if (lead > 0) {
-			b = (unsigned char)pack[start + lead - 1];
-			need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-			if (need > 1 && lead - 1 + need > k)
-				k = lead - 1;
-		}
-	}
-	pack[start + k] = '\0';
-	*o = start + k + 1;
-	return 0;
-}
-
-/* Packs the job into pack[]; its length, or 0 when a path does not fit. */
-static size_t pack_job(const struct hook_job *j)
-{
-	/* the paths are never cut: a cut path names another file */
-	static const unsigned short max[ENV_N] = {
-		HOOK_PATH_MAX - 1, HOOK_PATH_MAX - 1, HOOK_VALUE_MAX,
-		HOOK_VALUE_MAX, HOOK_VALUE_MAX, 23, HOOK_ID_MAX - 1, 63,
-		HOOK_VALUE_MAX, HOOK_VALUE_MAX
-	};
-	char size[24];
-	const char *v[ENV_N];
-	size_t o = 0;
-	unsigned i;
-
-	(void)fmt_into(size, sizeof size, "%llu", (unsigned long long)j->size);
-	v[ENV_FILE] = j->file;
-	v[ENV_MAILDIR] = j->maildir;
-	v[ENV_MAILBOX] = j->mailbox;
-	v[ENV_RECIPIENT] = j->recipient;
-	v[ENV_SENDER] = j->sender;
-	v[ENV_SIZE] = size;
-	v[ENV_ID] = j->id;
-	v[ENV_CLIENT_IP] = j->client_ip;
-	v[ENV_HELO] = j->helo;
-	v[ENV_AUTH] = j->auth;
-	for (i = 0; i < ENV_N; i++)
-		if (put_env(&o, env_names[i], v[i], max[i], i > ENV_MAILDIR))
-			return 0;
-	return o;
-}
-
-/* The value of one variable of an entry. */
-static const char *entry_value(const struct hook_entry *e, unsigned which)
-{
-	const char *p = ring + e->off;
-	unsigned i;
-
-	for (i = 0; i < which; i++)
-		p += strlen(p) + 1;
-	return p + strlen(env_names[which]);
-}
-
-/* ---- the queue ---------------------------------------------------------- */
-
-static struct hook_entry *q_at(unsigned i)
-{
-	return &queue[(q_first + i) % HOOK_QUEUE_MAX];
-}
-
-/* Where n octets fit in ring[], or -1. */
-static long ring_place(unsigned n)
-{
-	const struct hook_entry *first, *last;
-	unsigned head, tail;
-
-	if (q_n == HOOK_QUEUE_MAX)
-		return -1;
-	if (q_n == 0)
-		return n <= HOOK_QUEUE_BYTES ? 0 : -1;
-	first = q_at(0);
-	last = q_at(q_n - 1);
-	head = first->off;
-	tail = last->off + last->len;
-	if (last->off >= head) {        /* not wrapped */
-		if (HOOK_QUEUE_BYTES - tail >= n)
-			return tail;
-		return head >= n ? 0 : -1;
-	}
-	return head - tail >= n ? (long)tail : -1;
-}
-
-static void q_pop(void)
-{
-	if (q_at(0)->state == E_DONE)
-		q_done--;
-	q_first = (q_first + 1) % HOOK_QUEUE_MAX;
-	q_n--;
-	if (q_n == 0)
-		q_first = 0;
 }
 
 /* ---- starting a run ----------------------------------------------------- */
@@ -323,25 +143,16 @@ static void count(enum hook_result r)
 static void start(struct hook_run *r, const struct hook_entry *e,
                   int64_t now_ms)
 {
-	char *envp[ENV_N + 2];
-	const char *p = ring + e->off, *why = NULL;
+	char *envp[HQ_ENVP];
+	const char *why = NULL, *v;
 	int pp[2];
-	unsigned i;
 	pid_t pid;
 
-	envp[0] = env_path;
-	for (i = 0; i < ENV_N; i++) {
-		size_t n = strlen(p) + 1;
-
-		envp[i + 1] = (char *)p;
-		if (i == ENV_ID || i == ENV_FILE) {
-			size_t k = strlen(env_names[i]);
-
-			memcpy(i == ENV_ID ? r->id : r->file, p + k, n - k);
-		}
-		p += n;
-	}
-	envp[ENV_N + 1] = NULL;
+	hq_envp(e, envp);
+	v = hq_value(e, ENV_ID);
+	memcpy(r->id, v, strlen(v) + 1);
+	v = hq_value(e, ENV_FILE);
+	memcpy(r->file, v, strlen(v) + 1);
 
 	/* blocking at both ends, as the hook's stdout should be: we read
 	 * only what poll() says is there (read_output()) */
@@ -379,33 +190,20 @@ fail:
 	count(HOOK_FAILED);
 }
 
-/* The oldest entry that may start, or NULL. */
-static struct hook_entry *q_next(void)
-{
-	unsigned i;
-
-	for (i = 0; i < q_n; i++)
-		if (q_at(i)->state == E_WAIT)
-			return q_at(i);
-	return NULL;
-}
-
 static void start_queued(int64_t now_ms)
 {
 	struct hook_entry *e;
 	unsigned i;
 
-	while (!stopping && n_running < max_running && (e = q_next())) {
+	while (!stopping && n_running < max_running && (e = hq_next())) {
 		for (i = 0; i < CFG_HOOK_MAX && runs[i].pid; i++)
 			;
 		if (i == CFG_HOOK_MAX)
 			return;         /* cannot happen: n_running counts */
 		start(&runs[i], e, now_ms);
-		e->state = E_DONE;
-		q_done++;
+		hq_done(e);
 	}
-	while (q_n && q_at(0)->state == E_DONE)
-		q_pop();
+	hq_trim();
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -591,60 +389,26 @@ int hook_configure(const struct hook_params *p)
 	timeout_ms = (int64_t)(p->timeout_s < 1 ? 1 : p->timeout_s) * 1000;
 	grace_ms = p->stop_ms ? p->stop_ms : HOOK_STOP_MS;
 	enabled = 1;
-	if (!prefaulted) {
-		/* the queue is resident from the start, as the session
-		 * slots are: a burst of deliveries does not grow the RSS */
-		memset(ring, 0, sizeof ring);
-		prefaulted = 1;
-	}
+	hq_prefault();
 	return 0;
 }
 
 int hook_queue(const struct hook_job *job, int64_t now_ms)
 {
-	const char *why = "queue-full";
-	struct hook_entry *e;
-	size_t n;
-	long at;
+	const char *why = "shutdown";
 
 	if (!enabled)
 		return 0;
-	if (stopping) {
-		why = "shutdown";
-		goto skip;
+	if (!stopping && hq_push(job, &why) == 0) {
+		start_queued(now_ms);
+		return 0;
 	}
-	n = pack_job(job);
-	if (n == 0) {
-		why = "too-long";
-		goto skip;
-	}
-	at = ring_place((unsigned)n);
-	if (at < 0)
-		goto skip;
-	memcpy(ring + at, pack, n);
-	e = q_at(q_n);
-	e->off = (unsigned)at;
-	e->len = (unsigned)n;
-	e->hold = job->hold;
-	e->state = job->hold ? E_HELD : E_WAIT;
-	q_n++;
-	start_queued(now_ms);
-	return 0;
-skip:
 	{
 		char id[HOOK_ID_MAX + 8], file[HOOK_PATH_MAX];
-		size_t o = 0;
 
 		/* the same sanitising as the environment's, for the log */
-		if (put_env(&o, "", job->id, HOOK_ID_MAX - 1, 1) == 0)
-			memcpy(id, pack, o);
-		else
-			id[0] = '\0';
-		o = 0;
-		if (put_env(&o, "", job->file, HOOK_PATH_MAX - 1, 1) == 0)
-			memcpy(file, pack, o);
-		else
-			file[0] = '\0';
+		hq_clean(id, job->id, HOOK_ID_MAX - 1);
+		hq_clean(file, job->file, HOOK_PATH_MAX - 1);
 		say("hook=skipped id=%s file=%s reason=%s", id, file, why);
 	}
 	count(HOOK_SKIPPED);
@@ -701,7 +465,7 @@ int64_t hook_deadline_ms(void)
 	int64_t d = INT64_MAX;
 	unsigned i;
 
-	if (!stopping && n_running < max_running && q_next())
+	if (!stopping && n_running < max_running && hq_next())
 		return 0;
 	for (i = 0; i < CFG_HOOK_MAX; i++)
 		if (runs[i].pid && !runs[i].killed && run_deadline(&runs[i]) < d)
@@ -729,31 +493,10 @@ unsigned hook_running(void)
 	return n_running;
 }
 
-unsigned hook_waiting(void)
-{
-	return q_n - q_done;
-}
-
 void hook_release(const void *hold, int64_t now_ms)
 {
-	unsigned i;
-
-	for (i = 0; i < q_n; i++) {
-		struct hook_entry *e = q_at(i);
-
-		if (e->state == E_HELD && e->hold == hold)
-			e->state = E_WAIT;
-	}
+	hq_release(hold);
 	start_queued(now_ms);
-}
-
-unsigned hook_held(const void *hold)
-{
-	unsigned i, n = 0;
-
-	for (i = 0; i < q_n; i++)
-		n += q_at(i)->state == E_HELD && q_at(i)->hold == hold;
-	return n;
 }
 
 uint64_t hook_total(enum hook_result r)
@@ -763,20 +506,16 @@ uint64_t hook_total(enum hook_result r)
 
 void hook_stop_begin(int64_t now_ms)
 {
+	const char *id, *file;
+
 	if (stopping)
 		return;
 	stopping = 1;
 	stop_at_ms = now_ms + grace_ms;
 	/* at most once per file: what waits now is never run */
-	while (q_n) {
-		const struct hook_entry *e = q_at(0);
-
-		if (e->state != E_DONE) {
-			say("hook=skipped id=%s file=%s reason=shutdown",
-			    entry_value(e, ENV_ID), entry_value(e, ENV_FILE));
-			count(HOOK_SKIPPED);
-		}
-		q_pop();
+	while (hq_drop(&id, &file)) {
+		say("hook=skipped id=%s file=%s reason=shutdown", id, file);
+		count(HOOK_SKIPPED);
 	}
 }
 
