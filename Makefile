@@ -98,7 +98,8 @@ $(BUILD)/tests/t_errtext.t: tests/unit/t_errtext.c $(BUILD)/platform/errtext.o $
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/errtext.o $(LIB_OBJS) $(LDLIBS)
 
-# t_hook runs real processes through platform/hook.c alone (and core/fmt.c).
+# t_hook runs real processes through platform/hook.c and hook_queue.c alone
+# (and core/fmt.c).
 $(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(LIB_OBJS) tests/tap.h tests/scratch_dir.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/platform/hook.o $(BUILD)/platform/hook_queue.o $(LIB_OBJS) $(LDLIBS)
@@ -106,7 +107,7 @@ $(BUILD)/tests/t_hook.t: tests/unit/t_hook.c $(BUILD)/platform/hook.o $(BUILD)/p
 # t_tls drives platform/'s TLS layer: with CONFIG_TLS=y it links those
 # objects and BearSSL; without, it builds alone and reports a skip.
 # (tls_conn.c counts handshakes in stats.c, which logs through log.c, which
-# stamps lines with clock.c; stats.c reads the on-delivery counts from hook.c)
+# stamps lines with clock.c; stats.c reads the on-delivery counts from hook*.c)
 TLS_OBJS-$(CONFIG_TLS) := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard platform/tls*.c)) \
                           platform/stats.c platform/log.c platform/clock.c platform/hook.c \
                           platform/hook_queue.c)
