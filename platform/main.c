@@ -481,6 +481,9 @@ int main(int argc, char **argv)
 	}
 	if (slot_hook_configure(c) != 0)
 		goto fail;
+#if CFG_HOOK
+	stats_hooks_source(hook_total);
+#endif
 
 	off = fmt_into(start, sizeof start, "mailnook %s started, listening on",
 	               MAILNOOK_VERSION);

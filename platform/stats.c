@@ -235,6 +235,15 @@ static void labelled(const char *name, const char *label, const char *lv,
 	    (unsigned long long)v);
 }
 
+#if CFG_HOOK
+static uint64_t (*hooks_of)(enum hook_result r);
+
+void stats_hooks_source(uint64_t (*fn)(enum hook_result r))
+{
+	hooks_of = fn;
+}
+#endif
+
 #if CFG_QUOTA
 static stats_usage_fn *usage_of;
 
@@ -359,7 +368,7 @@ static void render(unsigned active)
 		     "shutdown).");
 		for (i = 0; i < HOOK_RESULT_N; i++)
 			labelled("hooks_total", "result", label[i],
-			         hook_total((enum hook_result)i));
+			         hooks_of ? hooks_of((enum hook_result)i) : 0);
 	}
 #endif
 #if CFG_QUOTA

@@ -76,6 +76,12 @@ typedef int stats_usage_fn(unsigned i, const char **address, uint64_t *bytes,
 #if CFG_QUOTA
 void stats_usage_source(stats_usage_fn *fn);
 #endif
+#if CFG_HOOK
+/* Where the on-delivery counts come from (hook_total(), set by main), so
+ * that stats.c links without the hook code (t_tls, fuzz_tls). */
+#include "hook.h"
+void stats_hooks_source(uint64_t (*fn)(enum hook_result r));
+#endif
 
 /* Records the start time; once, before the loop. */
 void stats_init(int64_t wall);
