@@ -256,8 +256,11 @@ void conf_usage(int argv_only,
 		const char *eq = *arg ? "=" : "";
 		char opt[80], help[CONF_MSG_MAX];
 
-		/* a row without help is a compiled-out feature's (T_OUT) */
-		if (!(o->flags & F_ARGV) != !argv_only || !*cf_text(o, T_HELP))
+		/* a row without help is a compiled-out feature's (T_OUT);
+		 * a build with all of them has none */
+		if (!(o->flags & F_ARGV) != !argv_only ||
+		    (!(CFG_TLS && CFG_AUTH && CFG_STATS && CFG_HOOK && CFG_QUOTA) &&
+		     !*cf_text(o, T_HELP)))
 			continue;
 		if (o->letter)      /* "-c FILE, --conf-file=FILE", "-f, ..." */
 			fmt_into(opt, sizeof opt, "-%c%s%s, --%s%s%s", o->letter,
