@@ -119,6 +119,15 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 		}
 		*at = p->line;
 	}
+	/* before the value's form, which such a build no longer knows */
+	why = missing_feature(o);
+	if (why) {
+		if (val)
+			cf_bad(p, o, val, why);
+		else
+			cf_reportf(p, p->file, p->line, "%s: %s", o->text, why);
+		return;
+	}
 	if (o->kind == K_FLAG && val) {
 		cf_report_form(p, o, ": takes no value");
 		return;
@@ -130,14 +139,6 @@ static void one_opt(struct pctx *p, const char *name, char *val)
 	}
 	if (val && !*val && !(o->flags & F_EMPTY)) {
 		cf_report_form(p, o, ": empty value");
-		return;
-	}
-	why = missing_feature(o);
-	if (why) {
-		if (val)
-			cf_bad(p, o, val, why);
-		else
-			cf_reportf(p, p->file, p->line, "%s: %s", o->text, why);
 		return;
 	}
 	if (p->argv && (o->flags & F_REPEAT))

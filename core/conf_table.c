@@ -15,16 +15,46 @@
  * struct opt), as one string, the fields apart by NUL bytes. */
 #define T(name, arg, help, def, lo, hi) \
 	name "\0" arg "\0" help "\0" def "\0" lo "\0" hi
+/* A feature's rows: in a build without it only the name is kept (so
+ * "tls-cert=..." still gets missing_feature()'s "not compiled in" rather
+ * than "unknown option"); the other texts, which nothing can show, compile
+ * away, and the empty help keeps the row out of --help (conf_usage). */
+#define T_OUT(name, arg, help, def, lo, hi) name "\0\0\0\0\0"
+#if CFG_TLS
+#define T_TLS T
+#else
+#define T_TLS T_OUT
+#endif
+#if CFG_AUTH
+#define T_AUTH T
+#else
+#define T_AUTH T_OUT
+#endif
+#if CFG_STATS
+#define T_STATS T
+#else
+#define T_STATS T_OUT
+#endif
+#if CFG_HOOK
+#define T_HOOK T
+#else
+#define T_HOOK T_OUT
+#endif
+#if CFG_QUOTA
+#define T_QUOTA T
+#else
+#define T_QUOTA T_OUT
+#endif
 
 const struct opt cf_opts[] = {
 	{ T("listen", "ADDR:PORT[,auth]",
 	    "plain SMTP listener, repeatable; IPv6 as [::1]:25; ,auth: AUTH required",
 	    "0.0.0.0:25", "", ""),
 	  O_LISTEN, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
-	{ T("listen-tls", "ADDR:PORT[,auth]",
+	{ T_TLS("listen-tls", "ADDR:PORT[,auth]",
 	    "implicit-TLS listener (RFC 8314), repeatable; ,auth as for listen",
 	    "", "", ""),
-	  O_LISTEN_TLS, K_LISTEN, F_REPEAT, 0, 0, 0, 0 },
+	  O_LISTEN_TLS, K_LISTEN, F_REPEAT | F_TLS, 0, 0, 0, 0 },
 	{ T("hostname", "NAME",
 	    "name in the greeting and the Received header; by default the "
 	    "system host name",
@@ -73,15 +103,15 @@ const struct opt cf_opts[] = {
 	    "idle time allowed waiting for a command or data, up to 86400",
 	    "300", "", ""),
 	  O_TIMEOUT, K_NUMBER, 0, 0, OFF(timeout), 1, 86400 },
-	{ T("tls-cert", "FILE",
+	{ T_TLS("tls-cert", "FILE",
 	    "PEM certificate chain; twice for one RSA and one EC certificate",
 	    "", "", ""),
 	  O_TLS_CERT, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
-	{ T("tls-key", "FILE",
+	{ T_TLS("tls-key", "FILE",
 	    "PEM private key (RSA or EC) of the tls-cert before it",
 	    "", "", ""),
 	  O_TLS_KEY, K_TLS_FILE, F_REPEAT | F_TLS, 0, 0, 0, 0 },
-	{ T("tls-min-version", "1.0|1.1|1.2",
+	{ T_TLS("tls-min-version", "1.0|1.1|1.2",
 	    "oldest TLS version accepted",
 	    "1.2", "", ""),
 	  O_TLS_MIN, K_TLS_VERSION, F_TLS, 0, 0, 0, 0 },
@@ -97,7 +127,7 @@ const struct opt cf_opts[] = {
 	    "write the process id; locked while mailnook runs",
 	    "", "", ""),
 	  O_PID_FILE, K_STRING, 0, 0, OFF(pid_file), 0, 0 },
-	{ T("stats-file", "FILE",
+	{ T_STATS("stats-file", "FILE",
 	    "counters in Prometheus text format, rewritten every 10 s and on SIGUSR1",
 	    "", "", ""),
 	  O_STATS_FILE, K_STRING, F_STATS, 0, OFF(stats_file), 0, 0 },
@@ -113,47 +143,47 @@ const struct opt cf_opts[] = {
 	    "with strict-crlf, these networks may still send bare LF, repeatable",
 	    "", "", ""),
 	  O_BARE_LF, K_CIDR, F_REPEAT | F_BARE, 0, 0, 0, 0 },
-	{ T("auth-users", "FILE",
+	{ T_AUTH("auth-users", "FILE",
 	    "AUTH credentials, NAME:HASH lines (crypt(3) $5$ or $6$)",
 	    "", "", ""),
 	  O_AUTH_USERS, K_STRING, F_AUTH, 0, OFF(auth_users), 0, 0 },
-	{ T("auth-any", "",
+	{ T_AUTH("auth-any", "",
 	    "advertise AUTH, accept any credentials",
 	    "", "", ""),
 	  O_AUTH_ANY, K_FLAG, F_AUTH, 0, OFF(auth_any), 0, 0 },
-	{ T("auth-plaintext", "",
+	{ T_AUTH("auth-plaintext", "",
 	    "allow auth-users logins without TLS",
 	    "", "", ""),
 	  O_AUTH_PLAINTEXT, K_FLAG, F_AUTH, 0, OFF(auth_plaintext), 0, 0 },
 	/* ---- on-delivery (CONFIG_HOOK; contract section 8) ---- */
-	{ T("on-delivery", "PROGRAM[,ARG...]",
+	{ T_HOOK("on-delivery", "PROGRAM[,ARG...]",
 	    "run PROGRAM (an absolute path, no shell) for each file stored, "
 	    "after its 250",
 	    "", "", ""),
 	  O_ON_DELIVERY, K_ARGV, 0, 0, 0, 0, 0 },
-	{ T("on-delivery-max", "N",
+	{ T_HOOK("on-delivery-max", "N",
 	    "hook processes at once, at most the compiled-in limit",
 	    "2", "", "the compiled-in limit (CONFIG_HOOK_MAX)"),
 	  O_ON_DELIVERY_MAX, K_NUMBER, 0, 0, OFF(on_delivery_max), 1,
 	  CFG_HOOK_MAX },
-	{ T("on-delivery-timeout", "SECONDS",
+	{ T_HOOK("on-delivery-timeout", "SECONDS",
 	    "a hook still running after this is killed, up to 86400",
 	    "60", "", ""),
 	  O_ON_DELIVERY_TIMEOUT, K_NUMBER, 0, 0, OFF(on_delivery_timeout), 1,
 	  86400 },
 	/* ---- end of on-delivery ---- */
 	/* ---- mailbox limits (CONFIG_QUOTA; contract section 9) ---- */
-	{ T("quota", "ADDRESS,SIZE[,MESSAGES]",
+	{ T_QUOTA("quota", "ADDRESS,SIZE[,MESSAGES]",
 	    "limits of one mailbox, repeatable; at or over them RCPT gets "
 	    "452 4.2.2",
 	    "", "", ""),
 	  O_QUOTA, K_LIMIT, F_REPEAT, 0, 0, 0, 0 },
-	{ T("rotate", "ADDRESS",
+	{ T_QUOTA("rotate", "ADDRESS",
 	    "a full mailbox drops its oldest messages instead of refusing; "
 	    "needs its quota",
 	    "", "", ""),
 	  O_ROTATE, K_LIMIT, F_REPEAT, 0, 0, 0, 0 },
-	{ T("expire", "ADDRESS,DAYS",
+	{ T_QUOTA("expire", "ADDRESS,DAYS",
 	    "delete the mailbox's messages older than DAYS, at start-up and "
 	    "hourly",
 	    "", "", ""),
@@ -226,7 +256,11 @@ void conf_usage(int argv_only,
 		const char *eq = *arg ? "=" : "";
 		char opt[80], help[CONF_MSG_MAX];
 
-		if (!(o->flags & F_ARGV) != !argv_only)
+		/* a row without help is a compiled-out feature's (T_OUT);
+		 * a build with all of them has none */
+		if (!(o->flags & F_ARGV) != !argv_only ||
+		    (!(CFG_TLS && CFG_AUTH && CFG_STATS && CFG_HOOK && CFG_QUOTA) &&
+		     !*cf_text(o, T_HELP)))
 			continue;
 		if (o->letter)      /* "-c FILE, --conf-file=FILE", "-f, ..." */
 			fmt_into(opt, sizeof opt, "-%c%s%s, --%s%s%s", o->letter,

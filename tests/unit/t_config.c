@@ -940,6 +940,15 @@ static void test_tls(void)
 		   "listen-tls without CONFIG_TLS");
 		ok(E.line[0] == 3 && E.line[1] == 4 && E.line[2] == 5, "at their lines");
 		ok(C.n_tls_cert == 0 && C.n_tls_key == 0, "nothing stored");
+		/* the row has only its name in such a build: no value form to
+		 * quote, so the feature is what is said */
+		n = load(BASE "tls-cert\ntls-min-version=\n");
+		ok(n == 2 && strcmp(E.msg[0], "tls-cert: TLS support is not "
+		                    "compiled in (CONFIG_TLS)") == 0 &&
+		   find_err("tls-min-version: '': TLS support is not compiled in") >= 0,
+		   "without CONFIG_TLS, no value or an empty one: not compiled in");
+		if (n != 2)
+			dump();
 		return;
 	}
 	n = load(BASE "tls-cert=/etc/cert.pem\ntls-key=/etc/key.pem\nlisten-tls=0.0.0.0:465\n");
@@ -1189,7 +1198,7 @@ static void test_repeated(void)
 }
 
 struct usage {
-	unsigned n, listen, flag, argv_only;
+	unsigned n, listen, flag, argv_only, tls, feature;
 };
 
 static void usage_line(void *ctx, const char *opt, const char *help)
@@ -1202,6 +1211,14 @@ static void usage_line(void *ctx, const char *opt, const char *help)
 	             strcmp(help, "plain SMTP listener, repeatable; IPv6 as "
 	                    "[::1]:25; ,auth: AUTH required (default 0.0.0.0:25)") == 0;
 	u->flag += strcmp(opt, "--tag-folders") == 0;
+	u->tls += strcmp(opt, "--tls-cert=FILE") == 0 &&
+	          strncmp(help, "PEM certificate chain", 21) == 0;
+	/* one row of each optional feature */
+	u->feature += strncmp(opt, "--listen-tls=", 13) == 0 ||
+	              strncmp(opt, "--auth-any", 10) == 0 ||
+	              strncmp(opt, "--stats-file=", 13) == 0 ||
+	              strncmp(opt, "--on-delivery=", 14) == 0 ||
+	              strncmp(opt, "--quota=", 8) == 0;
 	u->argv_only += strcmp(opt, "-c FILE, --conf-file=FILE") == 0 ||
 	                strcmp(opt, "-t, --test") == 0;
 }
@@ -1317,10 +1334,20 @@ static void test_auth(void)
 
 static void test_usage(void)
 {
-	struct usage u = { 0, 0, 0, 0 };
+	struct usage u = { 0, 0, 0, 0, 0, 0 };
+
+	/* a compiled-out feature's rows are not listed: TLS has listen-tls,
+	 * tls-cert, tls-key, tls-min-version; AUTH three, STATS one, HOOK
+	 * three, QUOTA three */
+	unsigned want = 32 - 4 * !CFG_TLS - 3 * !CFG_AUTH - !CFG_STATS -
+	                3 * !CFG_HOOK - 3 * !CFG_QUOTA;
 
 	conf_usage(0, usage_line, &u);
-	is_int(u.n, 32, "conf_usage: 32 configuration options, each with help");
+	is_int(u.n, (int)want, "conf_usage: the configuration options this "
+	       "build has (32 with every feature), each with help");
+	is_int(u.tls, CFG_TLS, "tls-cert with its help only with CONFIG_TLS");
+	is_int(u.feature, CFG_TLS + CFG_AUTH + CFG_STATS + CFG_HOOK + CFG_QUOTA,
+	       "a feature's options only when it is compiled in");
 	is_int(u.listen, 1, "an option with its value, help and default");
 	is_int(u.flag, 1, "a flag without =VALUE");
 	is_int(u.argv_only, 0, "no command-line-only option among them");
