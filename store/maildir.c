@@ -400,7 +400,7 @@ int maildir_errno_result(int err)
  * WRITEBACK_MIN; a small message (the common case of one session) costs no
  * system call more: its commit's flush writes it at once anyway.
  */
-#define WRITEBACK_CHUNK (256 * 1024)
+#define WRITEBACK_CHUNK (1024 * 1024)
 #define WRITEBACK_MIN (64 * 1024)
 
 /* Starts the writeback of m's dirty pages; a failure is m's error, except
