@@ -385,48 +385,6 @@ int maildir_errno_result(int err)
 }
 
 /*
- * Writeback started as a large message streams in.  Left alone, the kernel
- * writes a new file back 30 s later or when the commit asks for it, so the
- * commit's syncfs/fsync waited for every octet of the batch while the disk
- * had been idle during the whole reception.  sync_file_range(WRITE) starts
- * the writeback of the dirty pages and returns without waiting (pages
- * already under writeback are skipped): the disk writes one message while
- * the loop reads the rest of it and the other sessions' messages, and the
- * commit's flush finds most of the batch on the disk already.  Durability
- * is unchanged: the commit still flushes every file, and a writeback error
- * of these pages is reported there (errseq), as for the kernel's own
- * writeback.  Every WRITEBACK_CHUNK octets while the message streams in,
- * and the rest at maildir_finish() for a message of at least
- * WRITEBACK_MIN; a small message (the common case of one session) costs no
- * system call more: its commit's flush writes it at once anyway.
- */
-#define WRITEBACK_CHUNK (1024 * 1024)
-#define WRITEBACK_MIN (64 * 1024)
-
-/* Starts the writeback of m's dirty pages; a failure is m's error, except
- * where the call is not supported (it is only an early start: the commit
- * makes the file durable either way). */
-static void writeback_start(struct maildir_msg *m)
-{
-	m->kicked = m->size;
-	if (sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0
-	    && errno != ENOSYS && errno != EINVAL && errno != ESPIPE
-	    && !m->error)
-		m->error = maildir_errno_result(errno);
-}
-
-/* Writes n octets of m's to its file, starting writeback every
- * WRITEBACK_CHUNK.  0, or -1 with errno set. */
-static int file_write(struct maildir_msg *m, const void *p, size_t n)
-{
-	if (maildir_write_all(m->fd, p, n) != 0)
-		return -1;
-	if (m->size - m->kicked >= WRITEBACK_CHUNK)
-		writeback_start(m);
-	return 0;
-}
-
-/*
  * One body buffer for all open messages.  There is one thread, and a
  * session's bytes arrive one read at a time, so the buffer belongs to the
  * message that wrote last: it is written out when another message writes,
@@ -445,7 +403,7 @@ void maildir_body_flush(void)
 	struct maildir_msg *m = body_owner;
 
 	if (m && body_len > 0 && !m->error &&
-	    file_write(m, body_buf, body_len) != 0)
+	    maildir_write_all(m->fd, body_buf, body_len) != 0)
 		m->error = maildir_errno_result(errno);
 	body_len = 0;
 	body_owner = NULL;
@@ -486,7 +444,6 @@ int maildir_open(struct maildir_msg *m)
 	m->error = SINK_OK;
 	m->size = 0;
 	m->lines = 0;
-	m->kicked = 0;
 	m->last = 0;
 	body_drop(m);
 	m->tmp_dir = maildir_open_sub(m->dest[0].maildir, NULL, "tmp", O_PATH);
@@ -579,7 +536,7 @@ int maildir_write(struct maildir_msg *m, const void *p, size_t n)
 
 		if (body_len == 0 && n >= sizeof body_buf) {
 			/* a large piece: straight to the file, no copy */
-			if (file_write(m, c, n) != 0)
+			if (maildir_write_all(m->fd, c, n) != 0)
 				m->error = maildir_errno_result(errno);
 			return m->error;
 		}
@@ -606,10 +563,7 @@ int maildir_finish(struct maildir_msg *m)
 	if (m->error)
 		return m->error;
 	assert(m->fd >= 0);
-	if (maildir_body_done(m) == SINK_OK && m->size >= WRITEBACK_MIN
-	    && m->size > m->kicked)
-		writeback_start(m);
-	return m->error;
+	return maildir_body_done(m);
 }
 
 /* see maildir.h */

@@ -45,7 +45,6 @@ struct maildir_msg {
 	int error;                /* sticky: the first enum sink_result failure */
 	uint64_t size;            /* octets written */
 	uint64_t lines;           /* LFs written without a CR before, for W= */
-	uint64_t kicked;          /* size when its writeback was last started */
 	unsigned n_dest;
 	unsigned char last;       /* the last octet written */
 	char unique[MAILDIR_NAME_MAX];        /* unique part of the name */
