@@ -5,7 +5,7 @@
  * Received header, then the message with LF line ends) straight into a
  * Maildir, the way mailnook commits, with nothing else in the way:
  *
- *   K files written into tmp/ (open O_EXCL, write through an 8 KiB buffer),
+ *   K files written into tmp/ (open O_EXCL, write through a 32 KiB buffer),
  *   then every file made durable (the flush primitive, -m), closed,
  *   then each linked into new/,
  *   then new/ made durable once,
@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE 8192           /* CONFIG_BODY_BUFSIZE's default */
+#define BUF_SIZE 32768          /* CONFIG_BODY_BUFSIZE in configs/defconfig */
 #define K_MAX 1024
 
 enum mode { M_FSYNC, M_FDATASYNC, M_SRF, M_SYNCFS };
@@ -133,7 +133,7 @@ static void write_one(struct file *f)
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (f->fd < 0)
 		die("open tmp file");
-	/* through the same 8 KiB buffer mailnook writes with */
+	/* through a buffer the size of mailnook's */
 	for (off = 0; off < msg_len; off += BUF_SIZE) {
 		size_t n = msg_len - off < BUF_SIZE ? msg_len - off : BUF_SIZE;
 

@@ -14,7 +14,11 @@
 #endif
 
 #define SLOT_CLOSE_GRACE_MS 10000   /* CLOSE set: time to take the last reply */
-#define SLOT_READS_PER_TURN 4
+/* Reads of one session in one turn while it has input: eight fill the
+ * store's 32 KiB body buffer (CONFIG_BODY_BUFSIZE) with a large message,
+ * so it is written once a turn, and the other sessions still get their
+ * turn every 8 reads. */
+#define SLOT_READS_PER_TURN 8
 
 /* How the engine ended the session, when nothing else came first. */
 static enum session_end engine_end(const struct slot *sl)

@@ -476,16 +476,51 @@ int maildir_open(struct maildir_msg *m)
 }
 
 /* LFs with no CR just before them (prev: the octet before p[0]), the octets
- * Dovecot adds for W=: it reads "\r\n" as it is, only a bare "\n" grows. */
+ * Dovecot adds for W=: it reads "\r\n" as it is, only a bare "\n" grows.
+ * Every octet of a message passes here: sixteen at a time where the
+ * compiler has vectors the CPU runs (SSE2, NEON), each compared with LF
+ * and the octet before it with CR (a memchr() per line cost more than
+ * decoding the message: 10 % of the CPU time with 2 MiB messages). */
 static uint64_t count_lf(const unsigned char *p, size_t n, int prev)
 {
-	const unsigned char *s = p, *end = p + n;
 	uint64_t lf = 0;
+	size_t i;
 
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		lf += (p > s ? p[-1] : prev) != '\r';
-		p++;
+	if (n == 0)
+		return 0;
+	lf = p[0] == '\n' && prev != '\r';
+	i = 1;
+#if defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON))
+	{
+		typedef unsigned char v16 __attribute__((vector_size(16)));
+		const v16 crs = { '\r', '\r', '\r', '\r', '\r', '\r', '\r',
+		                  '\r', '\r', '\r', '\r', '\r', '\r', '\r',
+		                  '\r', '\r' };
+		const v16 lfs = crs - (v16){ 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+		                             3, 3, 3, 3, 3 };
+
+		while (n - i >= sizeof(v16)) {
+			v16 acc = { 0 };
+			unsigned char sum[sizeof(v16)];
+			unsigned k;
+
+			/* a lane counts at most 255 before it is summed */
+			for (k = 0; k < 255 && n - i >= sizeof(v16);
+			     k++, i += sizeof(v16)) {
+				v16 x, before;
+
+				memcpy(&x, p + i, sizeof x);
+				memcpy(&before, p + i - 1, sizeof before);
+				acc -= (v16)((x == lfs) & (before != crs));
+			}
+			memcpy(sum, &acc, sizeof sum);
+			for (k = 0; k < sizeof sum; k++)
+				lf += sum[k];
+		}
 	}
+#endif
+	for (; i < n; i++)
+		lf += p[i] == '\n' && p[i - 1] != '\r';
 	return lf;
 }
 

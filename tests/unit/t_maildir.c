@@ -361,7 +361,7 @@ static int name_is(const struct maildir_msg *m, const char *t, size_t n)
 static void test_vsize(void)
 {
 	static const char mix[] = "R: <a>\nX: y\r\n\nline one\r\n\r\n\n\r\rz\r\r\n\r";
-	static char text[3 * 8192 + 64], got[sizeof text];
+	static char text[2 * CFG_BODY_BUFSIZE + 64], got[sizeof text];
 	static const size_t pieces[] = { 1, 2, 3, 5, 0, 1, 2 };
 	struct maildir_msg *m = &msgs[0], *b = &msgs[1];
 	const size_t n = sizeof mix - 1;
@@ -392,6 +392,35 @@ static void test_vsize(void)
 	is_int(r, SINK_OK, "vsize: %zu messages written", cases);
 	is_int(bad, 0, "vsize: W= right for every split of a CR/LF mixture "
 	       "in three writes (%zu splits)", cases);
+
+	/* long runs of CR, LF and other octets in pieces of every length up
+	 * to 100, another message writing between them: the count sixteen
+	 * octets at a time sees each LF and the octet before it, also
+	 * across pieces and flushes */
+	srand(15);
+	bad = cases = 0;
+	for (i = 0; i < 20; i++) {
+		len = 3000 + (size_t)rand() % 200;
+		for (off = 0; off < len; off++)
+			text[off] = "\r\nab\n"[rand() % (i < 10 ? 5 : 3)];
+		r |= maildir_open(m);
+		r |= maildir_open(b);
+		for (off = 0; off < len; off += k1) {
+			k1 = 1 + (size_t)rand() % 100;
+			if (k1 > len - off)
+				k1 = len - off;
+			r |= maildir_write(m, text + off, k1);
+			if (rand() % 2)
+				r |= maildir_write(b, "\n", 1);
+		}
+		bad += !name_is(m, text, len);
+		cases++;
+		maildir_abort(m);
+		maildir_abort(b);
+	}
+	is_int(r, SINK_OK, "vsize: %zu random CR/LF messages written", cases);
+	is_int(bad, 0, "vsize: W= right for random CR/LF texts in random "
+	       "pieces (%zu texts)", cases);
 
 	(void)maildir_scratch(&bl);
 	len = 2 * bl + 64;
