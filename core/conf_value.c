@@ -160,11 +160,15 @@ void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
 	}
 	r.bits = (uint8_t)bits;
 	if (cf_host_bits_clear(r.addr, r.v6 ? 16 : 4, r.bits)) {
-		fmt_into(m, sizeof m, r.v6 ? "host bits set after the prefix "
-		         "length (give the network address)" : "host bits set "
-		         "after the prefix length (give the network address: "
-		         "%u.%u.%u.%u/%u)", r.addr[0], r.addr[1], r.addr[2],
-		         r.addr[3], r.bits);
+		/* one text for both families: IPv4 also shows the network */
+		size_t k = fmt_into(m, sizeof m, "host bits set after the prefix "
+		                    "length (give the network address");
+
+		if (!r.v6)
+			k += fmt_into(m + k, sizeof m - k, ": %u.%u.%u.%u/%u",
+			              r.addr[0], r.addr[1], r.addr[2], r.addr[3],
+			              r.bits);
+		fmt_into(m + k, sizeof m - k, ")");
 		goto bad;
 	}
 	why = "more than " STR(CONF_MAX_ALLOW) " entries";

@@ -105,15 +105,15 @@ static int version(void)
 #if CFG_TLS
 	tls_b = tls_footprint();
 #endif
-	bad |= log_stdout("static footprint: session slots %zu bytes "
-	                  "(%d x %zu), message buffer %d bytes (one for all "
-	                  "sessions), configuration arenas %zu bytes "
-	                  "(2 x %d KiB), ",
-	                  slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
+	/* one line, each figure once: the sum is what the tests and people
+	 * read; the parts show where it goes */
+	bad |= log_stdout("static footprint: slots %zu (%d x %zu), message "
+	                  "buffer %d, arenas %zu (2 x %d KiB), ", slots_b,
+	                  CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
 	                  CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
 	if (CFG_TLS)
-		bad |= log_stdout("TLS %zu bytes (contexts and record buffers, key "
-		                  "stores, session cache), ", tls_b);
+		bad |= log_stdout("TLS %zu (contexts, record buffers, key stores, "
+		                  "session cache), ", tls_b);
 	bad |= log_stdout("total %zu bytes\n",
 	                  slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
 	return bad;
