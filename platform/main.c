@@ -296,7 +296,7 @@ static int daemonize(void)
 	pid_t pid;
 	int fd;
 
-	pid = fork();
+	pid = st_fork();
 	if (pid < 0) {
 		log_stderr("fork: %s", strerror(errno));
 		return -1;
