@@ -60,7 +60,7 @@ void log_open(enum log_target t)
 	if (t == LOG_TO_SYSLOG && !CFG_SYSLOG)
 		t = LOG_TO_NOWHERE;
 	target = t;
-	if (t == LOG_TO_SYSLOG)
+	if (CFG_SYSLOG && t == LOG_TO_SYSLOG)
 		syslog_connect();
 }
 
@@ -105,6 +105,8 @@ static void emit(enum log_level lvl, const char *msg)
 		(void)write_all(STDERR_FILENO, line, n);
 		return;
 	}
+	if (!CFG_SYSLOG)        /* log_open() made it LOG_TO_NOWHERE */
+		return;
 	{
 		/* facility mail (2 << 3), severity err 3 / warning 4 / info 6.
 		 * No TIMESTAMP: the syslog daemon stamps the line when it
