@@ -508,7 +508,7 @@ int main(int argc, char **argv)
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
 #if CFG_QUOTA
-	qrun_config(c, time(NULL), 1);  /* recalculation, expiry: in the loop */
+	qrun_config(c, (time_t)clock_wall(), 1);  /* recalculation, expiry: in the loop */
 	stats_usage_source(qrun_usage);
 #endif
 

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "fmt.h"
 #include "maildir.h"
 #include "maildir_int.h"
@@ -121,7 +122,7 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX])
 {
 	struct timespec ts;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
+	if (bare_clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
 		ts.tv_sec = 0;
 		ts.tv_nsec = 0;
 	}

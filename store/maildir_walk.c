@@ -16,6 +16,8 @@
 
 #include "maildir_walk.h"
 
+#include "bare.h"
+
 enum { PH_INBOX, PH_FOLDERS, PH_DONE };
 
 /* A getdents64(2) record, as the kernel writes it. */
@@ -179,7 +181,7 @@ int maildir_walk_start(struct maildir_walk *w, const char *maildir,
 	w->root = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->root < 0)
 		return -1;
-	if (clock_gettime(CLOCK_REALTIME_COARSE, &w->start) != 0) {
+	if (bare_clock_gettime(CLOCK_REALTIME_COARSE, &w->start) != 0) {
 		w->start.tv_sec = 0;          /* every change then counts */
 		w->start.tv_nsec = 0;
 	}
