@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "bare.h"
 #include "clock.h"
 #include "conf_load.h"
 #include "fmt.h"
@@ -279,7 +280,7 @@ static int open_pid_file(const char *path)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
 	          O_NONBLOCK, 0644);
-	if (fd < 0 ? errno != ELOOP : fstat(fd, &st) != 0) {
+	if (fd < 0 ? errno != ELOOP : bare_fstat(fd, &st) != 0) {
 		log_stderr("pid-file %s: %s", path, strerror(errno));
 		goto fail;
 	}

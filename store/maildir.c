@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "bare.h"
 #include "maildir_int.h"
 
 #define CLEAN_AGE (36 * 60 * 60)   /* the Maildir spec's 36 hours for tmp/ */
@@ -67,7 +68,7 @@ static int open_dir(int at, const char *name, int flags)
 		fd = openat(at, name, flags | O_DIRECTORY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0 && errno == ENOTDIR && (flags & O_NOFOLLOW)
-	    && fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+	    && bare_fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0
 	    && S_ISLNK(st.st_mode))
 		errno = ELOOP;
 	return fd;
@@ -333,7 +334,7 @@ int maildir_clean_tmp(const char *dir, time_t now)
 			/* a file that vanishes or resists (another user's, in
 			 * a shared tmp/) is skipped: it must not stop the
 			 * start-up */
-			if (fstatat(fd, de->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			if (bare_fstatat(fd, de->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 				continue;
 			if (!S_ISREG(st.st_mode))
 				continue;

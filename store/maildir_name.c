@@ -164,7 +164,7 @@ int maildir_msg_path(const struct maildir_msg *m, unsigned i, char *out,
 		k = fmt_into(out, n, "%s/.%s/new/%s", d->maildir, d->folder,
 		             name);
 		if (k < n && !strchr(d->folder, '/') &&
-		    lstat(out, &st) == 0)
+		    bare_fstatat(AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 0;
 	}
 	k = fmt_into(out, n, "%s/new/%s", d->maildir, name);
