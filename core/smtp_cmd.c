@@ -6,11 +6,11 @@
  * the command may run there and, if not, the reply.  The handlers only do
  * the work: they never look at the phase to refuse.
  */
-#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "addr.h"
+#include "assert_at.h"
 #include "smtp_int.h"
 #include "smtp_trace.h"
 #include "text.h"

@@ -2,7 +2,6 @@
  * Maildir directories and the writing of one message into tmp/.
  * Names are in maildir_name.c, the commit into new/ in maildir_commit.c.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "assert_at.h"
 #include "bare.h"
 #include "maildir_int.h"
 

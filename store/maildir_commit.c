@@ -77,7 +77,6 @@
  * The bookkeeping lives in static tables (single thread; fixed memory).  A
  * batch larger than the tables is committed in several rounds.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -87,6 +86,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "assert_at.h"
 #include "bare.h"
 #include "maildir_int.h"
 
