@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -360,14 +360,18 @@ int maildir_clean_tmp(const char *dir, time_t now)
 /* see maildir.h */
 int64_t maildir_free_space(const char *dir)
 {
-	struct statvfs sv;
-	uint64_t bytes;
+	/* statfs(2), not statvfs(): the C library's conversion between the
+	 * two is 0.2 KiB of a static build; the fragment size as statvfs()
+	 * takes it (the block size where a file system leaves it 0) */
+	struct statfs sf;
+	uint64_t bytes, unit;
 
-	if (statvfs(dir, &sv) != 0)
+	if (statfs(dir, &sf) != 0)
 		return -1;
-	if (sv.f_frsize != 0 && sv.f_bavail > (uint64_t)INT64_MAX / sv.f_frsize)
+	unit = sf.f_frsize ? (uint64_t)sf.f_frsize : (uint64_t)sf.f_bsize;
+	if (unit != 0 && (uint64_t)sf.f_bavail > (uint64_t)INT64_MAX / unit)
 		return INT64_MAX;
-	bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	bytes = (uint64_t)sf.f_bavail * unit;
 	return (int64_t)bytes;
 }
 
