@@ -8,6 +8,8 @@
 #include "fmt.h"
 #include "text.h"
 
+#define NO_IPV6 "IPv6 support is not compiled in (CONFIG_IPV6)"
+
 /* ---- the options ---- */
 
 void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
@@ -46,6 +48,10 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	}
 	if (val[0] == '[') {
 		const char *close = strchr(val, ']');
+		if (!CFG_IPV6) {        /* the same answer, without the checks */
+			cf_bad(p, o, val, NO_IPV6);
+			return;
+		}
 		if (!close) {
 			cf_bad(p, o, val, "missing ']' (IPv6 as [::1]:25)");
 			return;
@@ -86,7 +92,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		return;
 	}
 	if (v6 && !CFG_IPV6) {
-		cf_bad(p, o, val, "IPv6 support is not compiled in (CONFIG_IPV6)");
+		cf_bad(p, o, val, NO_IPV6);
 		return;
 	}
 	for (i = 0; i < c->n_listen; i++) {
