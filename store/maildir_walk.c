@@ -106,7 +106,7 @@ static int next_folder(struct maildir_walk *w)
 		if (r->type == DT_UNKNOWN) {
 			struct stat st;
 
-			if (fstatat(w->root, r->name, &st, AT_SYMLINK_NOFOLLOW)
+			if (bare_fstatat(w->root, r->name, &st, AT_SYMLINK_NOFOLLOW)
 			    != 0 || !S_ISDIR(st.st_mode))
 				continue;
 		} else if (r->type != DT_DIR) {
@@ -143,7 +143,7 @@ static int dir_changed(const struct maildir_walk *w, int at, const char *name)
 	for (s = 0; s < 2; s++) {
 		struct stat st;
 
-		if (fstatat(base, sub_name[s], &st, AT_SYMLINK_NOFOLLOW) == 0
+		if (bare_fstatat(base, sub_name[s], &st, AT_SYMLINK_NOFOLLOW) == 0
 		    && S_ISDIR(st.st_mode) && later(&st.st_mtim, &w->start))
 			r = 1;
 	}
