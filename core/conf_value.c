@@ -8,6 +8,8 @@
 #include "fmt.h"
 #include "text.h"
 
+#define NO_IPV6 "IPv6 support is not compiled in (CONFIG_IPV6)"
+
 /* ---- the options ---- */
 
 void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
@@ -46,6 +48,10 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 	}
 	if (val[0] == '[') {
 		const char *close = strchr(val, ']');
+		if (!CFG_IPV6) {        /* the same answer, without the checks */
+			cf_bad(p, o, val, NO_IPV6);
+			return;
+		}
 		if (!close) {
 			cf_bad(p, o, val, "missing ']' (IPv6 as [::1]:25)");
 			return;
@@ -86,7 +92,7 @@ void cf_listen_add(struct pctx *p, const struct opt *o, const char *val)
 		return;
 	}
 	if (v6 && !CFG_IPV6) {
-		cf_bad(p, o, val, "IPv6 support is not compiled in (CONFIG_IPV6)");
+		cf_bad(p, o, val, NO_IPV6);
 		return;
 	}
 	for (i = 0; i < c->n_listen; i++) {
@@ -160,11 +166,15 @@ void cf_cidr_add(struct pctx *p, const struct opt *o, const char *val)
 	}
 	r.bits = (uint8_t)bits;
 	if (cf_host_bits_clear(r.addr, r.v6 ? 16 : 4, r.bits)) {
-		fmt_into(m, sizeof m, r.v6 ? "host bits set after the prefix "
-		         "length (give the network address)" : "host bits set "
-		         "after the prefix length (give the network address: "
-		         "%u.%u.%u.%u/%u)", r.addr[0], r.addr[1], r.addr[2],
-		         r.addr[3], r.bits);
+		/* one text for both families: IPv4 also shows the network */
+		size_t k = fmt_into(m, sizeof m, "host bits set after the prefix "
+		                    "length (give the network address");
+
+		if (!r.v6)
+			k += fmt_into(m + k, sizeof m - k, ": %u.%u.%u.%u/%u",
+			              r.addr[0], r.addr[1], r.addr[2], r.addr[3],
+			              r.bits);
+		fmt_into(m + k, sizeof m - k, ")");
 		goto bad;
 	}
 	why = "more than " STR(CONF_MAX_ALLOW) " entries";

@@ -7,10 +7,10 @@
  * of the chunk (d->chunk_reply), and the bytes between are never taken as
  * commands.
  */
-#include <assert.h>
 #include <string.h>
 
 #include "smtp_data.h"
+#include "assert_at.h"
 #include "smtp_int.h"
 #include "smtp_trace.h"
 #include "text.h"

@@ -6,11 +6,11 @@
  * the command may run there and, if not, the reply.  The handlers only do
  * the work: they never look at the phase to refuse.
  */
-#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "addr.h"
+#include "assert_at.h"
 #include "smtp_int.h"
 #include "smtp_trace.h"
 #include "text.h"
@@ -311,6 +311,7 @@ static void cmd_help(struct smtp_session *s, const char *arg, size_t n)
 static void cmd_starttls(struct smtp_session *s, const char *arg, size_t n)
 {
 	(void)arg;
+#if CFG_TLS
 	if (s->tls) {
 		smtp_say(s, R_TLS_ACTIVE);
 		return;
@@ -327,6 +328,10 @@ static void cmd_starttls(struct smtp_session *s, const char *arg, size_t n)
 	smtp_say(s, R_TLS_GO);
 	smtp_enter(s, PHASE_TLS_WAIT);
 	/* process() throws away whatever was pipelined after it */
+#else   /* never offered (slot.c sets tls_offered only with TLS) */
+	(void)n;
+	smtp_say(s, R_NO_TLS);
+#endif
 }
 
 
@@ -357,8 +362,13 @@ struct command {
 #define M   R_NEED_MAIL
 #define RC  R_NEED_RCPT
 #define NM  R_NESTED_MAIL
+#if CFG_CHUNKING
 #define MIX R_BDAT_DATA
 #define SEQ R_BDAT_SEQ
+#else   /* no BDAT: ST_CHUNKS is never reached */
+#define MIX R_NONE
+#define SEQ R_NONE
+#endif
 #define X   R_REFUSED_CMD
 
 static const struct command commands[] = {

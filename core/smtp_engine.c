@@ -24,10 +24,10 @@
  */
 #include "smtp_engine.h"
 
-#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "assert_at.h"
 #include "smtp_data.h"
 #include "smtp_int.h"
 #include "text.h"

@@ -31,7 +31,6 @@
 	X(R_MAIL_OK,       NOERR, "250 2.1.0 Ok") \
 	X(R_RCPT_OK,       NOERR, "250 2.1.5 Ok") \
 	X(R_DATA_GO,       NOERR, "354 End data with <CR><LF>.<CR><LF>") \
-	X(R_TLS_GO,        NOERR, "220 2.0.0 Ready to start TLS") \
 	X(R_VRFY,          NOERR, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery") \
 	X(R_HELP,          NOERR, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA " HELP_BDAT "RSET NOOP QUIT VRFY HELP STARTTLS") \
 	X(R_UNKNOWN_CMD,   0,     "500 5.5.1 Command unrecognized") \
@@ -40,7 +39,6 @@
 	X(R_SYNTAX,        0,     "501 5.5.4 Syntax error") \
 	X(R_SYNTAX_MAIL,   0,     "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]") \
 	X(R_SYNTAX_RCPT,   0,     "501 5.5.4 Syntax: RCPT TO:<address>") \
-	X(R_SYNTAX_BDAT,   0,     "501 5.5.4 Syntax: BDAT size [LAST]") \
 	X(R_SYNTAX_VRFY,   0,     "501 5.5.4 Syntax: VRFY address") \
 	X(R_BAD_ADDR,      0,     "501 5.1.3 Bad address syntax") \
 	X(R_NOT_IMPL,      0,     "502 5.5.1 Command not implemented") \
@@ -49,9 +47,6 @@
 	X(R_NEED_MAIL,     0,     "503 5.5.1 Need MAIL command") \
 	X(R_NEED_RCPT,     0,     "503 5.5.1 Need RCPT command") \
 	X(R_NESTED_MAIL,   0,     "503 5.5.1 Nested MAIL command") \
-	X(R_BDAT_DATA,     0,     "503 5.5.1 DATA and BDAT cannot be mixed") \
-	X(R_BDAT_SEQ,      0,     "503 5.5.1 Bad sequence of commands") \
-	X(R_TLS_ACTIVE,    0,     "503 5.5.1 TLS already active") \
 	X(R_REFUSED_CMD,   NOERR, "503 5.5.1 Access denied") \
 	X(R_PARAM,         0,     "555 5.5.4 Unsupported parameter") \
 	X(R_TOO_BIG,       0,     "552 5.3.4 Message too big") \
@@ -64,8 +59,31 @@
 	X(R_BARE,          0,     "550 5.6.0 Bare CR, bare LF or NUL in message (RFC 5321 2.3.8)") \
 	X(R_LOOP,          0,     "554 5.4.6 Too many Received headers (mail loop)") \
 	X(R_FULL,          NOERR, "452 4.2.2 Mailbox full") \
+	TLS_REPLIES(X) \
+	CHUNKING_REPLIES(X) \
+	SEQ_REPLIES(X) \
 	AUTH_REPLIES(X)
 
+#if CFG_TLS
+#define TLS_REPLIES(X) \
+	X(R_TLS_GO,        NOERR, "220 2.0.0 Ready to start TLS") \
+	X(R_TLS_ACTIVE,    0,     "503 5.5.1 TLS already active")
+#else
+#define TLS_REPLIES(X)
+#endif
+#if CFG_CHUNKING
+#define CHUNKING_REPLIES(X) \
+	X(R_SYNTAX_BDAT,   0,     "501 5.5.4 Syntax: BDAT size [LAST]") \
+	X(R_BDAT_DATA,     0,     "503 5.5.1 DATA and BDAT cannot be mixed")
+#else
+#define CHUNKING_REPLIES(X)
+#endif
+#if CFG_CHUNKING || CFG_AUTH
+#define SEQ_REPLIES(X) \
+	X(R_BDAT_SEQ,      0,     "503 5.5.1 Bad sequence of commands")
+#else
+#define SEQ_REPLIES(X)
+#endif
 #if CFG_AUTH
 #define AUTH_REPLIES(X) \
 	X(R_AUTH_OK,       NOERR, "235 2.7.0 Authenticated") \

@@ -34,7 +34,6 @@ enum smtp_reply_id {
 	R_MAIL_OK,        /* 250 2.1.0 */
 	R_RCPT_OK,        /* 250 2.1.5 */
 	R_DATA_GO,        /* 354 */
-	R_TLS_GO,         /* 220 2.0.0 */
 	R_VRFY,           /* 252 2.5.0 */
 	R_HELP,           /* 214 2.0.0 */
 	R_UNKNOWN_CMD,    /* 500 5.5.1 */
@@ -43,7 +42,6 @@ enum smtp_reply_id {
 	R_SYNTAX,         /* 501 5.5.4 */
 	R_SYNTAX_MAIL,    /* 501 5.5.4 */
 	R_SYNTAX_RCPT,    /* 501 5.5.4 */
-	R_SYNTAX_BDAT,    /* 501 5.5.4 */
 	R_SYNTAX_VRFY,    /* 501 5.5.4 */
 	R_BAD_ADDR,       /* 501 5.1.3 */
 	R_NOT_IMPL,       /* 502 5.5.1 EXPN */
@@ -52,9 +50,6 @@ enum smtp_reply_id {
 	R_NEED_MAIL,      /* 503 5.5.1 */
 	R_NEED_RCPT,      /* 503 5.5.1 */
 	R_NESTED_MAIL,    /* 503 5.5.1 */
-	R_BDAT_DATA,      /* 503 5.5.1 DATA after BDAT */
-	R_BDAT_SEQ,       /* 503 5.5.1 MAIL/RCPT during BDAT */
-	R_TLS_ACTIVE,     /* 503 5.5.1 */
 	R_REFUSED_CMD,    /* 503 5.5.1 refused client */
 	R_PARAM,          /* 555 5.5.4 */
 	R_TOO_BIG,        /* 552 5.3.4 */
@@ -67,6 +62,19 @@ enum smtp_reply_id {
 	R_BARE,           /* 550 5.6.0 */
 	R_LOOP,           /* 554 5.4.6 */
 	R_FULL,           /* 452 4.2.2 quota */
+	/* only what a compiled-in feature says: its texts stay out of
+	 * builds without it, and a use there does not compile */
+#if CFG_TLS
+	R_TLS_GO,         /* 220 2.0.0 */
+	R_TLS_ACTIVE,     /* 503 5.5.1 */
+#endif
+#if CFG_CHUNKING
+	R_SYNTAX_BDAT,    /* 501 5.5.4 */
+	R_BDAT_DATA,      /* 503 5.5.1 DATA after BDAT */
+#endif
+#if CFG_CHUNKING || CFG_AUTH
+	R_BDAT_SEQ,       /* 503 5.5.1 MAIL/RCPT during BDAT; AUTH twice */
+#endif
 #if CFG_AUTH
 	R_AUTH_OK,        /* 235 2.7.0 */
 	R_AUTH_FAIL,      /* 535 5.7.8 */

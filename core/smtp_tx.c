@@ -5,10 +5,10 @@
  * SMTP_REPLY_RESERVE octets of out[] before it read the command (see
  * smtp_engine.c), so queuing never fails here.
  */
-#include <assert.h>
 #include <string.h>
 
 #include "smtp_data.h"
+#include "assert_at.h"
 #include "smtp_int.h"
 #include "smtp_trace.h"
 #include "text.h"

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "auth.h"
+#include "bare.h"
 #include "fmt.h"
 #include "log.h"
 #include "maildir.h"
@@ -138,7 +139,7 @@ static const char *read_file(struct mn_config *c, const char *file,
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		goto fail_errno;
-	if (fstat(fd, &st) != 0)
+	if (bare_fstat(fd, &st) != 0)
 		goto fail_errno_fd;
 	if (!S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;

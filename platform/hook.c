@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "fmt.h"
 
 struct hook_run {
@@ -79,7 +80,7 @@ static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+	if (bare_clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

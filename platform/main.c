@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "bare.h"
 #include "clock.h"
 #include "conf_load.h"
 #include "fmt.h"
@@ -79,6 +80,57 @@ static void arg_error(void *ctx, const char *arg, unsigned line,
 	log_stderr("%s: %s", arg, msg);
 }
 
+/* -V's compile-time parts, each "" when compiled out */
+#define V_STR_(x) #x
+#define V_STR(x) V_STR_(x)
+#if CFG_TLS
+#define V_TLS " tls"
+#else
+#define V_TLS ""
+#endif
+#if CFG_TLS && CFG_TLS_LEGACY
+#define V_TLS_LEGACY " tls-legacy"
+#else
+#define V_TLS_LEGACY ""
+#endif
+#if CFG_IPV6
+#define V_IPV6 " ipv6"
+#else
+#define V_IPV6 ""
+#endif
+#if CFG_CHUNKING
+#define V_CHUNKING " chunking"
+#else
+#define V_CHUNKING ""
+#endif
+#if CFG_STATS
+#define V_STATS " stats"
+#else
+#define V_STATS ""
+#endif
+#if CFG_SYSLOG
+#define V_SYSLOG " syslog"
+#else
+#define V_SYSLOG ""
+#endif
+#if CFG_AUTH
+#define V_AUTH " auth"
+#else
+#define V_AUTH ""
+#endif
+#if CFG_HOOK
+#define V_HOOK " hook"
+#define V_HOOKS " hooks=" V_STR(CFG_HOOK_MAX)
+#else
+#define V_HOOK ""
+#define V_HOOKS ""
+#endif
+#if CFG_QUOTA
+#define V_QUOTA " quota"
+#else
+#define V_QUOTA ""
+#endif
+
 /* 0, or -1 when stdout took not all of it */
 static int version(void)
 {
@@ -87,33 +139,28 @@ static int version(void)
 	size_t tls_b = 0;
 	int bad;
 
-	bad = log_stdout("mailnook %s\n", MAILNOOK_VERSION);
-	bad |= log_stdout("features:%s%s%s%s%s%s%s%s%s\n", CFG_TLS ? " tls" : "",
-	                  CFG_TLS && CFG_TLS_LEGACY ? " tls-legacy" : "",
-	                  CFG_IPV6 ? " ipv6" : "",
-	                  CFG_CHUNKING ? " chunking" : "", CFG_STATS ? " stats" : "",
-	                  CFG_SYSLOG ? " syslog" : "", CFG_AUTH ? " auth" : "",
-	                  CFG_HOOK ? " hook" : "", CFG_QUOTA ? " quota" : "");
-	bad |= log_stdout("limits: sessions=%d listeners=%d mailboxes=%d "
-	                  "max-recipients=%d recv-buffer=%d reply-buffer=%d "
-	                  "body-buffer=%d", CFG_MAX_SESSIONS, CFG_MAX_LISTENERS,
-	                  CFG_MAX_MAILBOXES, CFG_MAX_RECIPIENTS, CFG_RECV_BUFSIZE,
-	                  CFG_REPLY_BUFSIZE, CFG_BODY_BUFSIZE);
-	if (CFG_HOOK)
-		bad |= log_stdout(" hooks=%d", CFG_HOOK_MAX);
-	bad |= log_stdout("\n");
+	/* all of it known at compile time: one literal, no arguments */
+	bad = log_stdout("mailnook " MAILNOOK_VERSION "\nfeatures:" V_TLS V_TLS_LEGACY
+	                 V_IPV6 V_CHUNKING V_STATS V_SYSLOG V_AUTH V_HOOK V_QUOTA
+	                 "\nlimits: sessions=" V_STR(CFG_MAX_SESSIONS)
+	                 " listeners=" V_STR(CFG_MAX_LISTENERS)
+	                 " mailboxes=" V_STR(CFG_MAX_MAILBOXES)
+	                 " max-recipients=" V_STR(CFG_MAX_RECIPIENTS)
+	                 " recv-buffer=" V_STR(CFG_RECV_BUFSIZE)
+	                 " reply-buffer=" V_STR(CFG_REPLY_BUFSIZE)
+	                 " body-buffer=" V_STR(CFG_BODY_BUFSIZE) V_HOOKS "\n");
 #if CFG_TLS
 	tls_b = tls_footprint();
 #endif
-	bad |= log_stdout("static footprint: session slots %zu bytes "
-	                  "(%d x %zu), message buffer %d bytes (one for all "
-	                  "sessions), configuration arenas %zu bytes "
-	                  "(2 x %d KiB), ",
-	                  slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
+	/* one line, each figure once: the sum is what the tests and people
+	 * read; the parts show where it goes */
+	bad |= log_stdout("static footprint: slots %zu (%d x %zu), message "
+	                  "buffer %d, arenas %zu (2 x %d KiB), ", slots_b,
+	                  CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
 	                  CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
 	if (CFG_TLS)
-		bad |= log_stdout("TLS %zu bytes (contexts and record buffers, key "
-		                  "stores, session cache), ", tls_b);
+		bad |= log_stdout("TLS %zu (contexts, record buffers, key stores, "
+		                  "session cache), ", tls_b);
 	bad |= log_stdout("total %zu bytes\n",
 	                  slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
 	return bad;
@@ -233,7 +280,7 @@ static int open_pid_file(const char *path)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
 	          O_NONBLOCK, 0644);
-	if (fd < 0 ? errno != ELOOP : fstat(fd, &st) != 0) {
+	if (fd < 0 ? errno != ELOOP : bare_fstat(fd, &st) != 0) {
 		log_stderr("pid-file %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -296,7 +343,7 @@ static int daemonize(void)
 	pid_t pid;
 	int fd;
 
-	pid = fork();
+	pid = st_fork();
 	if (pid < 0) {
 		log_stderr("fork: %s", strerror(errno));
 		return -1;
@@ -462,7 +509,7 @@ int main(int argc, char **argv)
 	maildir_set_host(c->hostname);
 	slot_set_config(c);
 #if CFG_QUOTA
-	qrun_config(c, time(NULL), 1);  /* recalculation, expiry: in the loop */
+	qrun_config(c, (time_t)clock_wall(), 1);  /* recalculation, expiry: in the loop */
 	stats_usage_source(qrun_usage);
 #endif
 

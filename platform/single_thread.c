@@ -61,3 +61,8 @@ int st_getrlimit(int resource, struct rlimit *rl)
 {
 	return syscall(SYS_prlimit64, 0, resource, NULL, rl) == 0 ? 0 : -1;
 }
+
+pid_t st_fork(void)
+{
+	return _Fork();
+}

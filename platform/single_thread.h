@@ -19,5 +19,10 @@ int st_setrlimit(int resource, const struct rlimit *rl);
  * C library's getrlimit() adds a fallback for kernels without it (before
  * 2.6.36), which st_setrlimit() needs anyway. */
 int st_getrlimit(int resource, struct rlimit *rl);
+/* fork(2) without the C library's atfork handlers and lock resets, which
+ * only a process with threads or atfork handlers needs: musl's fork()
+ * brings 1.4 KiB of them into a static build.  _Fork() (POSIX 2024; musl
+ * 1.2.3, glibc 2.34) still keeps the child's thread id right. */
+pid_t st_fork(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "conf_load.h"
 #include "fmt.h"
 #include "hook.h"
@@ -53,7 +54,7 @@ unsigned slot_hook_check(const struct mn_config *c)
 	if (!c->on_delivery)
 		return 0;
 	prog = c->on_delivery[0];
-	if (stat(prog, &st) != 0 || access(prog, X_OK) != 0)
+	if (bare_fstatat(AT_FDCWD, prog, &st, 0) != 0 || access(prog, X_OK) != 0)
 		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";

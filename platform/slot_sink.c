@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
+#include "bare.h"
 #include "clock.h"
 #include "discard.h"
 #include "fmt.h"
@@ -97,7 +98,7 @@ static int folder_exists(const char *maildir, const char *folder)
 	n = fmt_into(path, sizeof path, "%s/.%s", maildir, folder);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return 0;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return bare_fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int rcpt_add(void *ctx, const struct smtp_addr *to)

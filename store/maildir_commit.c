@@ -77,7 +77,6 @@
  * The bookkeeping lives in static tables (single thread; fixed memory).  A
  * batch larger than the tables is committed in several rounds.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -87,6 +86,8 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "assert_at.h"
+#include "bare.h"
 #include "maildir_int.h"
 
 #define COMMIT_LINKS_MAX (MAILDIR_MAX_DEST > 256 ? MAILDIR_MAX_DEST : 256)
@@ -187,7 +188,7 @@ static void sync_file_systems(struct maildir_msg **msgs, size_t lo,
 		return;
 	for (i = lo; i < hi; i++) {
 		files[i - lo].open = results[i] == SINK_OK
-		                     && fstat(msgs[i]->fd, &st) == 0;
+		                     && bare_fstat(msgs[i]->fd, &st) == 0;
 		files[i - lo].dev = files[i - lo].open ? st.st_dev : 0;
 	}
 	for (i = lo; i < hi; i++) {
@@ -311,8 +312,8 @@ static int same_file(int a, const char *an, int b, const char *bn)
 {
 	struct stat sa, sb;
 
-	return fstatat(a, an, &sa, AT_SYMLINK_NOFOLLOW) == 0
-	       && fstatat(b, bn, &sb, AT_SYMLINK_NOFOLLOW) == 0
+	return bare_fstatat(a, an, &sa, AT_SYMLINK_NOFOLLOW) == 0
+	       && bare_fstatat(b, bn, &sb, AT_SYMLINK_NOFOLLOW) == 0
 	       && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
 #include "fmt.h"
 #include "maildir.h"
 #include "maildir_int.h"
@@ -121,7 +122,7 @@ void maildir_name_new(char out[MAILDIR_NAME_MAX])
 {
 	struct timespec ts;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
+	if (bare_clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
 		ts.tv_sec = 0;
 		ts.tv_nsec = 0;
 	}
@@ -163,7 +164,7 @@ int maildir_msg_path(const struct maildir_msg *m, unsigned i, char *out,
 		k = fmt_into(out, n, "%s/.%s/new/%s", d->maildir, d->folder,
 		             name);
 		if (k < n && !strchr(d->folder, '/') &&
-		    lstat(out, &st) == 0)
+		    bare_fstatat(AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 0;
 	}
 	k = fmt_into(out, n, "%s/new/%s", d->maildir, name);

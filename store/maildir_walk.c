@@ -16,6 +16,8 @@
 
 #include "maildir_walk.h"
 
+#include "bare.h"
+
 enum { PH_INBOX, PH_FOLDERS, PH_DONE };
 
 /* A getdents64(2) record, as the kernel writes it. */
@@ -104,7 +106,7 @@ static int next_folder(struct maildir_walk *w)
 		if (r->type == DT_UNKNOWN) {
 			struct stat st;
 
-			if (fstatat(w->root, r->name, &st, AT_SYMLINK_NOFOLLOW)
+			if (bare_fstatat(w->root, r->name, &st, AT_SYMLINK_NOFOLLOW)
 			    != 0 || !S_ISDIR(st.st_mode))
 				continue;
 		} else if (r->type != DT_DIR) {
@@ -141,7 +143,7 @@ static int dir_changed(const struct maildir_walk *w, int at, const char *name)
 	for (s = 0; s < 2; s++) {
 		struct stat st;
 
-		if (fstatat(base, sub_name[s], &st, AT_SYMLINK_NOFOLLOW) == 0
+		if (bare_fstatat(base, sub_name[s], &st, AT_SYMLINK_NOFOLLOW) == 0
 		    && S_ISDIR(st.st_mode) && later(&st.st_mtim, &w->start))
 			r = 1;
 	}
@@ -179,7 +181,7 @@ int maildir_walk_start(struct maildir_walk *w, const char *maildir,
 	w->root = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->root < 0)
 		return -1;
-	if (clock_gettime(CLOCK_REALTIME_COARSE, &w->start) != 0) {
+	if (bare_clock_gettime(CLOCK_REALTIME_COARSE, &w->start) != 0) {
 		w->start.tv_sec = 0;          /* every change then counts */
 		w->start.tv_nsec = 0;
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "bare.h"
 #include "maildir.h"
 #include "maildir_int.h"
 #include "maildirsize.h"
@@ -191,7 +192,7 @@ int maildirsize_read(const char *maildir,
 			break;
 		got += (size_t)n;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (bare_fstat(fd, &st) != 0) {
 		e = errno;
 		(void)close(fd);
 		errno = e;
@@ -218,7 +219,7 @@ int maildirsize_unchanged(const char *maildir,
 
 	if (root < 0)
 		return 0;
-	r = fstatat(root, MAILDIRSIZE_NAME, &st, AT_SYMLINK_NOFOLLOW);
+	r = bare_fstatat(root, MAILDIRSIZE_NAME, &st, AT_SYMLINK_NOFOLLOW);
 	(void)close(root);
 	return r == 0 && in->ino != 0 && (uint64_t)st.st_dev == in->dev
 	       && (uint64_t)st.st_ino == in->ino
@@ -390,7 +391,7 @@ static unsigned scan_one(void *ctx, int dir, const char *folder, int sub,
 	}
 	s->stats++;
 	/* gone meanwhile (moved to cur/, deleted): the walk sees the change */
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+	if (bare_fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
 	    && S_ISREG(st.st_mode)) {
 		s->bytes += (uint64_t)st.st_size;
 		s->count++;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildirsize.h"
+#include "bare.h"
 #include "rotate.h"
 
 static const char *const sub_name[2] = { "new", "cur" };
@@ -140,7 +141,7 @@ static int delete_entry(struct rotate *r, const struct rotate_entry *e)
 		              | O_CLOEXEC);
 	d = base < 0 ? -1 : openat(base, sub_name[e->sub], O_PATH | O_NOFOLLOW
 	                           | O_DIRECTORY | O_CLOEXEC);
-	if (d >= 0 && fstatat(d, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0
+	if (d >= 0 && bare_fstatat(d, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0
 	    && S_ISREG(st.st_mode) && unlinkat(d, e->name, 0) == 0) {
 		if (!maildirsize_name_size(e->name, &size))
 			size = (uint64_t)st.st_size;
