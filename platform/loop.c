@@ -36,7 +36,7 @@
 
 enum { PFD_SIGNAL = 0, PFD_LISTEN = 1 };
 #define LOOP_NFDS (1 + CFG_MAX_LISTENERS + CFG_MAX_SESSIONS + \
-                   (CFG_HOOK ? HOOK_NFDS : 0))
+                   (CFG_HOOK ? HOOK_NFDS : 0) + CFG_COMMIT_CHILD)
 
 static int sig_pipe[2] = { -1, -1 };
 static struct pollfd pfd[LOOP_NFDS];
@@ -234,7 +234,14 @@ static void shutdown_force(struct loop_state *ls)
 {
 	struct slot *sl;
 
+#if CFG_COMMIT_CHILD
+	/* what a child is committing, then what waited for it: answered */
+	slot_commit_collect(ls->now_ms, 1);
+	slot_commit_run(ls->now_ms);
+	slot_commit_collect(ls->now_ms, 1);
+#else
 	(void)ls;
+#endif
 	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		smtp_shutdown(&sl->s, 1);
 		if (slot_flush(sl) != 0) {
@@ -365,7 +372,7 @@ static int poll_wait_ms(struct loop_state *ls)
 	int64_t wait = LOOP_MAX_WAIT_MS;
 	const struct slot *sl;
 
-	if (slot_commit_pending())
+	if (slot_commit_pending() && !slot_commit_busy())
 		return 0;
 	for (sl = slot_first(); sl; sl = slot_next(sl)) {
 		int64_t d, w;
@@ -407,12 +414,23 @@ static int poll_wait_ms(struct loop_state *ls)
  * complete join the same commit (its flushes cost the same for one message
  * as for thirty).  The commit runs in the first turn that finds nothing
  * ready, after LOOP_GATHER_MS at the latest, and at once when stopping.
- * One client alone waits for one poll(2) more. */
+ * One client alone waits for one poll(2) more.  While a commit is in a
+ * child, the messages completed meanwhile have gathered already: they are
+ * committed as soon as it reports. */
 static int commit_due(struct loop_state *ls, int rc)
 {
 	if (!slot_commit_pending()) {
 		ls->gathering = 0;
 		return 0;
+	}
+	if (slot_commit_busy()) {
+		ls->gathering = 1;
+		ls->gather_since_ms = ls->now_ms - LOOP_GATHER_MS;
+		return 0;
+	}
+	if (slot_commit_large()) {
+		ls->gathering = 0;
+		return 1;
 	}
 	if (!ls->gathering) {
 		ls->gathering = 1;
@@ -486,7 +504,7 @@ int loop_run(struct loop_params *lp)
 	stats_init(ls.wall);
 	for (;;) {
 		struct slot *sl;
-		nfds_t n = 0, hook_at;
+		nfds_t n = 0, hook_at, commit_at;
 		int wait, rc;
 
 		set_time(&ls);
@@ -524,6 +542,15 @@ int loop_run(struct loop_params *lp)
 				pfd_slot[i] = NULL;
 		}
 
+		/* a commit in a child: readable when it reports */
+		commit_at = n;
+#if CFG_COMMIT_CHILD
+		if (slot_commit_fd() >= 0) {
+			pfd[n].fd = slot_commit_fd();
+			pfd[n].events = POLLIN;
+			pfd_slot[n++] = NULL;
+		}
+#endif
 		wait = poll_wait_ms(&ls);
 		rc = poll(pfd, n, wait);
 		if (rc < 0 && errno != EINTR) {
@@ -556,12 +583,16 @@ int loop_run(struct loop_params *lp)
 					accept_on(&ls, l);
 			}
 		}
+#if CFG_COMMIT_CHILD
+		if (rc > 0 && commit_at < n && pfd[commit_at].revents)
+			slot_commit_collect(ls.now_ms, 0);
+#endif
 		/* group commit: everything completed since the last one */
 		if (commit_due(&ls, rc))
 			slot_commit_run(ls.now_ms);
 		/* hooks: output, ends, timeouts, queued runs */
 		if (CFG_HOOK && rc > 0)
-			hook_poll_ready(pfd + hook_at, (unsigned)(n - hook_at),
+			hook_poll_ready(pfd + hook_at, (unsigned)(commit_at - hook_at),
 			                ls.now_ms);
 		hook_tick(ls.now_ms);
 

@@ -25,6 +25,7 @@
 #include "account.h"
 #include "bare.h"
 #include "clock.h"
+#include "commit_proc.h"
 #include "conf_load.h"
 #include "fmt.h"
 #include "hook.h"
@@ -130,6 +131,11 @@ static void arg_error(void *ctx, const char *arg, unsigned line,
 #else
 #define V_QUOTA ""
 #endif
+#if CFG_COMMIT_CHILD
+#define V_COMMIT " commit-process"
+#else
+#define V_COMMIT ""
+#endif
 
 /* 0, or -1 when stdout took not all of it */
 static int version(void)
@@ -142,6 +148,7 @@ static int version(void)
 	/* all of it known at compile time: one literal, no arguments */
 	bad = log_stdout("mailnook " MAILNOOK_VERSION "\nfeatures:" V_TLS V_TLS_LEGACY
 	                 V_IPV6 V_CHUNKING V_STATS V_SYSLOG V_AUTH V_HOOK V_QUOTA
+	                 V_COMMIT
 	                 "\nlimits: sessions=" V_STR(CFG_MAX_SESSIONS)
 	                 " listeners=" V_STR(CFG_MAX_LISTENERS)
 	                 " mailboxes=" V_STR(CFG_MAX_MAILBOXES)
@@ -562,7 +569,12 @@ int main(int argc, char **argv)
 	lp.conf_file = conf_path;
 	lp.args = argv + 1;
 	lp.nargs = nargs;
+	/* large commits beside the loop; without it they are made in it */
+	if (CFG_COMMIT_CHILD && commit_proc_start() != 0)
+		log_warn("commit process: %s; committing in the loop",
+		         strerror(errno));
 	i = loop_run(&lp);
+	commit_proc_stop();
 	listen_close(listeners, n_listen);
 	pid_remove();
 	return i;

@@ -199,6 +199,7 @@ void slot_close(struct slot *sl, enum session_end result)
 			sl->result = (uint8_t)result;
 		return;
 	}
+	slot_spill_drop(sl);
 	smtp_session_end(&sl->s);
 	slot_sink_end(sl);
 	slot_log_session(sl, sl->result ? sl->result : result);

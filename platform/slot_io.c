@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -19,6 +21,93 @@
  * so it is written once a turn, and the other sessions still get their
  * turn every 8 reads. */
 #define SLOT_READS_PER_TURN 8
+
+/*
+ * The spill: one buffer for all sessions behind the receive buffer.  A
+ * read(2) takes at most RECV_BUFSIZE octets into a session; a 2 MiB
+ * message took 512 of them, and in a VM a system call costs more than the
+ * copy.  So a read is a readv(2) into the session's free space and, behind
+ * it, the spill (BODY_BUFSIZE in all): what lands in the spill is handed to
+ * the engine as it takes it, a copy in memory instead of a system call.
+ * Only what a session's engine does not take at once (pipelined commands
+ * behind a message's end, while it is committed) stays there, for that
+ * session alone: it reads no more until the spill is empty, and the others
+ * read without it meanwhile.  Resident only as far as large reads fill it,
+ * as the body buffer.
+ */
+#define SLOT_SPILL_SIZE (CFG_BODY_BUFSIZE - CFG_RECV_BUFSIZE)
+#if SLOT_SPILL_SIZE >= 4096
+static uint8_t spill[SLOT_SPILL_SIZE];
+static const struct slot *spill_owner;
+static size_t spill_at, spill_end;
+
+/* Hands sl's engine what waits for it in the spill, as far as it takes it;
+ * 1 when some is left. */
+static int spill_feed(struct slot *sl)
+{
+	while (spill_owner == sl) {
+		unsigned st = smtp_state(&sl->s);
+		size_t len = 0, k;
+		uint8_t *p;
+
+		if ((st & SMTP_START_TLS) || (CFG_TLS && slot_tls(sl))) {
+			/* plaintext behind STARTTLS is never read (the
+			 * engine drops it too) */
+			spill_owner = NULL;
+			return 0;
+		}
+		if (!(st & SMTP_WANT_RECV))
+			return 1;
+		p = smtp_recv_buf(&sl->s, &len);
+		if (!p || len == 0)
+			return 1;
+		k = spill_end - spill_at < len ? spill_end - spill_at : len;
+		memcpy(p, spill + spill_at, k);
+		spill_at += k;
+		if (spill_at == spill_end)
+			spill_owner = NULL;
+		smtp_recv_ack(&sl->s, k);
+	}
+	return 0;
+}
+
+/* One read into p[0..len) and, when it is free, the spill behind it. */
+static ssize_t read_spill(struct slot *sl, uint8_t *p, size_t len)
+{
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (spill_owner)
+		return read(sl->fd, p, len);
+	iov[0].iov_base = p;
+	iov[0].iov_len = len;
+	iov[1].iov_base = spill;
+	iov[1].iov_len = sizeof spill;
+	n = readv(sl->fd, iov, 2);
+	if (n > (ssize_t)len) {
+		spill_owner = sl;
+		spill_at = 0;
+		spill_end = (size_t)n - len;
+	}
+	return n;
+}
+
+/* see slot_io.h */
+void slot_spill_drop(const struct slot *sl)
+{
+	if (spill_owner == sl)
+		spill_owner = NULL;
+}
+#else
+#define spill_feed(sl) 0
+#define read_spill(sl, p, len) read((sl)->fd, p, len)
+
+/* see slot_io.h */
+void slot_spill_drop(const struct slot *sl)
+{
+	(void)sl;
+}
+#endif
 
 /* How the engine ended the session, when nothing else came first. */
 static enum session_end engine_end(const struct slot *sl)
@@ -99,13 +188,15 @@ int slot_read(struct slot *sl)
 		uint8_t *p;
 		ssize_t n;
 
+		if (spill_feed(sl))
+			return 0;
 		if (!(smtp_state(&sl->s) & SMTP_WANT_RECV))
 			return 0;
 		p = smtp_recv_buf(&sl->s, &len);
 		if (!p || len == 0)
 			return 0;
 		do
-			n = read(sl->fd, p, len);
+			n = read_spill(sl, p, len);
 		while (n < 0 && errno == EINTR);
 		if (n == 0) {
 			/* a half-close: what came before it is still
@@ -115,6 +206,14 @@ int slot_read(struct slot *sl)
 		}
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		if ((size_t)n > len) {
+			/* the rest is in the spill: the engine takes it next */
+			smtp_recv_ack(&sl->s, len);
+			if (spill_feed(sl) || sl->pending
+			    || (size_t)n < len + SLOT_SPILL_SIZE)
+				return 0;
+			continue;
+		}
 		smtp_recv_ack(&sl->s, (size_t)n);
 		if ((size_t)n < len || sl->pending)
 			return 0;
@@ -258,6 +357,9 @@ void slot_check(struct slot *sl, int64_t now_ms)
 
 	if (!slot_is_live(sl) || sl->pending)
 		return;
+	/* input in the spill that the engine would take now (its commit is
+	 * done, its replies went out): before anything waits for the socket */
+	(void)spill_feed(sl);
 	st = smtp_state(&sl->s);
 	if (!(st & (SMTP_CLOSE | SMTP_DEAD))) {
 		/* half-closed, and every command read is answered: the

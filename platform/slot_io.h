@@ -41,6 +41,9 @@ int64_t slot_deadline_ms(const struct slot *sl);
 /* Reads once from the socket into the engine.  0: fine (data, EAGAIN, or
  * the end of the input: then eof is set), -1: a socket error. */
 int slot_read(struct slot *sl);
+/* The session's input still in the spill (slot_io.c) is forgotten: it is
+ * closing. */
+void slot_spill_drop(const struct slot *sl);
 
 /* Writes what the engine has queued until it is empty or the socket would
  * block.  0, or -1 on a socket error.  After STARTTLS's 220 has gone out

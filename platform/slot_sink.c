@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "bare.h"
 #include "clock.h"
+#include "commit_proc.h"
 #include "discard.h"
 #include "fmt.h"
 #include "log.h"
@@ -27,6 +28,14 @@ static struct rcpt_target targets[MAILDIR_MAX_DEST];
 static struct maildir_msg *batch_msgs[CFG_MAX_SESSIONS];
 static struct slot *batch_slots[CFG_MAX_SESSIONS];
 static int batch_results[CFG_MAX_SESSIONS];
+#if CFG_COMMIT_CHILD
+static unsigned n_flight;       /* batch_*[0..n_flight) in the commit process */
+
+/* A batch this large goes to the commit process (commit_proc.c): below it
+ * the flushes cost more than the data and there is little reading to
+ * overlap with them; 1 KiB messages, even 32 at once, stay in the loop. */
+#define COMMIT_CHILD_MIN_BYTES (64 * 1024)
+#endif
 
 /* ---- the store: the Maildirs, or the benchmark's discard store -------- */
 
@@ -185,13 +194,25 @@ static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
 	return SINK_OK;
 }
 
+/* Every WRITEBACK_STEP octets of a message and at its end (when it is
+ * that large), its data is sent on its way to the disk beside the loop
+ * (commit_proc.c), so that the commit's flush finds less to write. */
+#define WRITEBACK_STEP (1024 * 1024)
+#define WRITEBACK_MIN (64 * 1024)
+
 static int sink_write(void *ctx, const void *p, size_t n)
 {
 	struct slot *sl = ctx;
+	uint64_t before = sl->msg.size;
+	int r;
 
 	if (!sl->msg_open)
 		return SINK_TEMP;
-	return store_write(&sl->msg, p, n);
+	r = store_write(&sl->msg, p, n);
+	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD && r == SINK_OK
+	    && before / WRITEBACK_STEP != sl->msg.size / WRITEBACK_STEP)
+		commit_proc_writeback(sl->msg.fd);
+	return r;
 }
 
 /* min-free-space once more before the commit: MAIL and RCPT saw the space
@@ -215,6 +236,9 @@ static int sink_commit(void *ctx)
 	if (!sl->msg_open)
 		return SINK_TEMP;
 	r = store_finish(&sl->msg);
+	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD && r == SINK_OK
+	    && sl->msg.size >= WRITEBACK_MIN)
+		commit_proc_writeback(sl->msg.fd);
 	if (r == SINK_OK && dests_below_min_free(sl))
 		r = SINK_NOSPACE;       /* the message itself took the space */
 #if CFG_QUOTA
@@ -331,20 +355,12 @@ unsigned slot_commit_pending(void)
 	return n_pending;
 }
 
-/* see slot_sink.h */
-void slot_commit_run(int64_t now_ms)
+/* The batch's results are known: the quota lines, the log lines, the
+ * replies. */
+static void commit_answer(unsigned n, int64_t now_ms)
 {
-	unsigned i, n;
+	unsigned i;
 
-	n = n_pending;
-	if (n == 0)
-		return;
-	for (i = 0; i < n; i++) {
-		batch_slots[i] = pending[i];
-		batch_msgs[i] = &pending[i]->msg;
-	}
-	n_pending = 0;          /* commit_done below may queue new ones */
-	store_commit(batch_msgs, n, batch_results);
 #if CFG_QUOTA
 	/* the usage lines, durable before any 250 below */
 	if (!CFG_BENCH_DISCARD)
@@ -383,4 +399,85 @@ void slot_commit_run(int64_t now_ms)
 			slot_check(sl, now_ms);
 		}
 	}
+}
+
+#if CFG_COMMIT_CHILD
+/* see slot_sink.h */
+int slot_commit_large(void)
+{
+	uint64_t bytes = 0;
+	unsigned i;
+
+	if (CFG_BENCH_DISCARD)
+		return 0;
+	for (i = 0; i < n_pending; i++)
+		bytes += pending[i]->msg.size;
+	return bytes >= COMMIT_CHILD_MIN_BYTES;
+}
+
+/* see slot_sink.h */
+int slot_commit_busy(void)
+{
+	return n_flight != 0;
+}
+
+/* see slot_sink.h */
+int slot_commit_fd(void)
+{
+	return n_flight ? commit_proc_fd() : -1;
+}
+
+/* see slot_sink.h */
+void slot_commit_collect(int64_t now_ms, int wait)
+{
+	unsigned i, n = n_flight;
+	int r;
+
+	if (!n)
+		return;
+	r = commit_proc_collect(batch_results, n, wait);
+	if (r == 0)
+		return;
+	if (r > 0) {
+		maildir_commit_adopt(batch_msgs, n, batch_results);
+	} else {
+		log_err("commit: the commit process ended without its "
+		        "results; %u messages failed, commits go on in the "
+		        "loop", n);
+		maildir_commit_undo(batch_msgs, n);
+		for (i = 0; i < n; i++)
+			batch_results[i] = SINK_TEMP;
+	}
+	n_flight = 0;
+	commit_answer(n, now_ms);
+}
+#endif
+
+/* see slot_sink.h */
+void slot_commit_run(int64_t now_ms)
+{
+	unsigned i, n;
+#if CFG_COMMIT_CHILD
+	int large;
+#endif
+
+	n = n_pending;
+	if (n == 0 || slot_commit_busy())
+		return;
+#if CFG_COMMIT_CHILD
+	large = slot_commit_large();
+#endif
+	for (i = 0; i < n; i++) {
+		batch_slots[i] = pending[i];
+		batch_msgs[i] = &pending[i]->msg;
+	}
+	n_pending = 0;          /* commit_answer may queue new ones */
+#if CFG_COMMIT_CHILD
+	if (large && commit_proc_send(batch_msgs, n) == 0) {
+		n_flight = n;
+		return;
+	}
+#endif
+	store_commit(batch_msgs, n, batch_results);
+	commit_answer(n, now_ms);
 }

@@ -10,7 +10,9 @@
  * decides the batch is due (loop.c, commit_due(): no other session has
  * input ready, or LOOP_GATHER_MS have passed) slot_commit_run() hands every
  * pending message to maildir_commit_batch() together, then answers each
- * session (smtp_commit_done) and writes its reply at once.
+ * session (smtp_commit_done) and writes its reply at once -- or, for a
+ * large batch, hands it to a child process and answers when it reports,
+ * receiving meanwhile.
  */
 #ifndef MAILNOOK_SLOT_SINK_H
 #define MAILNOOK_SLOT_SINK_H
@@ -29,7 +31,23 @@ void slot_sink_end(struct slot *sl);
 
 /* Number of messages waiting for slot_commit_run(). */
 unsigned slot_commit_pending(void);
-/* Group commit of every pending message (see above). */
+/* Group commit of every pending message (see above); nothing while a
+ * commit is in a child.  A batch of 64 KiB or more goes to a child process
+ * (CONFIG_COMMIT_CHILD, commit_proc.c) and is answered by
+ * slot_commit_collect(). */
 void slot_commit_run(int64_t now_ms);
+#if CFG_COMMIT_CHILD
+/* Whether a batch is out in the commit process; the descriptor that says it is done
+ * (-1 when none is); its results read and answered (wait: blocking until
+ * it is done). */
+int slot_commit_busy(void);
+int slot_commit_fd(void);
+/* Whether the pending messages are enough for a child (64 KiB). */
+int slot_commit_large(void);
+void slot_commit_collect(int64_t now_ms, int wait);
+#else
+#define slot_commit_busy() 0
+#define slot_commit_large() 0
+#endif
 
 #endif

@@ -432,6 +432,29 @@ static void body_drop(const struct maildir_msg *m)
 	}
 }
 
+#if CFG_COMMIT_CHILD
+/* see maildir.h */
+void maildir_commit_adopt(struct maildir_msg **msgs, size_t n,
+                          const int *results)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct maildir_msg *m = msgs[i];
+
+		if (m->fd >= 0)
+			(void)close(m->fd);
+		m->fd = -1;
+		if (m->tmp_dir >= 0)
+			(void)close(m->tmp_dir);
+		m->tmp_dir = -1;
+		body_drop(m);
+		if (results[i] != SINK_OK && !m->error)
+			m->error = results[i];
+	}
+}
+#endif
+
 /* see maildir_int.h */
 int maildir_body_done(struct maildir_msg *m)
 {

@@ -93,6 +93,21 @@ int maildir_finish(struct maildir_msg *m);
  * closed and its tmp/ file gone either way. */
 void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results);
 
+#if CFG_COMMIT_CHILD
+/* A commit made by another process (platform/commit_proc.c) with these
+ * messages' descriptors.
+ * maildir_commit_adopt(): afterwards, with the results it reported: msgs
+ * as maildir_commit_batch() would have left them (closed, errors
+ * recorded); the files and names are as that commit left them.
+ * maildir_commit_undo(): when it never reported (the process died): every
+ * name the messages may have got in a new/ is removed and those
+ * directories made durable, then their tmp/ files; they are to be answered
+ * as failed (the client sends them again). */
+void maildir_commit_adopt(struct maildir_msg **msgs, size_t n,
+                          const int *results);
+void maildir_commit_undo(struct maildir_msg **msgs, size_t n);
+#endif
+
 /* Closes m's file if still open, removes its tmp/ name and forgets its
  * buffered bytes.  Drops a message not yet linked into new/; it is also
  * the last step of maildir_commit_batch(), and safe after a failed

@@ -543,6 +543,38 @@ static void commit_round(struct maildir_msg **msgs, size_t lo, size_t hi,
 	}
 }
 
+#if CFG_COMMIT_CHILD
+/* see maildir.h: one message at a time, so the tables always fit */
+void maildir_commit_undo(struct maildir_msg **msgs, size_t n)
+{
+	char name[MAILDIR_FINAL_MAX];
+	size_t i, k;
+	unsigned j;
+
+	for (i = 0; i < n; i++) {
+		struct maildir_msg *m = msgs[i];
+
+		n_dirs = 0;
+		maildir_name_final(m, name);
+		for (j = 0; j < m->n_dest; j++) {
+			int r;
+			size_t di = open_new(&m->dest[j], &r);
+
+			if (di != SIZE_MAX && unlinkat(dirs[di].fd, name, 0) == 0)
+				dirs[di].again = 1;
+		}
+		for (k = 0; k < n_dirs; k++) {
+			if (dirs[k].again)
+				(void)fsync(dirs[k].fd);        /* best effort */
+			(void)close(dirs[k].fd);
+		}
+		maildir_abort(m);
+		if (!m->error)
+			m->error = SINK_TEMP;
+	}
+}
+#endif
+
 /* see maildir.h */
 void maildir_commit_batch(struct maildir_msg **msgs, size_t n, int *results)
 {

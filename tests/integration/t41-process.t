@@ -319,8 +319,10 @@ for label, binary in binaries():
                     pass
         links = fd_links(pid) if pid else {}
         pipe_ino = "pipe:[%d]" % os.fstat(r).st_ino
+        # 10 may be mailnook's own again (it opens a dozen descriptors):
+        # what it points at is what counts
         t.ok(pid and marker not in links.values() and pipe_ino not in links.values()
-             and 10 not in links and 251 not in links,
+             and 251 not in links,
              label + "%s: the descriptors inherited at 10 and 251 are closed" % mode,
              "\n".join("%d -> %s" % kv for kv in sorted(links.items())))
         if mode == "foreground":
