@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -227,6 +228,8 @@ int commit_proc_start(void)
 		/* signals stay blocked: the loop's handlers write to the
 		 * loop's pipes; the end of the socket is the only stop */
 		close_others(sv[1]);
+		/* "mailnook-commit" in ps and top, beside its parent */
+		(void)prctl(PR_SET_NAME, "mailnook-commit", 0, 0, 0);
 		child_main();
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);

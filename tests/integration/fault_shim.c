@@ -6,6 +6,12 @@
  *   "file"  a message file (a path containing "/tmp/mailnook.")
  *   "dir"   a directory (new/ after the links)
  *
+ * and two that fail nothing but take their time (t84-large.t), an fsync
+ * of a directory sleeping first:
+ *
+ *   "slowdir"  2 s
+ *   "hangdir"  30 s (the test kills the process meanwhile)
+ *
  * No device-mapper "error" target is needed, and the test switches the
  * fault on and off while the server runs.  Built by the test itself:
  *   cc -shared -fPIC -o fault_shim.so fault_shim.c -ldl
@@ -54,6 +60,10 @@ int fsync(int fd)
 		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 		n = readlink(link, path, sizeof path - 1);
 		path[n > 0 ? n : 0] = '\0';
+		if (S_ISDIR(st.st_mode) && strncmp(kind, "slowdir", 7) == 0)
+			sleep(2);
+		if (S_ISDIR(st.st_mode) && strncmp(kind, "hangdir", 7) == 0)
+			sleep(30);
 		if ((strncmp(kind, "file", 4) == 0 && S_ISREG(st.st_mode) &&
 		     strstr(path, "/tmp/mailnook.")) ||
 		    (strncmp(kind, "dir", 3) == 0 && S_ISDIR(st.st_mode))) {
