@@ -72,12 +72,24 @@ def free_port():
 
 
 def proc_cpu(pid):
-    """(utime, stime) of pid, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # fields[0] is the state (field 3): utime and stime are fields 14, 15
+    """(utime, stime) of pid and its children (the commit process), in
+    seconds."""
     hz = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / hz, int(fields[12]) / hz
+    user = sys_ = 0.0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3), [1] the parent (field 4):
+        # utime and stime are fields 14, 15
+        if int(name) == pid or int(fields[1]) == pid:
+            user += int(fields[11]) / hz
+            sys_ += int(fields[12]) / hz
+    return user, sys_
 
 
 def proc_status(pid, key):

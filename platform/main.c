@@ -37,6 +37,7 @@
 #include "slot.h"
 #include "stats.h"
 #include "slot_hook.h"
+#include "slot_io.h"
 #include "version.h"
 #if CFG_QUOTA
 #include "quota_run.h"
@@ -162,14 +163,16 @@ static int version(void)
 	/* one line, each figure once: the sum is what the tests and people
 	 * read; the parts show where it goes */
 	bad |= log_stdout("static footprint: slots %zu (%d x %zu), message "
-	                  "buffer %d, arenas %zu (2 x %d KiB), ", slots_b,
-	                  CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
-	                  CFG_BODY_BUFSIZE, arenas_b, CFG_CONF_ARENA_KB);
+	                  "buffer %d, read spill %d, arenas %zu (2 x %d KiB), ",
+	                  slots_b, CFG_MAX_SESSIONS, slots_b / CFG_MAX_SESSIONS,
+	                  CFG_BODY_BUFSIZE, SLOT_SPILL_SIZE, arenas_b,
+	                  CFG_CONF_ARENA_KB);
 	if (CFG_TLS)
 		bad |= log_stdout("TLS %zu (contexts, record buffers, key stores, "
 		                  "session cache), ", tls_b);
 	bad |= log_stdout("total %zu bytes\n",
-	                  slots_b + (size_t)CFG_BODY_BUFSIZE + arenas_b + tls_b);
+	                  slots_b + (size_t)CFG_BODY_BUFSIZE +
+	                  (size_t)SLOT_SPILL_SIZE + arenas_b + tls_b);
 	return bad;
 }
 

@@ -35,8 +35,7 @@
  * read without it meanwhile.  Resident only as far as large reads fill it,
  * as the body buffer.
  */
-#define SLOT_SPILL_SIZE (CFG_BODY_BUFSIZE - CFG_RECV_BUFSIZE)
-#if SLOT_SPILL_SIZE >= 4096
+#if SLOT_SPILL_SIZE
 static uint8_t spill[SLOT_SPILL_SIZE];
 static const struct slot *spill_owner;
 static size_t spill_at, spill_end;

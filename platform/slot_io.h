@@ -41,6 +41,12 @@ int64_t slot_deadline_ms(const struct slot *sl);
 /* Reads once from the socket into the engine.  0: fine (data, EAGAIN, or
  * the end of the input: then eof is set), -1: a socket error. */
 int slot_read(struct slot *sl);
+/* The read spill behind every session's receive buffer (slot_io.c): reads
+ * of up to BODY_BUFSIZE octets, where that is 4 KiB more than RECV_BUFSIZE
+ * at least; else none. */
+#define SLOT_SPILL_SIZE (CFG_BODY_BUFSIZE - CFG_RECV_BUFSIZE >= 4096 ? \
+                         CFG_BODY_BUFSIZE - CFG_RECV_BUFSIZE : 0)
+
 /* The session's input still in the spill (slot_io.c) is forgotten: it is
  * closing. */
 void slot_spill_drop(const struct slot *sl);

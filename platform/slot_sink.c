@@ -236,9 +236,6 @@ static int sink_commit(void *ctx)
 	if (!sl->msg_open)
 		return SINK_TEMP;
 	r = store_finish(&sl->msg);
-	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD && r == SINK_OK
-	    && sl->msg.size >= WRITEBACK_MIN)
-		commit_proc_writeback(sl->msg.fd);
 	if (r == SINK_OK && dests_below_min_free(sl))
 		r = SINK_NOSPACE;       /* the message itself took the space */
 #if CFG_QUOTA
@@ -257,6 +254,11 @@ static int sink_commit(void *ctx)
 		                 MSG_REASON_MIN_FREE_SPACE);
 		return r;
 	}
+	/* only for a message that is kept: the child holds the file open
+	 * for a moment, and a dropped one's space should come back at once */
+	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD
+	    && sl->msg.size >= WRITEBACK_MIN)
+		commit_proc_writeback(sl->msg.fd);
 	sl->pending = 1;
 	pending[n_pending++] = sl;
 	return SINK_PENDING;
