@@ -321,7 +321,7 @@ int commit_proc_send(struct maildir_msg **msgs, size_t n)
 	while (sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN && errno != ENOBUFS)
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 			lost();         /* it is gone: the loop commits */
 		return -1;
 	}
@@ -354,6 +354,12 @@ void commit_proc_writeback(int fd)
 	mh.msg_controllen = sizeof one.b;
 	/* a hint: when the socket is full it is dropped */
 	(void)sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* see commit_proc.h */
+int commit_proc_running(void)
+{
+	return proc > 0;
 }
 
 /* see commit_proc.h */

@@ -25,6 +25,9 @@ void commit_proc_stop(void);
  * commit_proc_collect() has returned non-zero. */
 int commit_proc_send(struct maildir_msg **msgs, size_t n);
 
+/* Whether the child is there (started, not found gone). */
+int commit_proc_running(void);
+
 /* Asks the child to start writing fd's data to the disk now (sync_file_
  * range(WRITE), which may wait for the disk's queue: there, not in the
  * loop), so that the commit finds less to write.  A hint: dropped when the

@@ -475,9 +475,14 @@ void slot_commit_run(int64_t now_ms)
 	}
 	n_pending = 0;          /* commit_answer may queue new ones */
 #if CFG_COMMIT_CHILD
-	if (large && commit_proc_send(batch_msgs, n) == 0) {
-		n_flight = n;
-		return;
+	if (large && commit_proc_running()) {
+		if (commit_proc_send(batch_msgs, n) == 0) {
+			n_flight = n;
+			return;
+		}
+		if (!commit_proc_running())
+			log_err("commit: the commit process has ended; commits "
+			        "go on in the loop");
 	}
 #endif
 	store_commit(batch_msgs, n, batch_results);

@@ -13,7 +13,8 @@
   commit and the 354 came after the 250.)
 - The commit process killed while it commits: that message gets 451 and is
   in no new/ and no tmp/; the next large message is stored (the loop
-  commits it) and the log says why.
+  commits it) and the log says why.  Killed while idle: the next large
+  message is stored, once, and the log says so.
 - EIO from the fsync of a large message's file, in the child: 451, nothing
   stored; the session goes on.
 - The spill: 3000 NOOPs pipelined behind a 1 MiB message's end are all
@@ -298,6 +299,25 @@ for label, binary in binaries():
          label + "the commit process is gone too")
     srv.check_sanitizer(t, label)
     srv.cleanup()
+
+    # ---- the commit process killed while idle ---------------------------------
+    if child_build:
+        srv = Server(binary, ["domain=localhost", "mailbox=user@localhost,@DIR@/user"]).start()
+        kid = children(srv.proc.pid)
+        for k in kid:
+            os.kill(k, signal.SIGKILL)
+        time.sleep(0.2)
+        c = open_data(srv.port)
+        c.cmd("DATA")
+        c.send(wire(body(107, 300 * 1024)))
+        t.like(c.reply(20), r"^250 2\.0\.0", label + "commit process killed while idle: the next large message 250")
+        t.eq(len(maildir_files(srv.maildir("user"))), 1, label + "  stored once")
+        t.ok(wait_log(srv, "commit process has ended"), label + "  logged")
+        c.cmd("QUIT")
+        c.close()
+        t.eq(srv.stop(), 0, label + "  exit 0")
+        srv.check_sanitizer(t, label)
+        srv.cleanup()
 
     # ---- STARTTLS with plaintext behind it, more than a receive buffer ---------
     if "tls" not in feats:
