@@ -365,7 +365,23 @@ int commit_proc_running(void)
 /* see commit_proc.h */
 int commit_proc_fd(void)
 {
-	return out_n ? sock : -1;
+	return proc > 0 ? sock : -1;
+}
+
+/* see commit_proc.h */
+int commit_proc_gone(void)
+{
+	unsigned char b;
+	ssize_t got;
+
+	if (proc <= 0 || out_n)
+		return 0;
+	got = recv(sock, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
+	                || errno == EINTR))
+		return 0;
+	lost();                 /* ended, or said something unasked */
+	return 1;
 }
 
 /* see commit_proc.h */

@@ -34,9 +34,13 @@ int commit_proc_running(void);
  * child is busy and the socket full, or there is no child. */
 void commit_proc_writeback(int fd);
 
-/* The descriptor readable when the results of the batch out are back; -1
- * when none is out. */
+/* The descriptor readable when the results of the batch out are back, or
+ * when the child has ended; -1 when there is no child. */
 int commit_proc_fd(void);
+
+/* With no batch out: 1 when the child has ended (it is reaped; later
+ * commits are the caller's), else 0. */
+int commit_proc_gone(void);
 
 /* The results of the batch out, n messages: 1 when results[0..n) are
  * filled, 0 when they are not back yet (wait: blocks until they are), -1

@@ -426,7 +426,7 @@ int slot_commit_busy(void)
 /* see slot_sink.h */
 int slot_commit_fd(void)
 {
-	return n_flight ? commit_proc_fd() : -1;
+	return commit_proc_fd();
 }
 
 /* see slot_sink.h */
@@ -435,8 +435,14 @@ void slot_commit_collect(int64_t now_ms, int wait)
 	unsigned i, n = n_flight;
 	int r;
 
-	if (!n)
+	if (!n) {
+		/* readable with nothing out: it has ended (killed, say),
+		 * reaped now rather than at the next large commit */
+		if (commit_proc_gone())
+			log_err("commit: the commit process has ended; commits "
+			        "go on in the loop");
 		return;
+	}
 	r = commit_proc_collect(batch_results, n, wait);
 	if (r == 0)
 		return;

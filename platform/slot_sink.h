@@ -37,9 +37,10 @@ unsigned slot_commit_pending(void);
  * slot_commit_collect(). */
 void slot_commit_run(int64_t now_ms);
 #if CFG_COMMIT_CHILD
-/* Whether a batch is out in the commit process; the descriptor that says it is done
- * (-1 when none is); its results read and answered (wait: blocking until
- * it is done). */
+/* Whether a batch is out in the commit process; the descriptor that says
+ * it is done or that the process has ended (-1 when there is none); its
+ * results read and answered (wait: blocking until it is done), or the
+ * end of the process noted. */
 int slot_commit_busy(void);
 int slot_commit_fd(void);
 /* Whether the pending messages are enough for a child (64 KiB). */

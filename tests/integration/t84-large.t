@@ -13,8 +13,8 @@
   commit and the 354 came after the 250.)
 - The commit process killed while it commits: that message gets 451 and is
   in no new/ and no tmp/; the next large message is stored (the loop
-  commits it) and the log says why.  Killed while idle: the next large
-  message is stored, once, and the log says so.
+  commits it) and the log says why.  Killed while idle: it is logged and reaped at
+  once, and the next large message is stored, once.
 - EIO from the fsync of a large message's file, in the child: 451, nothing
   stored; the session goes on.
 - The spill: 3000 NOOPs pipelined behind a 1 MiB message's end are all
@@ -306,13 +306,19 @@ for label, binary in binaries():
         kid = children(srv.proc.pid)
         for k in kid:
             os.kill(k, signal.SIGKILL)
-        time.sleep(0.2)
+        t.ok(wait_log(srv, "commit process has ended"),
+             label + "commit process killed while idle: logged at once")
+        deadline = time.time() + 5
+        while any(os.path.exists("/proc/%d" % k) for k in kid) and time.time() < deadline:
+            time.sleep(0.02)
+        t.ok(kid and not any(os.path.exists("/proc/%d" % k) for k in kid),
+             label + "  and reaped (no zombie left)")
         c = open_data(srv.port)
         c.cmd("DATA")
         c.send(wire(body(107, 300 * 1024)))
         t.like(c.reply(20), r"^250 2\.0\.0", label + "commit process killed while idle: the next large message 250")
         t.eq(len(maildir_files(srv.maildir("user"))), 1, label + "  stored once")
-        t.ok(wait_log(srv, "commit process has ended"), label + "  logged")
+        t.eq(srv.log().count("commit process has ended"), 1, label + "  logged once")
         c.cmd("QUIT")
         c.close()
         t.eq(srv.stop(), 0, label + "  exit 0")
