@@ -3,7 +3,10 @@ text format, /proc figures of a running server, and short SMTP exchanges on
 a raw socket.  Every wait is bounded."""
 import os
 import re
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 
 from mntest import Raw
@@ -247,3 +250,65 @@ def smuggle(port, seq):
         return r, code(c.cmd("NOOP"))
     finally:
         c.close()
+
+
+def fd_links(pid):
+    """{descriptor: what it points at} of a running process."""
+    out = {}
+    d = "/proc/%d/fd" % pid
+    for name in os.listdir(d):
+        try:
+            out[int(name)] = os.readlink(os.path.join(d, name))
+        except OSError:
+            pass
+    return out
+
+
+def build_fault_shim():
+    """fault_shim.c (fsync faults and delays on demand, see its comment)
+    built into a temporary directory: (path, None) or (None, reason)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None, "no C compiler for the LD_PRELOAD shim"
+    d = tempfile.mkdtemp(prefix="mailnook-shim-")
+    so = os.path.join(d, "fault_shim.so")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_shim.c")
+    r = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", so, src, "-ldl"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode != 0:
+        return None, "cannot build the shim: " + r.stdout.decode(errors="replace")[-300:]
+    return so, None
+
+
+def maildir_usage(md):
+    """(bytes, count) from the names' S= (or the file size), as a reader
+    recalculates: new/ and cur/ of the inbox and of every folder."""
+    b = c = 0
+    dirs = [md] + [os.path.join(md, d) for d in os.listdir(md)
+                   if d.startswith(".") and os.path.isdir(os.path.join(md, d))]
+    for d in dirs:
+        for sub in ("new", "cur"):
+            p = os.path.join(d, sub)
+            for n in os.listdir(p) if os.path.isdir(p) else []:
+                if n.startswith("."):
+                    continue
+                m = re.search(r",S=(\d+)(?=[:,]|$)", n)
+                b += int(m.group(1)) if m else os.stat(os.path.join(p, n)).st_size
+                c += 1
+    return b, c
+
+
+def read_maildirsize(md):
+    """(header, (bytes, count) summed over the usage lines) of md's
+    maildirsize, or (None, None) when there is none."""
+    try:
+        lines = open(os.path.join(md, "maildirsize")).read().split("\n")
+    except FileNotFoundError:
+        return None, None
+    b = c = 0
+    for line in lines[1:]:
+        if line.strip():
+            x, y = line.split()
+            b += int(x)
+            c += int(y)
+    return lines[0], (b, c)

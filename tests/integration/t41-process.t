@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port  # noqa: E402
-from mnops import features, parse_prom, read_text, usr1_until  # noqa: E402
+from mnops import fd_links, features, parse_prom, read_text, usr1_until  # noqa: E402
 
 t = Tap()
 DIRS = []       # each label's scratch directory
@@ -111,17 +111,6 @@ def kill_pid(pid):
     if not wait_gone(pid):
         os.kill(pid, signal.SIGKILL)
         wait_gone(pid, 5)
-
-
-def fd_links(pid):
-    out = {}
-    d = "/proc/%d/fd" % pid
-    for name in os.listdir(d):
-        try:
-            out[int(name)] = os.readlink(os.path.join(d, name))
-        except OSError:
-            pass
-    return out
 
 
 def rm(path):

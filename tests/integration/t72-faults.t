@@ -16,9 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, maildir_files  # noqa: E402
-from mnops import code, features, usr1_until  # noqa: E402
+from mnops import build_fault_shim, code, features, usr1_until  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 t = Tap()
 ROOT = os.geteuid() == 0
 BODY = b"Subject: fault\r\n\r\nfault test\r\n"
@@ -101,22 +100,7 @@ def free_bytes(path):
     return st.f_bavail * st.f_frsize
 
 
-def build_shim():
-    """The EIO shim, built into a temporary directory; (path, None) or
-    (None, reason)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        return None, "no C compiler for the LD_PRELOAD shim"
-    d = tempfile.mkdtemp(prefix="mailnook-shim-")
-    so = os.path.join(d, "fault_shim.so")
-    r = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", so, os.path.join(HERE, "fault_shim.c"), "-ldl"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    if r.returncode != 0:
-        return None, "cannot build the shim: " + r.stdout.decode(errors="replace")[-300:]
-    return so, None
-
-
-SHIM, SHIM_WHY = build_shim()
+SHIM, SHIM_WHY = build_fault_shim()
 
 for label, binary in binaries():
     stats = "stats" in features(binary)

@@ -20,13 +20,13 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, maildir_files  # noqa: E402
+from mnops import maildir_usage, read_maildirsize  # noqa: E402
 
 t = Tap()
 DAY = 86400
@@ -43,43 +43,6 @@ def put(path, size, mtime=None):
 def prepare(md):
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(md, sub), exist_ok=True)
-
-
-def usage(md):
-    """(bytes, count) from the names' S= (or the file size), as a reader
-    recalculates: new/ and cur/ of the inbox and of every folder."""
-    b = c = 0
-    dirs = [md] + [os.path.join(md, d) for d in os.listdir(md)
-                   if d.startswith(".") and d not in (".", "..")
-                   and os.path.isdir(os.path.join(md, d))]
-    for d in dirs:
-        for sub in ("new", "cur"):
-            p = os.path.join(d, sub)
-            if not os.path.isdir(p):
-                continue
-            for n in os.listdir(p):
-                if n.startswith("."):
-                    continue
-                m = re.search(r",S=(\d+)(?=[:,]|$)", n)
-                b += int(m.group(1)) if m else os.stat(os.path.join(p, n)).st_size
-                c += 1
-    return b, c
-
-
-def maildirsize(md):
-    """(bytes, count) summed over maildirsize's usage lines, or None."""
-    try:
-        lines = open(os.path.join(md, "maildirsize")).read().split("\n")
-    except FileNotFoundError:
-        return None
-    b = c = 0
-    for line in lines[1:]:
-        if not line.strip():
-            continue
-        x, y = line.split()
-        b += int(x)
-        c += int(y)
-    return b, c
 
 
 def wait_log(srv, regex, timeout=15, start=0):
@@ -206,7 +169,7 @@ for label, binary in binaries():
     t.eq(len(maildir_files(b)), 1, label + "  b@ does not have it")
     t.eq(len(maildir_files(c)), 1, label + "  nor c@ (no recipient has it)")
     t.like(srv.log(), r"result=failed reason=quota", label + "  logged reason=quota")
-    t.eq(maildirsize(b), usage(b), label + "b@'s maildirsize agrees with the files")
+    t.eq(read_maildirsize(b)[1], maildir_usage(b), label + "b@'s maildirsize agrees with the files")
     t.like(open(b + "/maildirsize").read(), r"^3000S,10C\n", label + "maildirsize header: 3000S,10C")
 
     # ---- rotation
@@ -222,8 +185,8 @@ for label, binary in binaries():
     t.eq(len(after), len(before), label + "rotate: one out, one in")
     t.like(srv.log(), r"rotate=deleted file=\S+/r/\.Sub/cur/1500000000\.M1P1\.h,S=900:2,S",
            label + "rotate: the deletion is logged")
-    t.eq(maildirsize(r), usage(r), label + "rotate: maildirsize agrees with the files")
-    ub, _ = usage(r)
+    t.eq(read_maildirsize(r)[1], maildir_usage(r), label + "rotate: maildirsize agrees with the files")
+    ub, _ = maildir_usage(r)
     t.ok(ub <= 3000, label + "rotate: within the quota (%d bytes)" % ub)
 
     before = files(r)
@@ -235,7 +198,7 @@ for label, binary in binaries():
     srv.signal(signal.SIGUSR1)
     time.sleep(0.5)
     st = open(os.path.join(D, "stats")).read()
-    bb, bc = usage(b)
+    bb, bc = maildir_usage(b)
     t.like(st, r'mailnook_mailbox_bytes\{mailbox="b@example.org"\} %d\n' % bb, label + "stats: mailbox_bytes of b@")
     t.like(st, r'mailnook_mailbox_messages\{mailbox="b@example.org"\} %d\n' % bc, label + "stats: mailbox_messages of b@")
     t.ok('mailbox="c@example.org"' not in st, label + "stats: no usage for a mailbox without quota")
@@ -290,9 +253,9 @@ for label, binary in binaries():
     ok = wait_log(srv2, r"quota k@example.org: .*recalculated", start=start) and \
         wait_log(srv2, r"quota kr@example.org: .*recalculated", start=start)
     t.ok(ok, label + "kill -9: the restart recalculates", srv2.log()[-2000:])
-    t.eq(maildirsize(k), usage(k), label + "kill -9: k@'s maildirsize agrees with the files")
-    t.eq(maildirsize(kr), usage(kr), label + "kill -9: kr@'s (rotating) maildirsize agrees with the files")
-    t.ok(usage(kr)[0] <= 20000, label + "kill -9: kr@ within its quota")
+    t.eq(read_maildirsize(k)[1], maildir_usage(k), label + "kill -9: k@'s maildirsize agrees with the files")
+    t.eq(read_maildirsize(kr)[1], maildir_usage(kr), label + "kill -9: kr@'s (rotating) maildirsize agrees with the files")
+    t.ok(maildir_usage(kr)[0] <= 20000, label + "kill -9: kr@ within its quota")
     have = set()
     for sub in ("new", "cur"):
         for n in maildir_files(k, sub):

@@ -34,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries  # noqa: E402
+from mnops import maildir_usage, read_maildirsize  # noqa: E402
 import mndovecot  # noqa: E402
 
 t = Tap()
@@ -70,39 +71,6 @@ def send(port, rcpt, text):
     finally:
         c.close()
     return rr, end
-
-
-def usage(md):
-    """(bytes, count) of the files: S= of every name in new/ and cur/ of the
-    inbox and its folders."""
-    b = c = 0
-    dirs = [md] + [os.path.join(md, d) for d in os.listdir(md)
-                   if d.startswith(".") and os.path.isdir(os.path.join(md, d))]
-    for d in dirs:
-        for sub in ("new", "cur"):
-            p = os.path.join(d, sub)
-            for n in os.listdir(p) if os.path.isdir(p) else []:
-                if n.startswith("."):
-                    continue
-                m = re.search(r",S=(\d+)(?=[:,]|$)", n)
-                b += int(m.group(1)) if m else os.stat(os.path.join(p, n)).st_size
-                c += 1
-    return b, c
-
-
-def maildirsize(md):
-    """(header, (bytes, count) summed) of maildirsize, or (None, None)."""
-    try:
-        lines = open(os.path.join(md, "maildirsize")).read().split("\n")
-    except FileNotFoundError:
-        return None, None
-    b = c = 0
-    for line in lines[1:]:
-        if line.strip():
-            x, y = line.split()
-            b += int(x)
-            c += int(y)
-    return lines[0], (b, c)
 
 
 class Side:
@@ -161,8 +129,8 @@ class Side:
 
 def agree(label, side, out=None):
     """Dovecot, mailnook's stats, maildirsize and the files: one usage."""
-    files = usage(side.md)
-    _, sums = maildirsize(side.md)
+    files = maildir_usage(side.md)
+    _, sums = read_maildirsize(side.md)
     st = side.stats()
     dv = side.dovecot(out)
     t.eq(sums, files, label + ": maildirsize's sums are the files' usage")
@@ -226,7 +194,7 @@ def run(label, binary, acct):
         for i in range(4):
             rr, end = send(srv.port, q.addr, body("q%d" % i, 1500 + 500 * i))
             t.like(end, r"^250 ", label + "q@: message %d delivered" % i)
-        head, _ = maildirsize(q.md)
+        head, _ = read_maildirsize(q.md)
         t.eq(head, "%dS,%dC" % (Q_BYTES, Q_MSGS), label + "q@: maildirsize has the configured limits")
         dv = agree(label + "q@ after 4 deliveries", q)
         t.eq((dv.get("STORAGE", (0, 0))[1], dv.get("MESSAGE", (0, 0))[1]), (Q_BYTES // 1024, Q_MSGS),
@@ -278,7 +246,7 @@ def run(label, binary, acct):
                      "GETQUOTAROOT INBOX")
         dv = q.dovecot(out)
         text = open(os.path.join(q.md, "maildirsize")).read()
-        t.eq(text, "%dS,%dC\n%d %d\n" % ((Q_BYTES, Q_MSGS) + usage(q.md)),
+        t.eq(text, "%dS,%dC\n%d %d\n" % ((Q_BYTES, Q_MSGS) + maildir_usage(q.md)),
              label + "q@: Dovecot wrote maildirsize anew: its limits, one usage line")
         t.ok(not full(dv), label + "q@: Dovecot expunged one more: not full")
         agree(label + "q@ with Dovecot's maildirsize", q, out)
@@ -297,7 +265,7 @@ def run(label, binary, acct):
         t.ok(size, label + "s@: first message delivered (%s bytes)" % size)
         size = size or 3000
         overhead = size - len(body("s0", 3000))
-        rest = S_BYTES - usage(s.md)[0] - ROOM
+        rest = S_BYTES - maildir_usage(s.md)[0] - ROOM
         rr, end = send(srv.port, s.addr, body("s1", rest - overhead))
         t.like(end, r"^250 ", label + "s@: delivered up to %d bytes under the limit" % ROOM)
         dv = agree(label + "s@ %d bytes under" % ROOM, s)
@@ -309,7 +277,7 @@ def run(label, binary, acct):
         t.ok(not full(dv), label + "s@: Dovecot still says not full")
         rr, end = send(srv.port, s.addr, body("s-exact", ROOM - overhead))
         t.like(end, r"^250 ", label + "s@: exactly the room left: delivered")
-        t.eq(usage(s.md)[0], S_BYTES, label + "s@: at the limit to the byte")
+        t.eq(maildir_usage(s.md)[0], S_BYTES, label + "s@: at the limit to the byte")
         dv = agree(label + "s@ at the limit", s)
         t.ok(full(dv), label + "s@: Dovecot says full (%s)" % (dv.get("STORAGE"),))
         rr, end = send(srv.port, s.addr, body("s-full", 100))
@@ -334,7 +302,7 @@ def run(label, binary, acct):
         for i in range(8):
             dv = s.dovecot()
             # first to ROOM under the limit, then to the byte
-            left = S_BYTES - usage(s.md)[0] - (0 if i else ROOM)
+            left = S_BYTES - maildir_usage(s.md)[0] - (0 if i else ROOM)
             rr, end = send(srv.port, s.addr, body("sfill%d" % i, max(left - overhead, 100)))
             seen.append((full(dv), dv.get("STORAGE"), rr[:9], (end or "")[:9]))
             if rr.startswith("452"):
@@ -366,7 +334,7 @@ def run(label, binary, acct):
                      for n in os.listdir(os.path.join(r.md, sub))]
         t.eq(sorted(re.search(r"Subject: (\S+)", x).group(1) for x in remaining), ["r1", "r2", "r3"],
              label + "r@: the oldest (r0) went, the rest stay")
-        t.ok(usage(r.md)[0] <= R_BYTES, label + "r@: within the quota")
+        t.ok(maildir_usage(r.md)[0] <= R_BYTES, label + "r@: within the quota")
         agree(label + "r@ after rotation", r)
         out = r.imap("SELECT INBOX", "FETCH 1:* (UID FLAGS)", "STORE 1 +FLAGS.SILENT (\\Deleted)",
                      "EXPUNGE", "GETQUOTAROOT INBOX")
@@ -379,7 +347,7 @@ def run(label, binary, acct):
         # maildirsize just under the 5120 bytes both rebuild at: mailnook's
         # next line takes it over, Dovecot rebuilds it, mailnook reads the
         # new file
-        b_, c_ = usage(r.md)
+        b_, c_ = maildir_usage(r.md)
         text = "%dS\n%d %d\n" % (R_BYTES, b_, c_)
         text += "0 0\n" * ((5118 - len(text)) // 4)
         tmp = os.path.join(r.md, "tmp", "t83.maildirsize")

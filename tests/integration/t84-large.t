@@ -26,27 +26,15 @@ import re
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, maildir_files  # noqa: E402
-from mnops import features, make_cert, wait_log  # noqa: E402
+from mnops import build_fault_shim, fd_links, features, make_cert, wait_log  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 t = Tap()
-
-
-def build_shim():
-    cc = os.environ.get("CC") or "cc"
-    d = tempfile.mkdtemp(prefix="mailnook-shim-")
-    so = os.path.join(d, "fault_shim.so")
-    r = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", so,
-                        os.path.join(HERE, "fault_shim.c"), "-ldl"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    return so if r.returncode == 0 else None
 
 
 def children(pid):
@@ -71,17 +59,6 @@ def comm(pid):
             return f.read().strip()
     except OSError:
         return ""
-
-
-def fd_targets(pid):
-    d = "/proc/%d/fd" % pid
-    out = {}
-    for n in os.listdir(d):
-        try:
-            out[int(n)] = os.readlink(os.path.join(d, n))
-        except OSError:
-            pass
-    return out
 
 
 def body(n, size):
@@ -147,7 +124,7 @@ def received_stripped(data):
     return data[m.end():]
 
 
-SHIM = build_shim()
+SHIM, _ = build_fault_shim()
 
 for label, binary in binaries():
     feats = features(binary)
@@ -165,7 +142,7 @@ for label, binary in binaries():
     kids = children(pid)
     if child_build:
         t.eq([comm(k) for k in kids], ["mailnook-commit"], label + "one child, mailnook-commit")
-        fds = fd_targets(kids[0]) if kids else {}
+        fds = fd_links(kids[0]) if kids else {}
         others = {n: v for n, v in fds.items() if n > 2}
         t.ok(len(others) == 1 and list(others.values())[0].startswith("socket:"),
              label + "  it holds one descriptor beyond 0-2, its socket", repr(fds))
