@@ -40,7 +40,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,17 +85,14 @@ static const char *take_str(size_t *at, size_t len)
 	return s;
 }
 
-/* The request in wire[0..len) as messages; their count, or 0 when it is
- * malformed. */
-static size_t decode(size_t len, const int *fds, size_t n_fds)
+/* The request in wire[0..len), n messages by its first word, as
+ * child_msg[]; n, or 0 when it is malformed. */
+static size_t decode(size_t len, uint32_t n, const int *fds, size_t n_fds)
 {
-	uint32_t n;
 	size_t at = sizeof n, i, j;
 
-	if (len < sizeof n)
-		return 0;
-	memcpy(&n, wire, sizeof n);
-	if (n == 0 || n > PROC_MAX_MSGS || n_fds != 2 * (size_t)n)
+	if (len < sizeof n || n == 0 || n > PROC_MAX_MSGS
+	    || n_fds != 2 * (size_t)n)
 		return 0;
 	for (i = 0; i < n; i++) {
 		struct maildir_msg *m = &child_msg[i];
@@ -130,18 +126,12 @@ static size_t decode(size_t len, const int *fds, size_t n_fds)
 	return n;
 }
 
+/* Only keep stays open, as descriptor 3. */
 static void close_others(int keep)
 {
-	long k;
-
 	if (dup2(keep, 3) != 3)
 		_exit(1);
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 4u, ~0u, 0u) == 0)
-		return;
-#endif
-	for (k = 4; k < 1024; k++)      /* a kernel before 5.9 */
-		(void)close((int)k);
+	st_close_from(4);
 }
 
 static void child_main(void)
@@ -152,6 +142,7 @@ static void child_main(void)
 		struct cmsghdr *c;
 		int fds[2 * PROC_MAX_MSGS];
 		size_t n_fds = 0, n, i;
+		uint32_t count = 0;     /* messages; 0 with one file: a hint */
 		ssize_t got;
 
 		memset(&mh, 0, sizeof mh);
@@ -174,8 +165,9 @@ static void child_main(void)
 			memcpy(fds + n_fds, CMSG_DATA(c), k * sizeof(int));
 			n_fds += k;
 		}
-		if (got == sizeof(uint32_t) && n_fds == 1 && !wire[0]
-		    && !wire[1] && !wire[2] && !wire[3]) {
+		if ((size_t)got >= sizeof count)
+			memcpy(&count, wire, sizeof count);
+		if (got == sizeof count && count == 0 && n_fds == 1) {
 			/* a hint: this file's data may go to the disk now, so
 			 * that its commit finds less to write */
 			(void)sync_file_range(fds[0], 0, 0,
@@ -184,19 +176,14 @@ static void child_main(void)
 			continue;
 		}
 		n = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 0 :
-		    decode((size_t)got, fds, n_fds);
+		    decode((size_t)got, count, fds, n_fds);
 		if (n)
 			maildir_commit_batch(child_ptr, n, child_result);
 		else {
 			for (i = 0; i < n_fds; i++)
 				(void)close(fds[i]);
-			/* the loop sent what it sent: its count is first */
-			if ((size_t)got >= sizeof(uint32_t)) {
-				uint32_t k;
-
-				memcpy(&k, wire, sizeof k);
-				n = k <= PROC_MAX_MSGS ? k : 0;
-			}
+			/* the loop waits for as many results as it sent */
+			n = count <= PROC_MAX_MSGS ? count : 0;
 			for (i = 0; i < n; i++)
 				child_result[i] = SINK_TEMP;
 		}
@@ -272,12 +259,34 @@ static int put(size_t *at, const void *p, size_t n)
 	return 0;
 }
 
+/* One request: p[0..len) with the descriptors fds[0..n_fds) (SCM_RIGHTS),
+ * never waiting.  0, or -1 with errno set. */
+static int send_fds(const void *p, size_t len, const int *fds, size_t n_fds)
+{
+	struct iovec iov = { (void *)p, len };
+	struct msghdr mh;
+
+	memset(&ctl, 0, sizeof ctl);
+	ctl.h.cmsg_level = SOL_SOCKET;
+	ctl.h.cmsg_type = SCM_RIGHTS;
+	ctl.h.cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+	memcpy(CMSG_DATA(&ctl.h), fds, n_fds * sizeof(int));
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+	while (sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 /* see commit_proc.h */
 int commit_proc_send(struct maildir_msg **msgs, size_t n)
 {
-	struct iovec iov;
-	struct msghdr mh;
-	int *fds = (int *)(void *)CMSG_DATA(&ctl.h);
+	int fds[2 * PROC_MAX_MSGS];
 	uint32_t n32 = (uint32_t)n;
 	size_t at = 0, i, j;
 
@@ -308,19 +317,7 @@ int commit_proc_send(struct maildir_msg **msgs, size_t n)
 		fds[2 * i] = m->fd;
 		fds[2 * i + 1] = m->tmp_dir;
 	}
-	ctl.h.cmsg_level = SOL_SOCKET;
-	ctl.h.cmsg_type = SCM_RIGHTS;
-	ctl.h.cmsg_len = CMSG_LEN(2 * n * sizeof(int));
-	iov.iov_base = wire;
-	iov.iov_len = at;
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.b;
-	mh.msg_controllen = CMSG_SPACE(2 * n * sizeof(int));
-	while (sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		if (errno == EINTR)
-			continue;
+	if (send_fds(wire, at, fds, 2 * n) != 0) {
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 			lost();         /* it is gone: the loop commits */
 		return -1;
@@ -332,28 +329,12 @@ int commit_proc_send(struct maildir_msg **msgs, size_t n)
 /* see commit_proc.h */
 void commit_proc_writeback(int fd)
 {
-	static const uint32_t zero;
-	struct iovec iov = { (void *)&zero, sizeof zero };
-	union {
-		struct cmsghdr h;
-		unsigned char b[CMSG_SPACE(sizeof(int))];
-	} one;
-	struct msghdr mh;
+	static const uint32_t zero;     /* no messages: a hint */
 
 	if (proc <= 0 || fd < 0)
 		return;
-	memset(&one, 0, sizeof one);
-	one.h.cmsg_level = SOL_SOCKET;
-	one.h.cmsg_type = SCM_RIGHTS;
-	one.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&one.h), &fd, sizeof fd);
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = one.b;
-	mh.msg_controllen = sizeof one.b;
-	/* a hint: when the socket is full it is dropped */
-	(void)sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* when the socket is full it is dropped */
+	(void)send_fds(&zero, sizeof zero, &fd, 1);
 }
 
 /* see commit_proc.h */

@@ -243,29 +243,17 @@ static void raise_fd_limit(const struct mn_config *c)
 }
 
 /* Descriptors beyond 0-2 that the parent left open would stay open in the
- * daemon for its whole life: closed before we open anything.
- * close_range() (Linux 5.9) as a raw system call, since older glibc and
- * musl may not wrap it; where it fails (an older kernel: ENOSYS, a seccomp
- * filter: EPERM), one close() per descriptor up to the limit.  And 0-2
+ * daemon for its whole life: closed before we open anything.  And 0-2
  * closed by the parent are opened on /dev/null: a descriptor of ours there
  * (the pid file's, with its lock) would go in daemonize()'s dup2(). */
 static void close_inherited(void)
 {
-	struct rlimit rl;
-	long k, max = 1024;
 	int fd;
 
 	do
 		fd = open("/dev/null", O_RDWR | O_NOCTTY);
 	while (fd >= 0 && fd <= STDERR_FILENO);
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
-		return;
-#endif
-	if (st_getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
-		max = (long)rl.rlim_cur;
-	for (k = 3; k < max; k++)
-		(void)close((int)k);
+	st_close_from(3);
 }
 
 /*

@@ -10,6 +10,8 @@
  */
 #include "single_thread.h"
 
+#include <limits.h>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,6 +62,21 @@ int st_setrlimit(int resource, const struct rlimit *rl)
 int st_getrlimit(int resource, struct rlimit *rl)
 {
 	return syscall(SYS_prlimit64, 0, resource, NULL, rl) == 0 ? 0 : -1;
+}
+
+void st_close_from(unsigned first)
+{
+	struct rlimit rl;
+	long k, max = 1024;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, first, ~0u, 0u) == 0)
+		return;
+#endif
+	if (st_getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX)
+		max = (long)rl.rlim_cur;
+	for (k = (long)first; k < max; k++)
+		(void)close((int)k);
 }
 
 pid_t st_fork(void)

@@ -19,6 +19,11 @@ int st_setrlimit(int resource, const struct rlimit *rl);
  * C library's getrlimit() adds a fallback for kernels without it (before
  * 2.6.36), which st_setrlimit() needs anyway. */
 int st_getrlimit(int resource, struct rlimit *rl);
+/* Closes every descriptor from first on: close_range(2) (Linux 5.9) as a
+ * raw system call, since older glibc and musl may not wrap it; where it
+ * fails (an older kernel: ENOSYS, a seccomp filter: EPERM), one close()
+ * per descriptor up to the RLIMIT_NOFILE limit. */
+void st_close_from(unsigned first);
 /* fork(2) without the C library's atfork handlers and lock resets, which
  * only a process with threads or atfork handlers needs: musl's fork()
  * brings 1.4 KiB of them into a static build.  _Fork() (POSIX 2024; musl

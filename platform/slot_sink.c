@@ -28,13 +28,19 @@ static struct rcpt_target targets[MAILDIR_MAX_DEST];
 static struct maildir_msg *batch_msgs[CFG_MAX_SESSIONS];
 static struct slot *batch_slots[CFG_MAX_SESSIONS];
 static int batch_results[CFG_MAX_SESSIONS];
+/* Messages are made durable beside the loop (commit_proc.c): a store
+ * that writes (not the benchmark's discard store) with the commit process
+ * compiled in. */
+#define COMMIT_BESIDE (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD)
+/* A batch this large goes to the commit process, and a message this large
+ * has its data sent to the disk from there: below it the flushes cost more
+ * than the data and there is little reading to overlap with them; 1 KiB
+ * messages, even 32 at once, stay in the loop. */
+#define COMMIT_CHILD_MIN_BYTES (64 * 1024)
+/* ... and every WRITEBACK_STEP octets of a message as it arrives */
+#define WRITEBACK_STEP (1024 * 1024)
 #if CFG_COMMIT_CHILD
 static unsigned n_flight;       /* batch_*[0..n_flight) in the commit process */
-
-/* A batch this large goes to the commit process (commit_proc.c): below it
- * the flushes cost more than the data and there is little reading to
- * overlap with them; 1 KiB messages, even 32 at once, stay in the loop. */
-#define COMMIT_CHILD_MIN_BYTES (64 * 1024)
 #endif
 
 /* ---- the store: the Maildirs, or the benchmark's discard store -------- */
@@ -194,12 +200,9 @@ static int sink_begin(void *ctx, char id[SMTP_ID_MAX])
 	return SINK_OK;
 }
 
-/* Every WRITEBACK_STEP octets of a message and at its end (when it is
- * that large), its data is sent on its way to the disk beside the loop
- * (commit_proc.c), so that the commit's flush finds less to write. */
-#define WRITEBACK_STEP (1024 * 1024)
-#define WRITEBACK_MIN (64 * 1024)
-
+/* Every WRITEBACK_STEP octets of a message, and at its end (sink_commit),
+ * its data is sent on its way to the disk beside the loop, so that the
+ * commit's flush finds less to write. */
 static int sink_write(void *ctx, const void *p, size_t n)
 {
 	struct slot *sl = ctx;
@@ -209,7 +212,7 @@ static int sink_write(void *ctx, const void *p, size_t n)
 	if (!sl->msg_open)
 		return SINK_TEMP;
 	r = store_write(&sl->msg, p, n);
-	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD && r == SINK_OK
+	if (COMMIT_BESIDE && r == SINK_OK
 	    && before / WRITEBACK_STEP != sl->msg.size / WRITEBACK_STEP)
 		commit_proc_writeback(sl->msg.fd);
 	return r;
@@ -256,8 +259,7 @@ static int sink_commit(void *ctx)
 	}
 	/* only for a message that is kept: the child holds the file open
 	 * for a moment, and a dropped one's space should come back at once */
-	if (CFG_COMMIT_CHILD && !CFG_BENCH_DISCARD
-	    && sl->msg.size >= WRITEBACK_MIN)
+	if (COMMIT_BESIDE && sl->msg.size >= COMMIT_CHILD_MIN_BYTES)
 		commit_proc_writeback(sl->msg.fd);
 	sl->pending = 1;
 	pending[n_pending++] = sl;
@@ -404,14 +406,22 @@ static void commit_answer(unsigned n, int64_t now_ms)
 }
 
 #if CFG_COMMIT_CHILD
+/* Found gone between commits (at a send, or its socket's end): said once,
+ * since it is not started again. */
+static void log_commit_gone(void)
+{
+	log_err("commit: the commit process has ended; commits go on in the "
+	        "loop");
+}
+
 /* see slot_sink.h */
 int slot_commit_large(void)
 {
 	uint64_t bytes = 0;
 	unsigned i;
 
-	if (CFG_BENCH_DISCARD)
-		return 0;
+	if (!COMMIT_BESIDE || !commit_proc_running())
+		return 0;       /* the loop commits: it gathers, as for small */
 	for (i = 0; i < n_pending; i++)
 		bytes += pending[i]->msg.size;
 	return bytes >= COMMIT_CHILD_MIN_BYTES;
@@ -439,8 +449,7 @@ void slot_commit_collect(int64_t now_ms, int wait)
 		/* readable with nothing out: it has ended (killed, say),
 		 * reaped now rather than at the next large commit */
 		if (commit_proc_gone())
-			log_err("commit: the commit process has ended; commits "
-			        "go on in the loop");
+			log_commit_gone();
 		return;
 	}
 	r = commit_proc_collect(batch_results, n, wait);
@@ -481,14 +490,13 @@ void slot_commit_run(int64_t now_ms)
 	}
 	n_pending = 0;          /* commit_answer may queue new ones */
 #if CFG_COMMIT_CHILD
-	if (large && commit_proc_running()) {
+	if (large) {
 		if (commit_proc_send(batch_msgs, n) == 0) {
 			n_flight = n;
 			return;
 		}
 		if (!commit_proc_running())
-			log_err("commit: the commit process has ended; commits "
-			        "go on in the loop");
+			log_commit_gone();
 	}
 #endif
 	store_commit(batch_msgs, n, batch_results);

@@ -43,7 +43,8 @@ void slot_commit_run(int64_t now_ms);
  * end of the process noted. */
 int slot_commit_busy(void);
 int slot_commit_fd(void);
-/* Whether the pending messages are enough for a child (64 KiB). */
+/* Whether the pending messages go to the commit process (64 KiB or
+ * more, and it is running): they are committed without gathering. */
 int slot_commit_large(void);
 void slot_commit_collect(int64_t now_ms, int wait);
 #else
