@@ -542,7 +542,7 @@ int loop_run(struct loop_params *lp)
 				pfd_slot[i] = NULL;
 		}
 
-		/* a commit in a child: readable when it reports */
+		/* the commit process: readable when it reports, or ends */
 		commit_at = n;
 #if CFG_COMMIT_CHILD
 		if (slot_commit_fd() >= 0) {

@@ -432,6 +432,27 @@ static void body_drop(const struct maildir_msg *m)
 	}
 }
 
+/* m's descriptors closed and its buffered bytes forgotten; its tmp/ name
+ * removed too when remove_tmp. */
+static void msg_close(struct maildir_msg *m, int remove_tmp)
+{
+	if (m->fd >= 0) {
+		(void)close(m->fd);
+		m->fd = -1;
+	}
+	if (m->tmp_dir >= 0) {
+		char name[MAILDIR_TMP_MAX];
+
+		if (remove_tmp) {
+			maildir_tmp_name(name, m->unique);
+			(void)unlinkat(m->tmp_dir, name, 0);
+		}
+		(void)close(m->tmp_dir);
+		m->tmp_dir = -1;
+	}
+	body_drop(m);
+}
+
 #if CFG_COMMIT_CHILD
 /* see maildir.h */
 void maildir_commit_adopt(struct maildir_msg **msgs, size_t n,
@@ -442,13 +463,7 @@ void maildir_commit_adopt(struct maildir_msg **msgs, size_t n,
 	for (i = 0; i < n; i++) {
 		struct maildir_msg *m = msgs[i];
 
-		if (m->fd >= 0)
-			(void)close(m->fd);
-		m->fd = -1;
-		if (m->tmp_dir >= 0)
-			(void)close(m->tmp_dir);
-		m->tmp_dir = -1;
-		body_drop(m);
+		msg_close(m, 0);        /* the commit removed the tmp/ name */
 		if (results[i] != SINK_OK && !m->error)
 			m->error = results[i];
 	}
@@ -606,17 +621,5 @@ int maildir_finish(struct maildir_msg *m)
 /* see maildir.h */
 void maildir_abort(struct maildir_msg *m)
 {
-	if (m->fd >= 0) {
-		(void)close(m->fd);
-		m->fd = -1;
-	}
-	if (m->tmp_dir >= 0) {
-		char name[MAILDIR_TMP_MAX];
-
-		maildir_tmp_name(name, m->unique);
-		(void)unlinkat(m->tmp_dir, name, 0);
-		(void)close(m->tmp_dir);
-		m->tmp_dir = -1;
-	}
-	body_drop(m);
+	msg_close(m, 1);
 }
