@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, free_port, read_new, maildir_files  # noqa: E402
-from mnops import log_has, make_cert  # noqa: E402
+from mnops import features, log_has, make_cert  # noqa: E402
 
 t = Tap()
 
@@ -35,16 +35,10 @@ def run(argv, timeout=60, input=None):
                           stdin=None if input is not None else subprocess.DEVNULL)
 
 
-def tls_compiled(binary):
-    prefix = list(binary) if isinstance(binary, (list, tuple)) else [binary]
-    r = run(prefix + ["-V"])
-    return b" tls" in r.stdout
-
-
 if not shutil.which("openssl"):
     t.skip("TLS", "the openssl command is needed to make certificates")
     t.done()
-if not tls_compiled(binaries()[0][1]):
+if "tls" not in features(binaries()[0][1]):
     t.skip("TLS", "this build has no TLS (CONFIG_TLS is off)")
     t.done()
 

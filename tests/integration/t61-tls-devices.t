@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port, read_new  # noqa: E402
-from mnops import log_has, make_cert  # noqa: E402
+from mnops import features, log_has, make_cert  # noqa: E402
 
 t = Tap()
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -37,14 +37,10 @@ def prefix(binary):
     return list(binary) if isinstance(binary, (list, tuple)) else [binary]
 
 
-def features(binary):
-    return run(prefix(binary) + ["-V"]).stdout.decode(errors="replace")
-
-
 if not shutil.which("openssl"):
     t.skip("TLS devices", "the openssl command is needed")
     t.done()
-if " tls" not in features(binaries()[0][1]):
+if "tls" not in features(binaries()[0][1]):
     t.skip("TLS devices", "this build has no TLS (CONFIG_TLS is off)")
     t.done()
 

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, binaries, free_port, read_new  # noqa: E402
-from mnops import log_has, make_cert  # noqa: E402
+from mnops import features, log_has, make_cert  # noqa: E402
 
 t = Tap()
 
@@ -28,15 +28,10 @@ def run(argv, timeout=60, input=None):
                           stdin=None if input is not None else subprocess.DEVNULL)
 
 
-def features(binary):
-    prefix = list(binary) if isinstance(binary, (list, tuple)) else [binary]
-    return run(prefix + ["-V"]).stdout.decode(errors="replace")
-
-
 if not shutil.which("openssl"):
     t.skip("TLS suites", "the openssl command is needed")
     t.done()
-if " tls" not in features(binaries()[0][1]):
+if "tls" not in features(binaries()[0][1]):
     t.skip("TLS suites", "this build has no TLS (CONFIG_TLS is off)")
     t.done()
 
@@ -84,7 +79,7 @@ def check(srv, md, port, helo, args, suite, L, what, temp_key=None, minv="-tls1_
 
 
 for label, binary in binaries():
-    legacy = " tls-legacy" in features(binary)
+    legacy = "tls-legacy" in features(binary)
     tls_port = free_port()
     lines = ["domain=localhost", "mailbox=user@localhost,@DIR@/user",
              "listen-tls=127.0.0.1:%d" % tls_port,
