@@ -12,21 +12,17 @@ shows as "Maildir filename has wrong W value" and "Broken virtual size",
 and the FETCH is cut short) and renames no file (beyond the ":2," it adds
 when moving new/ to cur/)."""
 import os
-import pwd
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mntest import Tap, Server, Raw, binaries, maildir_files  # noqa: E402
 from mnops import code  # noqa: E402
+import mndovecot  # noqa: E402
 
 t = Tap()
-IMAP = "/usr/lib/dovecot/imap"
 NAME_RE = re.compile(r"^[^/:]+,S=(\d+),W=(\d+)$")
 BAD_LOG = re.compile(r"Error|Warning|Fatal|Panic|wrong [SW] value|Broken|corrupt",
                      re.IGNORECASE)
@@ -114,62 +110,6 @@ def send_bdat(port, sender, chunks):
     return out
 
 
-def account():
-    """(uid, gid, name) for Dovecot: nobody when we are root, else us."""
-    if os.geteuid() != 0:
-        pw = pwd.getpwuid(os.geteuid())
-        return None, None, pw.pw_name
-    try:
-        pw = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    return pw.pw_uid, pw.pw_gid, pw.pw_name
-
-
-def chown_tree(top, uid, gid):
-    os.chown(top, uid, gid)
-    for d, dirs, files in os.walk(top):
-        for n in dirs + files:
-            os.chown(os.path.join(d, n), uid, gid)
-
-
-def imap_session(home, conf, acct, commands):
-    """Dovecot's imap binary, preauthenticated over a pipe: each command is
-    sent once the previous one's tagged reply is in (so its output is never
-    cut short by the end of its input).  Its stdout and stderr."""
-    uid, gid, name = acct
-    env = {"USER": name, "HOME": home, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    kw = {}
-    if uid is not None:
-        kw = {"user": uid, "group": gid, "extra_groups": []}
-    errpath = os.path.join(home, "stderr")
-    with open(errpath, "wb") as errf:
-        p = subprocess.Popen([IMAP, "-c", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=errf, cwd=home, env=env, **kw)
-    out = b""
-    deadline = time.time() + 60
-    try:
-        for tag, cmd in commands:
-            p.stdin.write(b"%s %s\r\n" % (tag, cmd))
-            p.stdin.flush()
-            done = re.compile(rb"(^|\r\n)%s (OK|NO|BAD) [^\r\n]*\r\n$" % tag)
-            while not done.search(out) and time.time() < deadline:
-                r, _, _ = select.select([p.stdout], [], [], max(0.05, deadline - time.time()))
-                chunk = os.read(p.stdout.fileno(), 65536) if r else b""
-                if r and not chunk:
-                    break
-                out += chunk
-        p.stdin.close()
-        p.wait(max(1, deadline - time.time()))
-    except (subprocess.TimeoutExpired, OSError) as e:
-        p.kill()
-        p.wait(10)
-        out += b"\r\n(t32: %r; imap killed)" % e
-    p.stdout.close()
-    with open(errpath, "rb") as f:
-        return out, f.read()
-
-
 def fetched(out):
     """{the Return-Path sender's local part: (RFC822.SIZE, BODY[])} of the
     FETCH responses."""
@@ -221,23 +161,16 @@ def check(label, srv, acct):
     # Dovecot: a private configuration, a preauthenticated imap process
     home = tempfile.mkdtemp(prefix="mailnook-dovecot-")
     try:
-        conf = os.path.join(home, "dovecot.conf")
-        with open(conf, "w") as f:
-            f.write("base_dir = %s/run\n" % home)
-            f.write("log_path = %s/dovecot.log\n" % home)
-            f.write("info_log_path = %s/dovecot.log\n" % home)
-            f.write("mail_location = maildir:%s\n" % md)
-            f.write("protocols = imap\nssl = no\nfirst_valid_uid = 1\n")
-        os.mkdir(os.path.join(home, "run"))
+        conf = mndovecot.write_conf(home, md)
         if acct[0] is not None:
-            chown_tree(home, acct[0], acct[1])
-            chown_tree(md, acct[0], acct[1])
+            mndovecot.chown_tree(home, acct)
+            mndovecot.chown_tree(md, acct)
             os.chmod(srv.dir, 0o711)    # so the account can reach the Maildir
         logs = []
         for sel in ("SELECT", "EXAMINE"):
-            out, err = imap_session(home, conf, acct, [
+            out, err = mndovecot.session(home, conf, acct, [
                 (b"a", sel.encode() + b" INBOX"),
-                (b"b", b"FETCH 1:* (UID RFC822.SIZE BODY.PEEK[])"), (b"c", b"LOGOUT")])
+                (b"b", b"FETCH 1:* (UID RFC822.SIZE BODY.PEEK[])"), (b"c", b"LOGOUT")], timeout=60)
             logs.append(err.decode("utf-8", "replace"))
             t.ok(re.search(rb"\r\nb OK ", out) and re.search(rb"\r\nc OK ", out),
                  label + sel + ": Dovecot's FETCH and LOGOUT complete",
@@ -266,9 +199,9 @@ def check(label, srv, acct):
         shutil.rmtree(home, ignore_errors=True)
 
 
-acct = account()
-if not os.access(IMAP, os.X_OK):
-    t.skip("Dovecot reads mailnook's Maildir", "dovecot-imapd not installed (%s)" % IMAP)
+acct = mndovecot.account()
+if not mndovecot.installed():
+    t.skip("Dovecot reads mailnook's Maildir", "dovecot-imapd not installed (%s)" % mndovecot.IMAP)
 elif acct is None:
     t.skip("Dovecot reads mailnook's Maildir", "no unprivileged account (nobody) to run it as")
 else:
